@@ -1,0 +1,128 @@
+"""Frozen values shared by every layer.
+
+Nothing here does I/O; every other module speaks in these types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """One `[[feeds]]` entry of the config file."""
+
+    url: str
+    name: str = ""
+    language: str | None = None
+    interval: int = 1800  # seconds between polls
+    allow_private_address: bool = False
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the store remembers about a feed between polls."""
+
+    id: int
+    url: str
+    name: str
+    language: str | None
+    interval: int
+    allow_private_address: bool
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    last_polled_at: datetime | None = None
+    last_success_at: datetime | None = None
+    next_poll_at: datetime | None = None
+    first_polled: bool = False  # True once the feed's first poll has stored its history
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The outcome of one conditional GET, redirects followed."""
+
+    url: str  # the URL finally answered
+    status: int | None  # None when no HTTP answer came (DNS, refused, timeout, blocked)
+    body: bytes | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_url: str | None = None  # set when a 301/308 moved the feed
+    retry_after: float | None = None  # seconds, from a 429/503 Retry-After
+    error: str | None = None  # human-readable, set on every failure
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+@dataclass(frozen=True)
+class RawEntry:
+    """One entry as the feed gave it, before normalising (text may still hold HTML)."""
+
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str  # may contain HTML
+    author: str | None = None
+    language: str | None = None
+    published: datetime | None = None  # aware, any zone
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A feed document turned into values."""
+
+    format: str  # "rss20", "atom10", "json11", ...
+    title: str
+    link: str | None
+    language: str | None
+    entries: tuple[RawEntry, ...]
+
+
+@dataclass(frozen=True)
+class Article:
+    """A normalised entry, ready to store."""
+
+    guid: str | None
+    url: str  # canonical
+    title: str
+    summary: str  # plain text
+    published_at: datetime  # UTC
+    language: str | None
+    author: str | None
+    source: str  # feed name
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Whether an article is AI-chip news and which companies it is about."""
+
+    relevant: bool
+    score: float
+    companies: tuple[str, ...]
+    why: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What one poll of one feed did; one line of `chipwire poll` output."""
+
+    feed_id: int
+    url: str
+    status: int | None
+    new_articles: int = 0
+    new_sources: int = 0
+    error: str | None = None
+    skipped_parse: bool = False  # 304 or identical body
