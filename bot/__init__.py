@@ -1,0 +1,1 @@
+"""ChipWire: AI-chip news for Discord, Slack and the console."""

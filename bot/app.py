@@ -1,0 +1,99 @@
+"""build_app: the one place that wires concrete parts together."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from bot.news.fetch import Fetcher, FetchLimits
+from bot.news.parsejob import InlineParser, PoolParser, make_parser
+from bot.news.pipeline import PollContext
+from bot.settings import Settings
+from bot.store.repo import Store
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def fetch_limits(settings: Settings) -> FetchLimits:
+    fetch = settings.fetch
+    return FetchLimits(
+        total_connections=fetch.total_connections,
+        per_host=fetch.per_host_connections,
+        connect_timeout=fetch.connect_timeout,
+        total_timeout=fetch.total_timeout,
+        max_bytes=fetch.max_bytes,
+        max_redirects=fetch.max_redirects,
+    )
+
+
+@dataclass
+class App:
+    settings: Settings
+    store: Store
+    fetcher: Fetcher
+    parser: InlineParser | PoolParser
+    clock: Clock
+
+    def poll_context(self) -> PollContext:
+        return PollContext(
+            store=self.store,
+            fetcher=self.fetcher,
+            parser=self.parser,
+            clock=self.clock,
+            max_backoff=self.settings.fetch.max_backoff,
+        )
+
+    async def __aenter__(self) -> App:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.fetcher.close()
+        self.parser.close()
+        await self.store.close()
+
+
+async def build_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    fetcher: Fetcher | None = None,
+    clock: Clock | None = None,
+    parse_workers: int | None = None,
+) -> App:
+    """Open the store (migrating it), sync the configured feeds, and build the ingest parts."""
+    clock = clock or utc_now
+    if store is None:
+        _make_sqlite_folder(settings.database_url)
+        store = await Store.open(settings.database_url)
+    await store.sync_config_feeds(settings.feeds, clock())
+    workers = settings.parse_workers if parse_workers is None else parse_workers
+    catalog = str(settings.catalog_path) if settings.catalog_path else None
+    return App(
+        settings=settings,
+        store=store,
+        fetcher=fetcher or Fetcher(fetch_limits(settings)),
+        parser=make_parser(workers, catalog),
+        clock=clock,
+    )
+
+
+def _make_sqlite_folder(url: str) -> None:
+    """SQLite creates the file on first run but not its folder."""
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix) and url[len(prefix) :] not in ("", ":memory:"):
+        Path(url[len(prefix) :]).expanduser().parent.mkdir(parents=True, exist_ok=True)

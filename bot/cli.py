@@ -1,0 +1,227 @@
+"""`chipwire`: the command line. Parses arguments, builds the app, prints results.
+
+Exit codes: 0 done (even when some feeds failed), 2 bad config or usage, 3 store unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TextIO
+
+from bot.app import App, build_app
+from bot.models import FeedConfig
+from bot.news.urlsafety import check_url_scheme
+from bot.platforms.console import ingest_report as console
+from bot.settings import MIN_INTERVAL, ConfigError, Settings, load_settings, safe_url
+from bot.store.repo import StoreError
+
+EXIT_OK, EXIT_CONFIG, EXIT_STORE = 0, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chipwire",
+        description="ChipWire: AI-chip news from RSS/Atom/JSON feeds to Discord, Slack and the console.",
+        epilog="Global options go before the command, e.g. chipwire --config my.toml poll --once",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $CHIPWIRE_CONFIG, else config/chipwire.toml)",
+    )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="store, e.g. sqlite:///data/chipwire.db or postgresql://user@host/db "
+        "(default: $CHIPWIRE_DATABASE_URL, else an SQLite file in the config's data_dir)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser("run", help="run the bot: poll feeds on schedule (console output)")
+    run.add_argument("--tick", type=int, default=60, help="seconds between due-feed checks")
+
+    poll = commands.add_parser("poll", help="poll feeds and store new articles")
+    poll.add_argument("--once", action="store_true", help="poll every feed once now, then exit")
+    poll.add_argument("--tick", type=int, default=60, help="without --once: seconds between checks")
+
+    feeds = commands.add_parser("feeds", help="list, add or remove feeds")
+    feed_commands = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
+    listing = feed_commands.add_parser("list", help="every feed with its health")
+    listing.add_argument("--json", action="store_true", help="print a JSON array instead")
+    add = feed_commands.add_parser("add", help="add a feed by URL")
+    add.add_argument("url", help="http(s) URL of an RSS, Atom or JSON feed")
+    add.add_argument("--name", help="display name (default: the host name)")
+    add.add_argument("--language", help="declared language, e.g. en, zh, it")
+    add.add_argument("--interval", type=int, default=1800, help="seconds between polls")
+    add.add_argument(
+        "--allow-private-address",
+        action="store_true",
+        help="allow a loopback/private host (off by default for safety)",
+    )
+    remove = feed_commands.add_parser("remove", help="remove a feed by id (its articles stay)")
+    remove.add_argument("id", type=int, help="feed id, as shown by 'feeds list'")
+
+    commands.add_parser("check", help="validate the config and the store, and report")
+    commands.add_parser(
+        "demo", help="run the whole pipeline offline on bundled sample feeds (temporary store)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    handler = _HANDLERS[args.command]
+    try:
+        return asyncio.run(handler(args))
+    except ConfigError as exc:
+        return _fail(f"config: {exc}", EXIT_CONFIG)
+    except StoreError as exc:
+        return _fail(
+            f"store: {exc}. Check --database-url / CHIPWIRE_DATABASE_URL and that the "
+            "database is reachable and writable.",
+            EXIT_STORE,
+        )
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _fail(message: str, code: int, stream: TextIO | None = None) -> int:
+    print(f"chipwire: error: {message}", file=stream or sys.stderr)
+    return code
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config, args.database_url)
+
+
+async def _with_app(args: argparse.Namespace, work: Callable[[App], Awaitable[int]]) -> int:
+    app = await build_app(_settings(args))
+    async with app:
+        return await work(app)
+
+
+async def cmd_poll(args: argparse.Namespace) -> int:
+    if not args.once:
+        return await cmd_run(args)
+
+    async def work(app: App) -> int:
+        feeds = await app.store.list_feeds()
+        await console.poll_with_report(app, feeds, sys.stdout)
+        return EXIT_OK
+
+    return await _with_app(args, work)
+
+
+async def cmd_run(args: argparse.Namespace) -> int:
+    from bot.scheduler import run_forever
+
+    async def work(app: App) -> int:
+        await run_forever(app, tick_seconds=max(5, args.tick), out=sys.stdout)
+        return EXIT_OK
+
+    return await _with_app(args, work)
+
+
+async def cmd_feeds(args: argparse.Namespace) -> int:
+    async def work(app: App) -> int:
+        return await _FEED_ACTIONS[args.feeds_command](app, args)
+
+    return await _with_app(args, work)
+
+
+async def _feeds_list(app: App, args: argparse.Namespace) -> int:
+    summaries = await app.store.feed_summaries()
+    if args.json:
+        print(json.dumps([console.feed_json(s) for s in summaries], indent=2, ensure_ascii=False))
+    else:
+        console.print_feed_table(summaries, sys.stdout)
+    return EXIT_OK
+
+
+async def _feeds_add(app: App, args: argparse.Namespace) -> int:
+    problem = check_url_scheme(args.url)
+    if problem:
+        return _fail(f"{problem}. Give a full http(s) URL such as https://example.com/feed.xml.", 2)
+    if args.interval < MIN_INTERVAL:
+        return _fail(f"--interval must be at least {MIN_INTERVAL} seconds.", EXIT_CONFIG)
+    feed = FeedConfig(
+        url=args.url,
+        name=args.name or (_host(args.url)),
+        language=args.language,
+        interval=args.interval,
+        allow_private_address=args.allow_private_address,
+    )
+    try:
+        state = await app.store.add_feed(feed, "cli", app.clock())
+    except StoreError as exc:
+        return _fail(f"{exc}; nothing changed.", EXIT_CONFIG)
+    print(f"added feed {state.id}: {state.name} <{state.url}>; it is polled on the next run.")
+    return EXIT_OK
+
+
+async def _feeds_remove(app: App, args: argparse.Namespace) -> int:
+    removed = await app.store.remove_feed(args.id)
+    if removed is None:
+        return _fail(f"no feed with id {args.id}; 'chipwire feeds list' shows the ids.", 2)
+    print(f"removed feed {removed.id}: {removed.name} <{removed.url}> (its articles stay stored)")
+    if any(f.url == removed.url for f in app.settings.feeds):
+        print(
+            f"note: it is still listed in {app.settings.config_path}; remove it there too "
+            "or it comes back on the next start."
+        )
+    return EXIT_OK
+
+
+_FEED_ACTIONS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
+    "list": _feeds_list,
+    "add": _feeds_add,
+    "remove": _feeds_remove,
+}
+
+
+async def cmd_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    print(f"config ok: {settings.config_path} ({len(settings.feeds)} feeds)")
+    app = await build_app(settings, parse_workers=0)
+    async with app:
+        feeds = await app.store.list_feeds()
+        failing = [f for f in feeds if f.consecutive_failures]
+        print(
+            f"store ok: {safe_url(settings.database_url)} ({app.store.dialect}); "
+            f"{len(feeds)} feeds, {await app.store.count_articles()} articles"
+        )
+        if failing:
+            print(f"{len(failing)} feeds are failing; 'chipwire feeds list' shows why.")
+    return EXIT_OK
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return await run_demo(args.config, args.database_url, sys.stdout)
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname or url
+
+
+_HANDLERS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
+    "run": cmd_run,
+    "poll": cmd_poll,
+    "feeds": cmd_feeds,
+    "check": cmd_check,
+    "demo": cmd_demo,
+}

@@ -1,0 +1,1 @@
+"""Ingest: fetch, parse, normalise, dedup, classify. No chat SDK is imported here."""

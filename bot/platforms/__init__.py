@@ -1,0 +1,1 @@
+"""Platform adapters: the only place that imports discord or slack_bolt."""

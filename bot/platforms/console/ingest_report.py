@@ -1,0 +1,115 @@
+"""What `chipwire poll`, `feeds list` and `demo` print: a progress bar on a terminal, lines otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.models import FeedState, PollOutcome
+from bot.news.pipeline import poll_feeds
+from bot.store.repo import FeedSummary
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+
+def outcome_line(outcome: PollOutcome, name: str) -> str:
+    """One line per feed, stable enough to grep: status word, feed id, what happened."""
+    if outcome.error:
+        return f"FAIL  feed {outcome.feed_id:<4} {name}: {outcome.error}"
+    if outcome.status == 304:
+        return f"304   feed {outcome.feed_id:<4} {name}: not modified"
+    if outcome.skipped_parse:
+        return f"same  feed {outcome.feed_id:<4} {name}: unchanged body, not parsed"
+    return (
+        f"ok    feed {outcome.feed_id:<4} {name}: {outcome.new_articles} new articles, "
+        f"{outcome.new_sources} more sources for stored ones"
+    )
+
+
+def summary_line(outcomes: Sequence[PollOutcome], seconds: float) -> str:
+    failed = sum(1 for o in outcomes if o.error)
+    unchanged = sum(1 for o in outcomes if o.skipped_parse and not o.error)
+    new = sum(o.new_articles for o in outcomes)
+    return (
+        f"polled {len(outcomes)} feeds in {seconds:.1f} s: {len(outcomes) - failed} ok "
+        f"({unchanged} unchanged), {failed} failed; {new} new articles stored"
+    )
+
+
+async def poll_with_report(app: App, feeds: Sequence[FeedState], out: TextIO) -> list[PollOutcome]:
+    names = {feed.id: feed.name for feed in feeds}
+    started = app.clock()
+    if out.isatty() and feeds:
+        outcomes = await _poll_with_bar(app, feeds, names, out)
+    else:
+
+        def line(outcome: PollOutcome) -> None:
+            print(outcome_line(outcome, names.get(outcome.feed_id, "?")), file=out, flush=True)
+
+        outcomes = await poll_feeds(app.poll_context(), feeds, line)
+    print(summary_line(outcomes, (app.clock() - started).total_seconds()), file=out, flush=True)
+    return outcomes
+
+
+async def _poll_with_bar(
+    app: App, feeds: Sequence[FeedState], names: dict[int, str], out: TextIO
+) -> list[PollOutcome]:
+    console = Console(file=out)
+    columns = (TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("poll", total=len(feeds))
+
+        def advance(outcome: PollOutcome) -> None:
+            if outcome.error:
+                progress.console.print(outcome_line(outcome, names.get(outcome.feed_id, "?")))
+            progress.advance(task)
+
+        return await poll_feeds(app.poll_context(), feeds, advance)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def feed_json(summary: FeedSummary) -> dict[str, Any]:
+    feed = summary.feed
+    return {
+        "id": feed.id,
+        "url": feed.url,
+        "name": feed.name,
+        "language": feed.language,
+        "interval": feed.interval,
+        "last_status": feed.last_status,
+        "last_error": feed.last_error,
+        "consecutive_failures": feed.consecutive_failures,
+        "last_polled_at": _iso(feed.last_polled_at),
+        "last_success_at": _iso(feed.last_success_at),
+        "next_poll_at": _iso(feed.next_poll_at),
+        "article_count": summary.article_count,
+    }
+
+
+def print_feed_table(summaries: Sequence[FeedSummary], out: TextIO) -> None:
+    table = Table("id", "name", "status", "articles", "failures", "last success", "url / error")
+    for summary in summaries:
+        feed = summary.feed
+        table.add_row(
+            str(feed.id),
+            feed.name,
+            "-" if feed.last_status is None else str(feed.last_status),
+            str(summary.article_count),
+            str(feed.consecutive_failures),
+            feed.last_success_at.strftime("%Y-%m-%d %H:%M") if feed.last_success_at else "never",
+            feed.url + (f"\n{feed.last_error}" if feed.last_error else ""),
+        )
+    Console(file=out, width=160 if not out.isatty() else None).print(table)
+    if not summaries:
+        print(
+            "no feeds yet: add [[feeds]] to the config or run 'chipwire feeds add URL'.", file=out
+        )

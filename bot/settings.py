@@ -1,0 +1,264 @@
+"""Config file + environment → validated, frozen settings.
+
+Every problem becomes a `ConfigError` whose text names the file, the key and what is expected,
+so the CLI can print it and exit without a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.models import FeedConfig
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "chipwire.toml"
+MIN_INTERVAL = 60
+SQLITE_FILE = "chipwire.db"
+
+
+class ConfigError(Exception):
+    """A config or environment value is unusable; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    max_bytes: int = 5 * 1024 * 1024
+    connect_timeout: float = 10.0
+    total_timeout: float = 30.0
+    total_connections: int = 20
+    per_host_connections: int = 2
+    max_redirects: int = 5
+    max_backoff: int = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    data_dir: Path
+    database_url: str  # async SQLAlchemy URL
+    feeds: tuple[FeedConfig, ...]
+    fetch: FetchSettings
+    parse_workers: int  # 0 = parse in the main process
+    catalog_path: Path | None = None
+
+
+def load_settings(
+    config_path: str | Path | None = None,
+    database_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read the config file named by argument, `CHIPWIRE_CONFIG` or the default."""
+    env = os.environ if environ is None else environ
+    path = Path(config_path or env.get("CHIPWIRE_CONFIG") or DEFAULT_CONFIG).expanduser()
+    raw = _read_toml(path)
+    return settings_from_mapping(raw, path, database_url or env.get("CHIPWIRE_DATABASE_URL"))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: config file not found. Pass --config PATH or set CHIPWIRE_CONFIG, "
+            "or copy config/chipwire.toml from the ChipWire repository."
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid TOML ({exc}). Fix the syntax and start again."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror}).") from None
+
+
+def settings_from_mapping(
+    raw: Mapping[str, Any], path: Path, database_url: str | None = None
+) -> Settings:
+    reader = _Reader(path)
+    known = {"chipwire", "fetch", "feeds", "classify", "digest", "subscriptions", "chat"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{path}: unknown section [{key}]; expected one of {sorted(known)}.")
+    main = reader.table(raw, "chipwire")
+    base = path.parent
+    data_dir = _resolve(base, reader.string(main, "chipwire.data_dir", default="data"))
+    url = database_url or reader.optional_string(main, "chipwire.database_url")
+    catalog = reader.optional_string(main, "chipwire.catalog")
+    return Settings(
+        config_path=path,
+        data_dir=data_dir,
+        database_url=to_async_url(url, path) if url else sqlite_url(data_dir / SQLITE_FILE),
+        feeds=_feeds(reader, raw.get("feeds", [])),
+        fetch=_fetch(reader, reader.table(raw, "fetch")),
+        parse_workers=reader.integer(main, "chipwire.parse_workers", default=-1, minimum=-1),
+        catalog_path=_resolve(base, catalog) if catalog else None,
+    )
+
+
+def _resolve(base: Path, value: str) -> Path:
+    candidate = Path(value).expanduser()
+    return candidate if candidate.is_absolute() else (base / candidate).resolve()
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg",
+    "postgresql+psycopg": "postgresql+asyncpg",
+}
+
+
+def to_async_url(url: str, origin: Path | str = "CHIPWIRE_DATABASE_URL") -> str:
+    """Map a plain SQLAlchemy URL (`sqlite:///x.db`, `postgresql://…`) to its async driver."""
+    scheme, sep, rest = url.partition("://")
+    driver = _ASYNC_DRIVERS.get(scheme.lower())
+    if not sep or driver is None:
+        raise ConfigError(
+            f"{origin}: database URL {url!r} is not supported; use sqlite:///PATH "
+            "or postgresql://USER@HOST:PORT/DB."
+        )
+    return f"{driver}://{rest}"
+
+
+def _feeds(reader: _Reader, raw: Any) -> tuple[FeedConfig, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{reader.path}: 'feeds' must be an array of [[feeds]] tables.")
+    feeds: list[FeedConfig] = []
+    seen: dict[str, int] = {}
+    for index, table in enumerate(raw):
+        key = f"feeds[{index}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f'{reader.path}: {key} must be a table with at least url = "…".')
+        feed = _feed(reader, table, key)
+        if feed.url in seen:
+            raise ConfigError(
+                f"{reader.path}: {key}.url repeats feeds[{seen[feed.url]}].url ({feed.url}); "
+                "list each feed once."
+            )
+        seen[feed.url] = index
+        feeds.append(feed)
+    return tuple(feeds)
+
+
+def _feed(reader: _Reader, table: Mapping[str, Any], key: str) -> FeedConfig:
+    allowed = {"url", "name", "language", "interval", "allow_private_address"}
+    reader.no_unknown_keys(table, key, allowed)
+    url = reader.string(table, f"{key}.url")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{reader.path}: {key}.url = {url!r} is not an http(s) URL; "
+            'expected something like "https://example.com/feed.xml".'
+        )
+    return FeedConfig(
+        url=url,
+        name=reader.string(table, f"{key}.name", default=parts.hostname),
+        language=reader.optional_string(table, f"{key}.language"),
+        interval=reader.integer(table, f"{key}.interval", default=1800, minimum=MIN_INTERVAL),
+        allow_private_address=reader.boolean(table, f"{key}.allow_private_address", default=False),
+    )
+
+
+def _fetch(reader: _Reader, table: Mapping[str, Any]) -> FetchSettings:
+    default = FetchSettings()
+    reader.no_unknown_keys(table, "fetch", set(default.__dataclass_fields__))
+    return FetchSettings(
+        max_bytes=reader.integer(table, "fetch.max_bytes", default.max_bytes, minimum=1024),
+        connect_timeout=reader.number(table, "fetch.connect_timeout", default.connect_timeout),
+        total_timeout=reader.number(table, "fetch.total_timeout", default.total_timeout),
+        total_connections=reader.integer(
+            table, "fetch.total_connections", default.total_connections, minimum=1
+        ),
+        per_host_connections=reader.integer(
+            table, "fetch.per_host_connections", default.per_host_connections, minimum=1
+        ),
+        max_redirects=reader.integer(
+            table, "fetch.max_redirects", default.max_redirects, minimum=0
+        ),
+        max_backoff=reader.integer(table, "fetch.max_backoff", default.max_backoff, minimum=60),
+    )
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Typed look-ups whose errors name the file and the dotted key."""
+
+    path: Path
+
+    def _get(self, table: Mapping[str, Any], key: str, default: Any) -> Any:
+        value = table.get(key.rsplit(".", 1)[-1], default)
+        if value is _MISSING:
+            raise ConfigError(f"{self.path}: {key} is required.")
+        return value
+
+    def _fail(self, key: str, value: Any, expected: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {key} = {value!r} is not valid; expected {expected}.")
+
+    def table(self, raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        value = raw.get(key, {})
+        if not isinstance(value, dict):
+            raise self._fail(key, value, f"a table [{key}]")
+        return value
+
+    def no_unknown_keys(self, table: Mapping[str, Any], key: str, allowed: set[str]) -> None:
+        for name in table:
+            if name not in allowed:
+                raise ConfigError(
+                    f"{self.path}: {key}.{name} is not a known setting; "
+                    f"expected one of {sorted(allowed)}."
+                )
+
+    def string(self, table: Mapping[str, Any], key: str, default: Any = _MISSING) -> str:
+        value = self._get(table, key, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self._fail(key, value, "a non-empty string")
+        return value.strip()
+
+    def optional_string(self, table: Mapping[str, Any], key: str) -> str | None:
+        value = self._get(table, key, None)
+        return None if value is None else self.string(table, key)
+
+    def integer(
+        self, table: Mapping[str, Any], key: str, default: Any = _MISSING, minimum: int = 0
+    ) -> int:
+        value = self._get(table, key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self._fail(key, value, f"a whole number >= {minimum}")
+        return value
+
+    def number(self, table: Mapping[str, Any], key: str, default: Any = _MISSING) -> float:
+        value = self._get(table, key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise self._fail(key, value, "a positive number of seconds")
+        return float(value)
+
+    def boolean(self, table: Mapping[str, Any], key: str, default: Any = _MISSING) -> bool:
+        value = self._get(table, key, default)
+        if not isinstance(value, bool):
+            raise self._fail(key, value, "true or false")
+        return value
+
+
+def safe_url(url: str) -> str:
+    """A database URL with any password hidden, for printing."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        credentials, host = rest.split("@", 1)
+        user = credentials.split(":", 1)[0]
+        rest = f"{user}:***@{host}" if ":" in credentials else f"{user}@{host}"
+    return f"{scheme}{sep}{rest}"

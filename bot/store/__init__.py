@@ -1,0 +1,1 @@
+"""Storage: SQLite by default, PostgreSQL for scale-out, one interface (`Store`)."""
