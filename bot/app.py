@@ -51,6 +51,7 @@ class App:
         )
 
     async def __aenter__(self) -> App:
+        await self.fetcher.__aenter__()
         return self
 
     async def __aexit__(

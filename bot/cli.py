@@ -10,8 +10,8 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TextIO
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, TextIO
 
 from bot.app import App, build_app
 from bot.models import FeedConfig
@@ -218,7 +218,7 @@ def _host(url: str) -> str:
     return urlsplit(url).hostname or url
 
 
-_HANDLERS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
+_HANDLERS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "run": cmd_run,
     "poll": cmd_poll,
     "feeds": cmd_feeds,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from importlib.resources import files
@@ -43,7 +43,9 @@ def demo_feed_bytes(name: str) -> bytes:
     return files("bot").joinpath("demo_feeds", name).read_bytes()
 
 
-def _handler(name: str, content_type: str) -> web.RequestHandler:
+def _handler(
+    name: str, content_type: str
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     body = demo_feed_bytes(name)
     etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -74,6 +76,13 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        # SQLite has one writer; queueing here beats SQLITE_BUSY when a read turns into a write
+        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        async with self._write_lock or nullcontext(), self.engine.begin() as conn:
+            yield conn
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -102,7 +111,7 @@ class Store:
 
     async def sync_config_feeds(self, configured: Sequence[FeedConfig], now: datetime) -> None:
         """Insert configured feeds the store lacks and refresh settings of config-owned ones."""
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             known = {row.url: row for row in await conn.execute(select(feeds))}
             for feed in configured:
                 row = known.get(feed.url)
@@ -119,7 +128,7 @@ class Store:
         self, feed: FeedConfig, origin: str, now: datetime, *, history: bool = True
     ) -> FeedState:
         """Store a new feed. With history=False its first poll counts as new, not as history."""
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             existing = (await conn.execute(select(feeds).where(feeds.c.url == feed.url))).first()
             if existing is not None:
                 raise StoreError(f"feed {feed.url} is already stored as id {existing.id}")
@@ -131,7 +140,7 @@ class Store:
             return _feed_state(result.one())
 
     async def remove_feed(self, feed_id: int) -> FeedState | None:
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             row = (await conn.execute(select(feeds).where(feeds.c.id == feed_id))).first()
             if row is None:
                 return None
@@ -183,7 +192,7 @@ class Store:
                 values["body_hash"] = result.body_hash
         else:
             values["consecutive_failures"] = feeds.c.consecutive_failures + 1
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             if result.new_url and not await _url_taken(conn, result.new_url):
                 values["url"] = result.new_url
             await conn.execute(update(feeds).where(feeds.c.id == feed.id).values(**values))
@@ -203,13 +212,15 @@ class Store:
         The feed's first poll stores its entries as history: searchable, never posted as new.
         """
         fresh = _unique_in_batch(items)
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             fresh = await _drop_known_guids(conn, feed.id, fresh)
             existing = await _existing_ids(conn, [a for a, _ in fresh])
             matched = [(existing[_key(a)], a.guid) for a, _ in fresh if _key(a) in existing]
             unseen = [(a, c) for a, c in fresh if _key(a) not in existing]
-            inserted = await self._insert_articles(conn, unseen, now, history=not feed.first_polled)
-            new_sources = await self._insert_sources(conn, feed.id, matched + inserted, now)
+            inserted, raced = await self._insert_articles(
+                conn, unseen, now, history=not feed.first_polled
+            )
+            new_sources = await self._insert_sources(conn, feed.id, matched + raced + inserted, now)
             if not feed.first_polled:
                 await conn.execute(
                     update(feeds).where(feeds.c.id == feed.id).values(first_polled=True)
@@ -223,20 +234,18 @@ class Store:
         now: datetime,
         *,
         history: bool,
-    ) -> list[tuple[int, str | None]]:
+    ) -> tuple[list[tuple[int, str | None]], list[tuple[int, str | None]]]:
+        """Insert unseen articles; returns (inserted, stored meanwhile by another writer)."""
         if not items:
-            return []
+            return [], []
         rows = [_article_values(a, c, now, history) for a, c in items]
         statement = self._insert(articles).on_conflict_do_nothing(index_elements=["url"])
         result = await conn.execute(statement.returning(articles.c.id, articles.c.url), rows)
         ids = {row.url: row.id for row in result}
         inserted = [(ids[a.url], a.guid) for a, _ in items if a.url in ids]
-        # another process may have stored some of these since we looked: make them sources
         lost = [a for a, _ in items if a.url not in ids]
-        if lost:
-            again = await _existing_ids(conn, lost)
-            inserted += [(again[_key(a)], a.guid) for a in lost if _key(a) in again]
-        return inserted
+        again = await _existing_ids(conn, lost) if lost else {}
+        return inserted, [(again[_key(a)], a.guid) for a in lost if _key(a) in again]
 
     async def _insert_sources(
         self,

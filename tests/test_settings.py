@@ -1,0 +1,92 @@
+"""A bad config stops start-up with a message naming the file, the key and what is expected."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import DEFAULT_CONFIG, ConfigError, load_settings, to_async_url
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "chipwire.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_shipped_config_is_valid_and_has_feeds_in_three_languages() -> None:
+    settings = load_settings(DEFAULT_CONFIG, environ={})
+    languages = {feed.language for feed in settings.feeds}
+    assert {"en", "zh", "it"} <= languages
+    assert all(not feed.allow_private_address for feed in settings.feeds)
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+
+
+def test_defaults_put_the_sqlite_file_under_data_dir_next_to_the_config(tmp_path: Path) -> None:
+    path = write(tmp_path, '[chipwire]\ndata_dir = "store"\n')
+    settings = load_settings(path, environ={})
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'store' / 'chipwire.db'}"
+
+
+def test_environment_chooses_config_and_database(tmp_path: Path) -> None:
+    path = write(tmp_path, "")
+    env = {"CHIPWIRE_CONFIG": str(path), "CHIPWIRE_DATABASE_URL": "postgresql://u@h:5432/db"}
+    settings = load_settings(environ=env)
+    assert settings.config_path == path
+    assert settings.database_url == "postgresql+asyncpg://u@h:5432/db"
+
+
+def test_an_explicit_database_url_wins_over_the_environment(tmp_path: Path) -> None:
+    env = {"CHIPWIRE_DATABASE_URL": "postgresql://u@h/db"}
+    settings = load_settings(write(tmp_path, ""), "sqlite:///x.db", environ=env)
+    assert settings.database_url == "sqlite+aiosqlite:///x.db"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///data/c.db", "sqlite+aiosqlite:///data/c.db"),
+        ("sqlite+aiosqlite:////abs/c.db", "sqlite+aiosqlite:////abs/c.db"),
+        ("postgres://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("postgresql+psycopg2://u@h/db", "postgresql+asyncpg://u@h/db"),
+    ],
+)
+def test_plain_urls_map_to_async_drivers(url: str, expected: str) -> None:
+    assert to_async_url(url) == expected
+
+
+def test_an_unsupported_database_url_says_what_works() -> None:
+    with pytest.raises(ConfigError, match="sqlite:///PATH or postgresql://"):
+        to_async_url("mysql://root@localhost/db")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[[feeds]]\nname = 'x'\n", r"feeds\[0\].url is required"),
+        (
+            "[[feeds]]\nurl = 'ftp://x/feed'\n",
+            r"feeds\[0\].url = 'ftp://x/feed' is not an http\(s\) URL",
+        ),
+        ("[[feeds]]\nurl = 'https://a/f'\ninterval = 5\n", r"feeds\[0\].interval = 5 .* >= 60"),
+        ("[[feeds]]\nurl = 'https://a/f'\ninterval = 'often'\n", r"feeds\[0\].interval"),
+        ("[[feeds]]\nurl = 'https://a/f'\nallow_private_address = 'yes'\n", "true or false"),
+        ("[[feeds]]\nurl = 'https://a/f'\nlanguge = 'en'\n", r"feeds\[0\].languge is not a known"),
+        ("[[feeds]]\nurl = 'https://a/f'\n[[feeds]]\nurl = 'https://a/f'\n", "repeats"),
+        ("[fetch]\nmax_bytes = -1\n", "fetch.max_bytes"),
+        ("[bogus]\n", r"unknown section \[bogus\]"),
+        ("feeds = 'https://a/f'\n", "array of"),
+        ("[chipwire\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_file_key_and_expectation(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=expected) as caught:
+        load_settings(path, environ={})
+    assert str(path) in str(caught.value)
+
+
+def test_a_missing_config_file_says_how_to_choose_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--config PATH or set CHIPWIRE_CONFIG"):
+        load_settings(tmp_path / "nope.toml", environ={})
