@@ -1,0 +1,138 @@
+"""The `chipwire` command as a user runs it: exit codes, messages, output contracts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.feedserver import rss
+
+FEED = rss(("g1", "https://n.example/1", "Nvidia H20"), ("g2", "https://n.example/2", "TSMC N2"))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path == "/feed.xml":
+            body = FEED.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            self.send_error(500)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def base_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def config(tmp_path: Path, base_url: str) -> Path:
+    path = tmp_path / "chipwire.toml"
+    path.write_text(
+        '[chipwire]\ndata_dir = "data"\nparse_workers = 0\n'
+        f'[[feeds]]\nurl = "{base_url}/feed.xml"\nname = "Good"\nallow_private_address = true\n'
+        f'[[feeds]]\nurl = "{base_url}/broken.xml"\nname = "Broken"\nallow_private_address = true\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_poll_once_prints_a_line_per_feed_and_exits_zero_despite_failures(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(config), "poll", "--once"]) == 0
+    out = capsys.readouterr().out
+    assert "ok    feed 1    Good: 2 new articles" in out
+    assert "FAIL  feed 2    Broken: HTTP 500" in out
+    assert "polled 2 feeds" in out and "1 failed" in out
+
+
+def test_feeds_list_json_reports_health_per_feed(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["--config", str(config), "poll", "--once"])
+    capsys.readouterr()
+    assert main(["--config", str(config), "feeds", "list", "--json"]) == 0
+    feeds = {f["name"]: f for f in json.loads(capsys.readouterr().out)}
+    required = {"id", "url", "name", "last_status", "last_error", "consecutive_failures"}
+    assert required | {"last_success_at", "article_count"} <= set(feeds["Good"])
+    assert (feeds["Good"]["article_count"], feeds["Good"]["last_status"]) == (2, 200)
+    assert feeds["Good"]["last_success_at"] is not None
+    assert (feeds["Broken"]["last_error"], feeds["Broken"]["consecutive_failures"]) == (
+        "HTTP 500",
+        1,
+    )
+
+
+def test_feeds_add_and_remove(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config), "feeds", "add", "https://example.com/rss"]) == 0
+    assert "added feed 3" in capsys.readouterr().out
+    assert main(["--config", str(config), "feeds", "add", "https://example.com/rss"]) == 2
+    assert "already stored" in capsys.readouterr().err
+    assert main(["--config", str(config), "feeds", "remove", "3"]) == 0
+    assert main(["--config", str(config), "feeds", "remove", "3"]) == 2
+    assert "no feed with id 3" in capsys.readouterr().err
+
+
+def test_feeds_add_refuses_a_non_http_url(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config), "feeds", "add", "file:///etc/passwd"]) == 2
+    assert "http(s)" in capsys.readouterr().err
+
+
+def test_check_reports_config_and_store(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config), "check"]) == 0
+    out = capsys.readouterr().out
+    assert "config ok" in out and "2 feeds" in out and "store ok" in out
+
+
+def test_a_bad_config_exits_2_with_file_and_key_and_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[feeds]]\nurl = 'https://a.example/f'\ninterval = 'hourly'\n")
+    result = run_cli("--config", str(bad), "poll", "--once")
+    assert result.returncode == 2
+    assert str(bad) in result.stderr and "feeds[0].interval" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_store_exits_3_with_advice(config: Path) -> None:
+    result = run_cli(
+        "--config", str(config), "--database-url", "postgresql://nobody@127.0.0.1:9/x", "check"
+    )
+    assert result.returncode == 3
+    assert "CHIPWIRE_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unsupported_database_url_exits_2(config: Path) -> None:
+    result = run_cli("--config", str(config), "--database-url", "mysql://root@localhost/x", "check")
+    assert result.returncode == 2 and "sqlite:///PATH" in result.stderr
+
+
+def test_every_command_has_useful_help() -> None:
+    for args in (["--help"], ["poll", "--help"], ["feeds", "list", "--help"], ["demo", "--help"]):
+        result = run_cli(*args)
+        assert result.returncode == 0 and "usage: chipwire" in result.stdout
