@@ -18,7 +18,6 @@ from bot.store.repo import Store
 POSTGRES_ADMIN_URL = os.environ.get(
     "CHIPWIRE_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 
 
 async def postgres_available() -> str | None:

@@ -10,9 +10,8 @@ from bot.models import FeedConfig, FeedState
 from bot.news.fetch import Fetcher, FetchLimits
 from bot.news.parsejob import InlineParser
 from bot.news.pipeline import PollContext, next_poll_delay, poll_feeds
-from bot.store.repo import Store
 from tests.feedserver import FeedServer, feed_server, rss
-from tests.support import at
+from tests.support import at, open_store, postgres_available
 
 
 class Clock:
@@ -29,14 +28,15 @@ async def server() -> AsyncIterator[FeedServer]:
         yield running
 
 
-@pytest.fixture
-async def ctx(tmp_path: Path) -> AsyncIterator[PollContext]:
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'poll.db'}")
-    try:
-        async with Fetcher(FetchLimits(total_timeout=3, connect_timeout=2)) as fetcher:
-            yield PollContext(store, fetcher, InlineParser(classify=False), Clock(at(20)))
-    finally:
-        await store.close()
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[PollContext]:
+    if request.param == "postgresql" and (reason := await postgres_available()):
+        pytest.skip(reason)
+    async with (
+        open_store(request.param, tmp_path) as store,
+        Fetcher(FetchLimits(total_timeout=3, connect_timeout=2)) as fetcher,
+    ):
+        yield PollContext(store, fetcher, InlineParser(classify=False), Clock(at(20)))
 
 
 async def add(ctx: PollContext, url: str, *, history: bool = False) -> FeedState:
