@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from bot.news.catalog import CatalogError
 from bot.news.fetch import Fetcher, FetchLimits
 from bot.news.parsejob import InlineParser, PoolParser, make_parser
 from bot.news.pipeline import PollContext
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 from bot.store.repo import Store
 
 Clock = Callable[[], datetime]
@@ -76,24 +77,32 @@ async def build_app(
     clock: Clock | None = None,
     parse_workers: int | None = None,
 ) -> App:
-    """Open the store (migrating it), sync the configured feeds, and build the ingest parts."""
+    """Compile the catalog, open the store (migrating it), sync the configured feeds."""
     clock = clock or utc_now
-    if store is None:
-        _make_sqlite_folder(settings.database_url)
-        store = await Store.open(settings.database_url)
-    await store.sync_config_feeds(settings.feeds, clock())
     workers = settings.parse_workers if parse_workers is None else parse_workers
     catalog = str(settings.catalog_path) if settings.catalog_path else None
+    try:
+        parser = make_parser(workers, catalog, settings.relevance_threshold)
+    except CatalogError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        if store is None:
+            make_sqlite_folder(settings.database_url)
+            store = await Store.open(settings.database_url)
+        await store.sync_config_feeds(settings.feeds, clock())
+    except BaseException:
+        parser.close()
+        raise
     return App(
         settings=settings,
         store=store,
         fetcher=fetcher or Fetcher(fetch_limits(settings)),
-        parser=make_parser(workers, catalog),
+        parser=parser,
         clock=clock,
     )
 
 
-def _make_sqlite_folder(url: str) -> None:
+def make_sqlite_folder(url: str) -> None:
     """SQLite creates the file on first run but not its folder."""
     prefix = "sqlite+aiosqlite:///"
     if url.startswith(prefix) and url[len(prefix) :] not in ("", ":memory:"):

@@ -11,14 +11,21 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
-from bot.app import App, build_app
+from bot.app import App, build_app, make_sqlite_folder
 from bot.models import FeedConfig
+from bot.news.catalog import CatalogError, load_catalog
+from bot.news.classify import Classifier
+from bot.news.classify_cli import DEFAULT_LABELLED, classify_stream
+from bot.news.classify_eval import evaluate as evaluate_classifier
+from bot.news.classify_eval import format_report, load_labelled
+from bot.news.normalise import canonical_url
 from bot.news.urlsafety import check_url_scheme
 from bot.platforms.console import ingest_report as console
 from bot.settings import MIN_INTERVAL, ConfigError, Settings, load_settings, safe_url
-from bot.store.repo import StoreError
+from bot.store.repo import Store, StoreError
 
 EXIT_OK, EXIT_CONFIG, EXIT_STORE = 0, 2, 3
 
@@ -66,6 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     remove = feed_commands.add_parser("remove", help="remove a feed by id (its articles stay)")
     remove.add_argument("id", type=int, help="feed id, as shown by 'feeds list'")
+
+    commands.add_parser(
+        "classify",
+        help="classify JSON lines from stdin: {id, title, summary, lang?} → {id, relevant, score, companies, why}",
+    )
+    evaluate = commands.add_parser(
+        "eval",
+        help="precision/recall of the classifier on a labelled set, next to a keyword baseline",
+    )
+    evaluate.add_argument(
+        "--data", metavar="PATH", help="labelled JSONL (default: the shipped set)"
+    )
+    commands.add_parser(
+        "reclassify", help="re-run classification over the store (after a catalog change)"
+    )
+    why = commands.add_parser("why", help="why an article was classified as it was")
+    why.add_argument("article", help="article id or URL")
 
     commands.add_parser("check", help="validate the config and the store, and report")
     commands.add_parser(
@@ -206,6 +230,68 @@ async def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _classifier(settings: Settings) -> Classifier:
+    try:
+        catalog = load_catalog(extra=settings.catalog_path)
+    except CatalogError as exc:
+        raise ConfigError(str(exc)) from None
+    return Classifier.from_catalog(catalog, threshold=settings.relevance_threshold)
+
+
+async def cmd_classify(args: argparse.Namespace) -> int:
+    classify_stream(sys.stdin, sys.stdout, _classifier(_settings(args)))
+    return EXIT_OK
+
+
+async def cmd_eval(args: argparse.Namespace) -> int:
+    classifier = _classifier(_settings(args))
+    path = Path(args.data) if args.data else DEFAULT_LABELLED
+    try:
+        items = load_labelled(path)
+    except (OSError, ValueError) as exc:
+        return _fail(f"{path}: cannot read the labelled set ({exc}).", EXIT_CONFIG)
+    report = evaluate_classifier(items, classifier)
+    print(format_report(report))
+    return EXIT_OK if report.meets_targets else 1
+
+
+async def cmd_reclassify(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    classifier = _classifier(settings)
+    store = await _open_store(settings)
+    try:
+        done = relevant = 0
+        async for batch in store.article_texts():
+            verdicts = [(a.id, classifier.classify(a.title, a.summary, a.language)) for a in batch]
+            await store.set_classifications(verdicts)
+            done += len(verdicts)
+            relevant += sum(1 for _, verdict in verdicts if verdict.relevant)
+    finally:
+        await store.close()
+    print(f"reclassified {done} articles: {relevant} relevant")
+    return EXIT_OK
+
+
+async def cmd_why(args: argparse.Namespace) -> int:
+    store = await _open_store(_settings(args))
+    try:
+        reference = args.article.strip()
+        if not reference.isdigit():
+            reference = canonical_url(reference)
+        found = await store.find_article(reference)
+    finally:
+        await store.close()
+    if found is None:
+        return _fail(f"no stored article {args.article!r}; give an id or a link as stored.", 2)
+    print(console.why_text(found))
+    return EXIT_OK
+
+
+async def _open_store(settings: Settings) -> Store:
+    make_sqlite_folder(settings.database_url)
+    return await Store.open(settings.database_url)
+
+
 async def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -223,5 +309,9 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] =
     "poll": cmd_poll,
     "feeds": cmd_feeds,
     "check": cmd_check,
+    "classify": cmd_classify,
+    "eval": cmd_eval,
+    "reclassify": cmd_reclassify,
+    "why": cmd_why,
     "demo": cmd_demo,
 }

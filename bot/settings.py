@@ -44,7 +44,8 @@ class Settings:
     feeds: tuple[FeedConfig, ...]
     fetch: FetchSettings
     parse_workers: int  # 0 = parse in the main process
-    catalog_path: Path | None = None
+    catalog_path: Path | None = None  # user catalog merged over config/companies.toml
+    relevance_threshold: float = 0.5
 
 
 def load_settings(
@@ -97,7 +98,19 @@ def settings_from_mapping(
         fetch=_fetch(reader, reader.table(raw, "fetch")),
         parse_workers=reader.integer(main, "chipwire.parse_workers", default=-1, minimum=-1),
         catalog_path=_resolve(base, catalog) if catalog else None,
+        relevance_threshold=_threshold(reader, reader.table(raw, "classify")),
     )
+
+
+def _threshold(reader: _Reader, table: Mapping[str, Any]) -> float:
+    reader.no_unknown_keys(table, "classify", {"threshold"})
+    value = table.get("threshold", 0.5)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigError(
+            f"{reader.path}: classify.threshold = {value!r} is not valid; "
+            "expected a number from 0 to 1 (0.5 by default)."
+        )
+    return float(value)
 
 
 def _resolve(base: Path, value: str) -> Path:

@@ -136,3 +136,45 @@ def test_every_command_has_useful_help() -> None:
     for args in (["--help"], ["poll", "--help"], ["feeds", "list", "--help"], ["demo", "--help"]):
         result = run_cli(*args)
         assert result.returncode == 0 and "usage: chipwire" in result.stdout
+
+
+def test_classify_reads_json_lines_and_keeps_going_after_a_bad_one(config: Path) -> None:
+    lines = "\n".join(
+        [
+            '{"id": "a", "title": "Huawei ships Ascend 910C accelerators to Chinese clouds", "summary": ""}',
+            "{not json",
+            '{"id": "b", "title": "Chocolate chip cookies recalled", "summary": "bakery news", "lang": "en"}',
+        ]
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "classify"],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    first, error, last = (json.loads(line) for line in result.stdout.splitlines())
+    assert (first["id"], first["relevant"], first["companies"]) == ("a", True, ["huawei"])
+    assert set(first) >= {"id", "relevant", "score", "companies", "why"}
+    assert "error" in error
+    assert (last["id"], last["relevant"], last["companies"]) == ("b", False, [])
+
+
+def test_eval_prints_both_classifiers(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config), "eval"]) == 0
+    out = capsys.readouterr().out.lower()
+    assert "baseline" in out and "precision" in out and "f1" in out
+
+
+def test_why_and_reclassify_use_the_stored_evidence(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["--config", str(config), "poll", "--once"])
+    capsys.readouterr()
+    assert main(["--config", str(config), "why", "https://n.example/1?utm_source=x"]) == 0
+    out = capsys.readouterr().out
+    assert "Nvidia H20" in out and "companies: nvidia" in out
+    assert main(["--config", str(config), "reclassify"]) == 0
+    assert "reclassified 2 articles" in capsys.readouterr().out
+    assert main(["--config", str(config), "why", "999"]) == 2

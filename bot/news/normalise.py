@@ -144,8 +144,13 @@ def plain_text(html_or_text: str, max_len: int) -> str:
         if "<" in text:
             # Escaped markup ("&lt;b&gt;") decodes to tags: strip those too.
             text = _TAG.sub("", _BLOCK_BREAK.sub(" ", _DROP_BLOCKS.sub(" ", text)))
+    text = _CONTROL.sub("", text)
     text = _SPACE.sub(" ", text).strip()
     return _cap(text, max_len)
+
+
+# Terminal escapes, NUL and bidi overrides from a feed must not reach a console or a chat message.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 _LANG_TAG = re.compile(r"^\s*([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*\s*$")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.models import Article, Classification
+from bot.news.classify_hook import build_classifier
 from bot.news.normalise import normalise_entry
 from bot.news.parse import FeedRejected, parse_feed
 
@@ -44,12 +45,10 @@ class Parser(Protocol):
 _classify = None  # set per process by configure_classifier
 
 
-def configure_classifier(catalog_path: str | None) -> None:
+def configure_classifier(catalog_path: str | None, threshold: float = 0.5) -> None:
     """Build the classifier once per process (compiling the catalog is the costly part)."""
     global _classify
-    from bot.news.classify_hook import build_classifier
-
-    _classify = build_classifier(Path(catalog_path) if catalog_path else None)
+    _classify = build_classifier(Path(catalog_path) if catalog_path else None, threshold)
 
 
 def run_job(job: ParseJob) -> ParseOutput:
@@ -75,9 +74,14 @@ def run_job(job: ParseJob) -> ParseOutput:
 class InlineParser:
     """Parses in the event loop's process; for small runs and tests."""
 
-    def __init__(self, catalog_path: str | None = None, *, classify: bool = True) -> None:
+    def __init__(
+        self, catalog_path: str | None = None, threshold: float = 0.5, *, classify: bool = True
+    ) -> None:
+        global _classify
         if classify:
-            configure_classifier(catalog_path)
+            configure_classifier(catalog_path, threshold)
+        else:
+            _classify = None
 
     async def parse(self, job: ParseJob) -> ParseOutput:
         return run_job(job)
@@ -89,12 +93,14 @@ class InlineParser:
 class PoolParser:
     """Parses on worker processes so both cores work while the loop fetches and stores."""
 
-    def __init__(self, workers: int, catalog_path: str | None = None) -> None:
+    def __init__(
+        self, workers: int, catalog_path: str | None = None, threshold: float = 0.5
+    ) -> None:
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("forkserver"),
             initializer=configure_classifier,
-            initargs=(catalog_path,),
+            initargs=(catalog_path, threshold),
         )
 
     async def parse(self, job: ParseJob) -> ParseOutput:
@@ -104,7 +110,14 @@ class PoolParser:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_parser(workers: int, catalog_path: str | None = None) -> InlineParser | PoolParser:
-    """workers: 0 parses inline, -1 means one worker per core, N means N workers."""
+def make_parser(
+    workers: int, catalog_path: str | None = None, threshold: float = 0.5
+) -> InlineParser | PoolParser:
+    """workers: 0 parses inline, -1 means one worker per core, N means N workers.
+
+    The catalog is compiled here first, so a bad one fails at start with a clear error rather
+    than inside a worker.
+    """
     count = (os.cpu_count() or 1) if workers < 0 else workers
-    return InlineParser(catalog_path) if count == 0 else PoolParser(count, catalog_path)
+    inline = InlineParser(catalog_path, threshold)
+    return inline if count == 0 else PoolParser(count, catalog_path, threshold)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, literal_column, select, text, update
+from sqlalchemy import bindparam, event, func, literal_column, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import SQLAlchemyError
@@ -68,6 +68,17 @@ class StoredArticle:
     relevant: bool | None
     score: float | None
     companies: tuple[str, ...]
+    why: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """What the classifier reads of a stored article."""
+
+    id: int
+    title: str
+    summary: str
+    language: str | None
 
 
 class Store:
@@ -270,6 +281,53 @@ class Store:
         module = postgresql if self.dialect == "postgresql" else sqlite
         return module.insert(table)
 
+    async def article_texts(self, batch_size: int = 2000) -> AsyncIterator[list[ArticleText]]:
+        """Every stored article's text, in id order, a batch at a time (keyset pagination)."""
+        columns = (articles.c.id, articles.c.title, articles.c.summary, articles.c.language)
+        last_id = 0
+        while True:
+            query = (
+                select(*columns)
+                .where(articles.c.id > last_id)
+                .order_by(articles.c.id)
+                .limit(batch_size)
+            )
+            async with self.engine.connect() as conn:
+                batch = [ArticleText(*row) for row in await conn.execute(query)]
+            if not batch:
+                return
+            yield batch
+            last_id = batch[-1].id
+
+    async def set_classifications(self, verdicts: Sequence[tuple[int, Classification]]) -> None:
+        if not verdicts:
+            return
+        statement = (
+            update(articles)
+            .where(articles.c.id == bindparam("article_id"))
+            .values(
+                relevant=bindparam("relevant"),
+                score=bindparam("score"),
+                companies=bindparam("companies"),
+                why=bindparam("why"),
+            )
+        )
+        rows = [
+            {"article_id": article_id} | _classification_values(verdict)
+            for article_id, verdict in verdicts
+        ]
+        async with self._writing() as conn:
+            await conn.execute(statement, rows)
+
+    async def find_article(self, reference: str) -> StoredArticle | None:
+        """By numeric id, else by (canonical) URL."""
+        condition = (
+            articles.c.id == int(reference) if reference.isdigit() else articles.c.url == reference
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(articles).where(condition))).first()
+            return None if row is None else _stored_article(row)
+
     async def count_articles(self) -> int:
         async with self.engine.connect() as conn:
             return int(
@@ -385,13 +443,17 @@ def _article_values(
         "why": None,
     }
     if classification is not None:
-        values |= {
-            "relevant": classification.relevant,
-            "score": classification.score,
-            "companies": json.dumps(list(classification.companies)),
-            "why": json.dumps(list(classification.why), ensure_ascii=False),
-        }
+        values |= _classification_values(classification)
     return values
+
+
+def _classification_values(classification: Classification) -> dict[str, Any]:
+    return {
+        "relevant": classification.relevant,
+        "score": classification.score,
+        "companies": json.dumps(list(classification.companies)),
+        "why": json.dumps(list(classification.why), ensure_ascii=False),
+    }
 
 
 def _stored_article(row: Row[Any]) -> StoredArticle:
@@ -408,6 +470,7 @@ def _stored_article(row: Row[Any]) -> StoredArticle:
         relevant=m["relevant"],
         score=m["score"],
         companies=tuple(json.loads(m["companies"])) if m["companies"] else (),
+        why=tuple(json.loads(m["why"])) if m["why"] else (),
     )
 
 

@@ -232,3 +232,8 @@ def test_title_and_summary_caps() -> None:
     assert article is not None
     assert len(article.title) <= 300
     assert len(article.summary) <= 1000
+
+
+def test_plain_text_drops_terminal_escapes_nul_and_bidi_overrides() -> None:
+    hostile = "Nvidia\x1b[31m red\x07 \u202egnp.exe\x00 done\x85"
+    assert plain_text(hostile, 200) == "Nvidia[31m red gnp.exe done"

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from bot.models import FeedState, PollOutcome
 from bot.news.pipeline import poll_feeds
-from bot.store.repo import FeedSummary
+from bot.store.repo import FeedSummary, StoredArticle
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -93,6 +93,23 @@ def feed_json(summary: FeedSummary) -> dict[str, Any]:
         "next_poll_at": _iso(feed.next_poll_at),
         "article_count": summary.article_count,
     }
+
+
+def why_text(article: StoredArticle) -> str:
+    """`chipwire why`: the stored verdict and every rule that fired."""
+    if article.relevant is None:
+        verdict = "not classified yet (run 'chipwire reclassify')"
+    else:
+        verdict = f"{'AI-chip news' if article.relevant else 'not AI-chip news'} (score {article.score:.2f})"
+    lines = [
+        f"#{article.id} {article.title}",
+        f"  {article.url}",
+        f"  {article.source}, {article.published_at:%Y-%m-%d %H:%M} UTC, language {article.language or '?'}",
+        f"  verdict: {verdict}",
+        f"  companies: {', '.join(article.companies) or 'none'}",
+    ]
+    lines += [f"  - {rule}" for rule in article.why]
+    return "\n".join(lines)
 
 
 def print_feed_table(summaries: Sequence[FeedSummary], out: TextIO) -> None:
