@@ -1,6 +1,9 @@
 """`chipwire`: the command line. Parses arguments, builds the app, prints results.
 
 Exit codes: 0 done (even when some feeds failed), 2 bad config or usage, 3 store unusable.
+
+Each command imports what it needs when it runs: `--help` stays instant, and parse workers
+(which import this module as their main) do not load the database and HTTP stacks.
 """
 
 from __future__ import annotations
@@ -12,20 +15,15 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.app import App, build_app, make_sqlite_folder
-from bot.models import FeedConfig
-from bot.news.catalog import CatalogError, load_catalog
-from bot.news.classify import Classifier
-from bot.news.classify_cli import DEFAULT_LABELLED, classify_stream
-from bot.news.classify_eval import evaluate as evaluate_classifier
-from bot.news.classify_eval import format_report, load_labelled
-from bot.news.normalise import canonical_url
-from bot.news.urlsafety import check_url_scheme
-from bot.platforms.console import ingest_report as console
 from bot.settings import MIN_INTERVAL, ConfigError, Settings, load_settings, safe_url
-from bot.store.repo import Store, StoreError
+from bot.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.news.classify import Classifier
+    from bot.store.repo import Store
 
 EXIT_OK, EXIT_CONFIG, EXIT_STORE = 0, 2, 3
 
@@ -130,12 +128,16 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _with_app(args: argparse.Namespace, work: Callable[[App], Awaitable[int]]) -> int:
+    from bot.app import build_app
+
     app = await build_app(_settings(args))
     async with app:
         return await work(app)
 
 
 async def cmd_poll(args: argparse.Namespace) -> int:
+    from bot.platforms.console import ingest_report as console
+
     if not args.once:
         return await cmd_run(args)
 
@@ -165,6 +167,8 @@ async def cmd_feeds(args: argparse.Namespace) -> int:
 
 
 async def _feeds_list(app: App, args: argparse.Namespace) -> int:
+    from bot.platforms.console import ingest_report as console
+
     summaries = await app.store.feed_summaries()
     if args.json:
         print(json.dumps([console.feed_json(s) for s in summaries], indent=2, ensure_ascii=False))
@@ -174,6 +178,9 @@ async def _feeds_list(app: App, args: argparse.Namespace) -> int:
 
 
 async def _feeds_add(app: App, args: argparse.Namespace) -> int:
+    from bot.models import FeedConfig
+    from bot.news.urlsafety import check_url_scheme
+
     problem = check_url_scheme(args.url)
     if problem:
         return _fail(f"{problem}. Give a full http(s) URL such as https://example.com/feed.xml.", 2)
@@ -215,6 +222,8 @@ _FEED_ACTIONS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = 
 
 
 async def cmd_check(args: argparse.Namespace) -> int:
+    from bot.app import build_app
+
     settings = _settings(args)
     print(f"config ok: {settings.config_path} ({len(settings.feeds)} feeds)")
     app = await build_app(settings, parse_workers=0)
@@ -231,6 +240,9 @@ async def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _classifier(settings: Settings) -> Classifier:
+    from bot.news.catalog import CatalogError, load_catalog
+    from bot.news.classify import Classifier
+
     try:
         catalog = load_catalog(extra=settings.catalog_path)
     except CatalogError as exc:
@@ -239,18 +251,23 @@ def _classifier(settings: Settings) -> Classifier:
 
 
 async def cmd_classify(args: argparse.Namespace) -> int:
+    from bot.news.classify_cli import classify_stream
+
     classify_stream(sys.stdin, sys.stdout, _classifier(_settings(args)))
     return EXIT_OK
 
 
 async def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.news.classify_cli import DEFAULT_LABELLED
+    from bot.news.classify_eval import evaluate, format_report, load_labelled
+
     classifier = _classifier(_settings(args))
     path = Path(args.data) if args.data else DEFAULT_LABELLED
     try:
         items = load_labelled(path)
     except (OSError, ValueError) as exc:
         return _fail(f"{path}: cannot read the labelled set ({exc}).", EXIT_CONFIG)
-    report = evaluate_classifier(items, classifier)
+    report = evaluate(items, classifier)
     print(format_report(report))
     return EXIT_OK if report.meets_targets else 1
 
@@ -273,6 +290,9 @@ async def cmd_reclassify(args: argparse.Namespace) -> int:
 
 
 async def cmd_why(args: argparse.Namespace) -> int:
+    from bot.news.normalise import canonical_url
+    from bot.platforms.console import ingest_report as console
+
     store = await _open_store(_settings(args))
     try:
         reference = args.article.strip()
@@ -288,6 +308,9 @@ async def cmd_why(args: argparse.Namespace) -> int:
 
 
 async def _open_store(settings: Settings) -> Store:
+    from bot.app import make_sqlite_folder
+    from bot.store.repo import Store
+
     make_sqlite_folder(settings.database_url)
     return await Store.open(settings.database_url)
 

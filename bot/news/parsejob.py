@@ -14,10 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from bot.models import Article, Classification
 from bot.news.classify_hook import build_classifier
 from bot.news.normalise import normalise_entry
 from bot.news.parse import FeedRejected, parse_feed
+from bot.store.records import ArticleRecord, article_record
 
 MAX_ENTRIES_PER_FEED = 2000  # a feed with more is almost surely broken or hostile
 
@@ -30,11 +30,12 @@ class ParseJob:
     source: str
     declared_language: str | None
     first_seen: datetime
+    known_guids: frozenset[str] = frozenset()  # entries this feed gave before: skipped
 
 
 @dataclass(frozen=True)
 class ParseOutput:
-    items: tuple[tuple[Article, Classification | None], ...] = ()
+    items: tuple[ArticleRecord, ...] = ()
     error: str | None = None
 
 
@@ -58,6 +59,8 @@ def run_job(job: ParseJob) -> ParseOutput:
         return ParseOutput(error=f"not parsed: {exc}")
     items = []
     for entry in parsed.entries[:MAX_ENTRIES_PER_FEED]:
+        if entry.guid and entry.guid.strip() in job.known_guids:
+            continue
         article = normalise_entry(
             entry,
             feed=parsed,
@@ -67,7 +70,7 @@ def run_job(job: ParseJob) -> ParseOutput:
         )
         if article is not None:
             verdict = _classify(article) if _classify is not None else None
-            items.append((article, verdict))
+            items.append(article_record(article, verdict))
     return ParseOutput(items=tuple(items))
 
 
@@ -115,9 +118,10 @@ def make_parser(
 ) -> InlineParser | PoolParser:
     """workers: 0 parses inline, -1 means one worker per core, N means N workers.
 
-    The catalog is compiled here first, so a bad one fails at start with a clear error rather
-    than inside a worker.
+    The catalog is read here first, so a bad one fails at start with a clear error rather than
+    inside a worker.
     """
     count = (os.cpu_count() or 1) if workers < 0 else workers
-    inline = InlineParser(catalog_path, threshold)
-    return inline if count == 0 else PoolParser(count, catalog_path, threshold)
+    if count == 0:
+        return InlineParser(catalog_path, threshold)
+    return PoolParser(count, catalog_path, threshold)

@@ -1,7 +1,8 @@
-"""poll_feed / poll_feeds: the one orchestrator that does I/O for ingest.
+"""poll_feeds / poll_feed: the one orchestrator that does I/O for ingest.
 
-fetch (aiohttp) → skip if 304 or the body is unchanged → parse + normalise + classify (pure, in a
-process pool) → store once → record what happened and when to poll next.
+Each feed: fetch (aiohttp) → stop early on a 304 or an unchanged body → parse, normalise and
+classify the entries it has not given before (pure, in worker processes) → hand the result to one
+writer, which stores whatever has arrived in a single transaction and reports per feed.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from datetime import datetime, timedelta
 
 from bot.models import FeedState, FetchResult, PollOutcome
 from bot.news.fetch import Fetcher
-from bot.news.parsejob import ParseJob, ParseOutput, Parser
-from bot.store.repo import FeedUpdate, Store
+from bot.news.parsejob import ParseJob, Parser
+from bot.store.ingest import Item
+from bot.store.repo import FeedUpdate, PollWrite, Store
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+OnOutcome = Callable[[PollOutcome], Awaitable[None] | None]
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,16 @@ class PollContext:
     parser: Parser
     clock: Clock
     max_backoff: int = 24 * 3600  # seconds
-    max_in_flight: int = 40  # feeds between fetch and store at once; bounds memory
+    max_in_flight: int = 64  # feeds between fetch and store at once; bounds memory
+    max_batch_articles: int = 5000  # per write transaction
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A feed's poll, waiting for the writer; `outcome` lacks the counts only the store knows."""
+
+    write: PollWrite
+    outcome: PollOutcome
 
 
 def next_poll_delay(
@@ -49,34 +61,41 @@ def body_digest(body: bytes) -> str:
 
 
 async def poll_feeds(
-    ctx: PollContext,
-    feeds: Sequence[FeedState],
-    on_outcome: Callable[[PollOutcome], Awaitable[None] | None] | None = None,
+    ctx: PollContext, feeds: Sequence[FeedState], on_outcome: OnOutcome | None = None
 ) -> list[PollOutcome]:
     """Poll every feed concurrently; one feed's failure never stops the others."""
+    queue: asyncio.Queue[_Pending | None] = asyncio.Queue(maxsize=ctx.max_in_flight)
     gate = asyncio.Semaphore(ctx.max_in_flight)
+    outcomes: list[PollOutcome] = []
+    writer = asyncio.create_task(_write_loop(ctx, queue, outcomes, on_outcome))
 
-    async def one(feed: FeedState) -> PollOutcome:
+    async def one(feed: FeedState) -> None:
         async with gate:
-            outcome = await poll_feed_safely(ctx, feed)
-        if on_outcome is not None:
-            maybe = on_outcome(outcome)
-            if maybe is not None:
-                await maybe
-        return outcome
+            await queue.put(await _poll_safely(ctx, feed))
 
-    return list(await asyncio.gather(*(one(feed) for feed in feeds)))
-
-
-async def poll_feed_safely(ctx: PollContext, feed: FeedState) -> PollOutcome:
     try:
-        return await poll_feed(ctx, feed)
-    except Exception as exc:  # a bug or a store hiccup must not stop the other feeds
-        log.exception("feed_id=%s poll failed unexpectedly", feed.id)
-        return PollOutcome(feed.id, feed.url, None, error=f"internal error: {exc!r}")
+        await asyncio.gather(*(one(feed) for feed in feeds))
+    finally:
+        await queue.put(None)
+        await writer
+    return outcomes
 
 
 async def poll_feed(ctx: PollContext, feed: FeedState) -> PollOutcome:
+    """Poll one feed and store the result."""
+    return (await poll_feeds(ctx, [feed]))[0]
+
+
+async def _poll_safely(ctx: PollContext, feed: FeedState) -> _Pending:
+    try:
+        return await _poll(ctx, feed)
+    except Exception as exc:  # a bug must not stop the other feeds
+        log.exception("feed_id=%s poll failed unexpectedly", feed.id)
+        failed = FetchResult(url=feed.url, status=None, error=f"internal error: {exc!r}")
+        return _failure(ctx, feed, failed, ctx.clock(), failed.error or "")
+
+
+async def _poll(ctx: PollContext, feed: FeedState) -> _Pending:
     fetched = await ctx.fetcher.fetch(
         feed.url,
         etag=feed.etag,
@@ -85,29 +104,20 @@ async def poll_feed(ctx: PollContext, feed: FeedState) -> PollOutcome:
     )
     now = ctx.clock()
     if fetched.not_modified:
-        await _record_success(ctx, feed, fetched, now, body_hash=None)
-        return PollOutcome(feed.id, feed.url, 304, skipped_parse=True)
+        return _success(ctx, feed, fetched, now, body_hash=None, skipped=True)
     if not fetched.ok or fetched.body is None:
-        return await _record_failure(ctx, feed, fetched, now, fetched.error or "empty answer")
+        return _failure(ctx, feed, fetched, now, fetched.error or "empty answer")
     digest = body_digest(fetched.body)
     if digest == feed.body_hash:
-        await _record_success(ctx, feed, fetched, now, body_hash=digest)
-        return PollOutcome(feed.id, feed.url, fetched.status, skipped_parse=True)
-    parsed = await ctx.parser.parse(_job(feed, fetched, now))
+        return _success(ctx, feed, fetched, now, body_hash=digest, skipped=True)
+    known = await ctx.store.known_guids(feed.id) if feed.first_polled else frozenset()
+    parsed = await ctx.parser.parse(_job(feed, fetched, now, known))
     if parsed.error is not None:
-        return await _record_failure(ctx, feed, fetched, now, parsed.error)
-    stored = await ctx.store.ingest(feed, parsed.items, now)
-    await _record_success(ctx, feed, fetched, now, body_hash=digest)
-    return PollOutcome(
-        feed.id,
-        feed.url,
-        fetched.status,
-        new_articles=stored.new_articles,
-        new_sources=stored.new_sources,
-    )
+        return _failure(ctx, feed, fetched, now, parsed.error)
+    return _success(ctx, feed, fetched, now, body_hash=digest, items=parsed.items)
 
 
-def _job(feed: FeedState, fetched: FetchResult, now: datetime) -> ParseJob:
+def _job(feed: FeedState, fetched: FetchResult, now: datetime, known: frozenset[str]) -> ParseJob:
     return ParseJob(
         body=fetched.body or b"",
         content_type=fetched.content_type,
@@ -115,46 +125,100 @@ def _job(feed: FeedState, fetched: FetchResult, now: datetime) -> ParseJob:
         source=feed.name,
         declared_language=feed.language,
         first_seen=now,
+        known_guids=known,
     )
 
 
-async def _record_success(
-    ctx: PollContext, feed: FeedState, fetched: FetchResult, now: datetime, body_hash: str | None
-) -> None:
+def _success(
+    ctx: PollContext,
+    feed: FeedState,
+    fetched: FetchResult,
+    now: datetime,
+    *,
+    body_hash: str | None,
+    skipped: bool = False,
+    items: Sequence[Item] = (),
+) -> _Pending:
     delay = next_poll_delay(feed.interval, 0, fetched.retry_after, ctx.max_backoff)
-    await ctx.store.record_poll(
-        feed,
-        FeedUpdate(
-            polled_at=now,
-            next_poll_at=now + timedelta(seconds=delay),
-            status=fetched.status,
-            error=None,
-            success=True,
-            etag=fetched.etag or (feed.etag if fetched.not_modified else None),
-            last_modified=fetched.last_modified
-            or (feed.last_modified if fetched.not_modified else None),
-            body_hash=body_hash,
-            new_url=fetched.permanent_url,
-        ),
+    keep = fetched.not_modified  # a 304 may omit validators: keep the ones that earned it
+    update = FeedUpdate(
+        polled_at=now,
+        next_poll_at=now + timedelta(seconds=delay),
+        status=fetched.status,
+        error=None,
+        success=True,
+        etag=fetched.etag or (feed.etag if keep else None),
+        last_modified=fetched.last_modified or (feed.last_modified if keep else None),
+        body_hash=body_hash,
+        new_url=fetched.permanent_url,
+    )
+    return _Pending(
+        PollWrite(feed, update, items, parsed=not skipped),
+        PollOutcome(feed.id, feed.url, fetched.status, skipped_parse=skipped),
     )
 
 
-async def _record_failure(
+def _failure(
     ctx: PollContext, feed: FeedState, fetched: FetchResult, now: datetime, error: str
-) -> PollOutcome:
+) -> _Pending:
     failures = feed.consecutive_failures + 1
     delay = next_poll_delay(feed.interval, failures, fetched.retry_after, ctx.max_backoff)
-    await ctx.store.record_poll(
-        feed,
-        FeedUpdate(
-            polled_at=now,
-            next_poll_at=now + timedelta(seconds=delay),
-            status=fetched.status,
-            error=error,
-            success=False,
-        ),
+    update = FeedUpdate(
+        polled_at=now,
+        next_poll_at=now + timedelta(seconds=delay),
+        status=fetched.status,
+        error=error,
+        success=False,
     )
-    return PollOutcome(feed.id, feed.url, fetched.status, error=error)
+    return _Pending(
+        PollWrite(feed, update), PollOutcome(feed.id, feed.url, fetched.status, error=error)
+    )
 
 
-__all__ = ["ParseOutput", "PollContext", "next_poll_delay", "poll_feed", "poll_feeds"]
+async def _write_loop(
+    ctx: PollContext,
+    queue: asyncio.Queue[_Pending | None],
+    outcomes: list[PollOutcome],
+    on_outcome: OnOutcome | None,
+) -> None:
+    """The single writer: stores whatever has arrived in one transaction, then reports it."""
+    done = False
+    while not done:
+        first = await queue.get()
+        if first is None:
+            return
+        batch, articles = [first], len(first.write.items)
+        while articles < ctx.max_batch_articles and not queue.empty():
+            pending = queue.get_nowait()
+            if pending is None:
+                done = True
+                break
+            batch.append(pending)
+            articles += len(pending.write.items)
+        for outcome in await _write_batch(ctx, batch):
+            outcomes.append(outcome)
+            if on_outcome is not None and (maybe := on_outcome(outcome)) is not None:
+                await maybe
+
+
+async def _write_batch(ctx: PollContext, batch: list[_Pending]) -> list[PollOutcome]:
+    try:
+        stored = await ctx.store.write_polls([p.write for p in batch], ctx.clock())
+    except Exception as exc:  # the store hiccupped: say so per feed; the next poll retries
+        log.exception("storing %d feeds' polls failed", len(batch))
+        return [
+            PollOutcome(p.outcome.feed_id, p.outcome.url, p.outcome.status, error=f"store: {exc}")
+            for p in batch
+        ]
+    return [
+        PollOutcome(
+            p.outcome.feed_id,
+            p.outcome.url,
+            p.outcome.status,
+            new_articles=result.new_articles,
+            new_sources=result.new_sources,
+            error=p.outcome.error,
+            skipped_parse=p.outcome.skipped_parse,
+        )
+        for p, result in zip(batch, stored, strict=True)
+    ]

@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 SCRIPT_LOCATION = "bot.store:migrations"
+# The newest revision in migrations/versions; a test keeps it equal to Alembic's head. Knowing it
+# lets start-up skip importing Alembic (a fifth of start-up time) when nothing is to be done.
+HEAD_REVISION = "0001"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
     config.attributes["connection"] = connection
     return config
 
 
+def current_revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def _upgrade(connection: Connection) -> None:
+    if current_revision(connection) == HEAD_REVISION:
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(connection), "head")
 
 

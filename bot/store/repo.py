@@ -4,49 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, event, func, literal_column, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.models import Article, Classification, FeedConfig, FeedState
 from bot.settings import safe_url
+from bot.store.errors import StoreError
+from bot.store.ingest import (
+    FeedUpdate,
+    IngestResult,
+    PollWrite,
+    known_guids,
+    write_polls,
+)
 from bot.store.migrate import upgrade_to_head
+from bot.store.records import article_record, verdict_columns
 from bot.store.schema import article_sources, articles, feeds
-
-_CHUNK = 500  # keeps IN (...) lists under SQLite's variable limit
-
-
-class StoreError(Exception):
-    """The store cannot be opened or used; the message says what to check."""
-
-
-@dataclass(frozen=True)
-class FeedUpdate:
-    """What one poll learnt about a feed."""
-
-    polled_at: datetime
-    next_poll_at: datetime
-    status: int | None
-    error: str | None
-    success: bool
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None
-    new_url: str | None = None
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    new_articles: int
-    new_sources: int
 
 
 @dataclass(frozen=True)
@@ -126,14 +107,15 @@ class Store:
             known = {row.url: row for row in await conn.execute(select(feeds))}
             for feed in configured:
                 row = known.get(feed.url)
+                wanted = _feed_settings(feed)
                 if row is None:
                     await conn.execute(
                         feeds.insert().values(**_new_feed_values(feed, "config", now))
                     )
-                elif row.origin == "config":
-                    await conn.execute(
-                        update(feeds).where(feeds.c.id == row.id).values(**_feed_settings(feed))
-                    )
+                elif row.origin == "config" and any(
+                    row._mapping[k] != v for k, v in wanted.items()
+                ):
+                    await conn.execute(update(feeds).where(feeds.c.id == row.id).values(**wanted))
 
     async def add_feed(
         self, feed: FeedConfig, origin: str, now: datetime, *, history: bool = True
@@ -189,97 +171,29 @@ class Store:
             rows = await conn.execute(query)
             return [FeedSummary(_feed_state(row), int(row.article_count)) for row in rows]
 
-    async def record_poll(self, feed: FeedState, result: FeedUpdate) -> FeedState:
-        values: dict[str, Any] = {
-            "last_polled_at": result.polled_at,
-            "next_poll_at": result.next_poll_at,
-            "last_status": result.status,
-            "last_error": result.error,
-        }
-        if result.success:
-            values |= {"consecutive_failures": 0, "last_success_at": result.polled_at}
-            values |= {"etag": result.etag, "last_modified": result.last_modified}
-            if result.body_hash is not None:
-                values["body_hash"] = result.body_hash
-        else:
-            values["consecutive_failures"] = feeds.c.consecutive_failures + 1
+    async def write_polls(self, batch: Sequence[PollWrite], now: datetime) -> list[IngestResult]:
+        """Store many feeds' poll results in one transaction (see bot.store.ingest)."""
         async with self._writing() as conn:
-            if result.new_url and not await _url_taken(conn, result.new_url):
-                values["url"] = result.new_url
-            await conn.execute(update(feeds).where(feeds.c.id == feed.id).values(**values))
-            row = (await conn.execute(select(feeds).where(feeds.c.id == feed.id))).one()
-            return _feed_state(row)
+            return await write_polls(conn, self.dialect, batch, now)
 
-    # articles ------------------------------------------------------------------------------
+    async def record_poll(self, feed: FeedState, result: FeedUpdate) -> FeedState:
+        await self.write_polls([PollWrite(feed, result)], result.polled_at)
+        stored = await self.get_feed(feed.id)
+        assert stored is not None
+        return stored
 
     async def ingest(
-        self,
-        feed: FeedState,
-        items: Sequence[tuple[Article, Classification | None]],
-        now: datetime,
+        self, feed: FeedState, items: Sequence[tuple[Article, Classification | None]], now: datetime
     ) -> IngestResult:
-        """Store a feed's entries once each: by guid (per feed), then canonical URL, then content.
+        """One feed's entries, as a successful poll without new validators."""
+        update = FeedUpdate(now, now, 200, None, success=True, body_hash=feed.body_hash)
+        records = [article_record(a, c) for a, c in items]
+        [result] = await self.write_polls([PollWrite(feed, update, records, parsed=True)], now)
+        return result
 
-        The feed's first poll stores its entries as history: searchable, never posted as new.
-        """
-        fresh = _unique_in_batch(items)
-        async with self._writing() as conn:
-            fresh = await _drop_known_guids(conn, feed.id, fresh)
-            existing = await _existing_ids(conn, [a for a, _ in fresh])
-            matched = [(existing[_key(a)], a.guid) for a, _ in fresh if _key(a) in existing]
-            unseen = [(a, c) for a, c in fresh if _key(a) not in existing]
-            inserted, raced = await self._insert_articles(
-                conn, unseen, now, history=not feed.first_polled
-            )
-            new_sources = await self._insert_sources(conn, feed.id, matched + raced + inserted, now)
-            if not feed.first_polled:
-                await conn.execute(
-                    update(feeds).where(feeds.c.id == feed.id).values(first_polled=True)
-                )
-        return IngestResult(new_articles=len(inserted), new_sources=new_sources - len(inserted))
-
-    async def _insert_articles(
-        self,
-        conn: AsyncConnection,
-        items: Sequence[tuple[Article, Classification | None]],
-        now: datetime,
-        *,
-        history: bool,
-    ) -> tuple[list[tuple[int, str | None]], list[tuple[int, str | None]]]:
-        """Insert unseen articles; returns (inserted, stored meanwhile by another writer)."""
-        if not items:
-            return [], []
-        rows = [_article_values(a, c, now, history) for a, c in items]
-        statement = self._insert(articles).on_conflict_do_nothing(index_elements=["url"])
-        result = await conn.execute(statement.returning(articles.c.id, articles.c.url), rows)
-        ids = {row.url: row.id for row in result}
-        inserted = [(ids[a.url], a.guid) for a, _ in items if a.url in ids]
-        lost = [a for a, _ in items if a.url not in ids]
-        again = await _existing_ids(conn, lost) if lost else {}
-        return inserted, [(again[_key(a)], a.guid) for a in lost if _key(a) in again]
-
-    async def _insert_sources(
-        self,
-        conn: AsyncConnection,
-        feed_id: int,
-        pairs: Sequence[tuple[int, str | None]],
-        now: datetime,
-    ) -> int:
-        if not pairs:
-            return 0
-        rows = [
-            {"article_id": article_id, "feed_id": feed_id, "guid": guid, "seen_at": now}
-            for article_id, guid in dict(pairs).items()
-        ]
-        statement = self._insert(article_sources).on_conflict_do_nothing(
-            index_elements=["article_id", "feed_id"]
-        )
-        result = await conn.execute(statement.returning(article_sources.c.article_id), rows)
-        return len(result.all())
-
-    def _insert(self, table: Any) -> Any:
-        module = postgresql if self.dialect == "postgresql" else sqlite
-        return module.insert(table)
+    async def known_guids(self, feed_id: int, limit: int = 2000) -> frozenset[str]:
+        async with self.engine.connect() as conn:
+            return await known_guids(conn, feed_id, limit)
 
     async def article_texts(self, batch_size: int = 2000) -> AsyncIterator[list[ArticleText]]:
         """Every stored article's text, in id order, a batch at a time (keyset pagination)."""
@@ -313,7 +227,7 @@ class Store:
             )
         )
         rows = [
-            {"article_id": article_id} | _classification_values(verdict)
+            {"article_id": article_id} | verdict_columns(verdict)
             for article_id, verdict in verdicts
         ]
         async with self._writing() as conn:
@@ -400,6 +314,10 @@ def _feed_settings(feed: FeedConfig) -> dict[str, Any]:
     }
 
 
+def _differs(row: Row[Any], values: dict[str, Any]) -> bool:
+    return any(row._mapping[key] != value for key, value in values.items())
+
+
 def _feed_state(row: Row[Any]) -> FeedState:
     m = row._mapping
     return FeedState(
@@ -422,40 +340,6 @@ def _feed_state(row: Row[Any]) -> FeedState:
     )
 
 
-def _article_values(
-    article: Article, classification: Classification | None, now: datetime, history: bool
-) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "url": article.url,
-        "guid": article.guid,
-        "title": article.title,
-        "summary": article.summary,
-        "published_at": article.published_at,
-        "first_seen_at": now,
-        "language": article.language,
-        "author": article.author,
-        "source": article.source,
-        "content_hash": article.content_hash,
-        "is_history": history,
-        "relevant": None,
-        "score": None,
-        "companies": None,
-        "why": None,
-    }
-    if classification is not None:
-        values |= _classification_values(classification)
-    return values
-
-
-def _classification_values(classification: Classification) -> dict[str, Any]:
-    return {
-        "relevant": classification.relevant,
-        "score": classification.score,
-        "companies": json.dumps(list(classification.companies)),
-        "why": json.dumps(list(classification.why), ensure_ascii=False),
-    }
-
-
 def _stored_article(row: Row[Any]) -> StoredArticle:
     m = row._mapping
     return StoredArticle(
@@ -474,71 +358,16 @@ def _stored_article(row: Row[Any]) -> StoredArticle:
     )
 
 
-def _key(article: Article) -> str:
-    return article.url
-
-
-def _unique_in_batch(
-    items: Sequence[tuple[Article, Classification | None]],
-) -> list[tuple[Article, Classification | None]]:
-    seen: set[str] = set()
-    unique = []
-    for article, classification in items:
-        keys = {article.url, f"hash:{article.content_hash}"}
-        if article.guid:
-            keys.add(f"guid:{article.guid}")
-        if keys & seen:
-            continue
-        seen |= keys
-        unique.append((article, classification))
-    return unique
-
-
-async def _drop_known_guids(
-    conn: AsyncConnection, feed_id: int, items: list[tuple[Article, Classification | None]]
-) -> list[tuple[Article, Classification | None]]:
-    guids = [a.guid for a, _ in items if a.guid]
-    known: set[str] = set()
-    for chunk in _chunks(guids):
-        query = select(article_sources.c.guid).where(
-            article_sources.c.feed_id == feed_id, article_sources.c.guid.in_(chunk)
-        )
-        known |= set((await conn.execute(query)).scalars())
-    return [(a, c) for a, c in items if not a.guid or a.guid not in known]
-
-
-async def _existing_ids(conn: AsyncConnection, batch: Sequence[Article]) -> dict[str, int]:
-    """Map each article's URL to the stored article it duplicates (same URL, else same content)."""
-    by_url: dict[str, int] = {}
-    for chunk in _chunks([a.url for a in batch]):
-        query = select(articles.c.url, articles.c.id).where(articles.c.url.in_(chunk))
-        by_url |= {row.url: row.id for row in await conn.execute(query)}
-    by_hash: dict[str, int] = {}
-    missing = [a.content_hash for a in batch if a.url not in by_url]
-    for chunk in _chunks(missing):
-        query = select(articles.c.content_hash, articles.c.id).where(
-            articles.c.content_hash.in_(chunk)
-        )
-        by_hash |= {row.content_hash: row.id for row in await conn.execute(query)}
-    found = {}
-    for article in batch:
-        article_id = by_url.get(article.url) or by_hash.get(article.content_hash)
-        if article_id is not None:
-            found[article.url] = article_id
-    return found
-
-
-async def _url_taken(conn: AsyncConnection, url: str) -> bool:
-    return (await conn.execute(select(feeds.c.id).where(feeds.c.url == url))).first() is not None
-
-
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
 def _search_terms(text: str) -> list[str]:
     return [term for term in text.split() if term.strip()][:16]
 
 
-__all__ = ["FeedSummary", "FeedUpdate", "IngestResult", "Store", "StoreError", "StoredArticle"]
+__all__ = [
+    "FeedSummary",
+    "FeedUpdate",
+    "IngestResult",
+    "PollWrite",
+    "Store",
+    "StoreError",
+    "StoredArticle",
+]

@@ -41,3 +41,11 @@ async def test_migrating_twice_changes_nothing(store: Store) -> None:
     async with store.engine.connect() as conn:
         after = await conn.run_sync(lambda c: sorted(inspect(c).get_table_names()))
     assert before == after and "alembic_version" in after
+
+
+def test_the_known_head_revision_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    from bot.store.migrate import HEAD_REVISION, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION

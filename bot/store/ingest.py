@@ -1,0 +1,407 @@
+"""Writing poll results: many feeds in one transaction, every article stored once.
+
+Dedup order: a guid this feed already gave is skipped (so date-only bumps and edits create
+nothing); an article whose canonical URL, or else content hash, is already stored (or claimed by
+an earlier feed in the same batch) becomes one more source of it; anything else is new. A feed's
+first successful poll stores its entries as history: searchable, never posted as new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Integer, String, Text, bindparam, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import Article, FeedState
+from bot.store.records import ArticleRecord
+from bot.store.schema import UTCDateTime, article_sources, articles, feeds
+
+CHUNK = 500  # keeps IN (...) lists under SQLite's variable limit
+
+Item = ArticleRecord
+
+ARTICLE_COLUMNS = (
+    "url",
+    "guid",
+    "title",
+    "summary",
+    "published_at",
+    "first_seen_at",
+    "language",
+    "author",
+    "source",
+    "content_hash",
+    "is_history",
+    "relevant",
+    "score",
+    "companies",
+    "why",
+)
+
+
+@dataclass(frozen=True)
+class FeedUpdate:
+    """What one poll learnt about a feed."""
+
+    polled_at: datetime
+    next_poll_at: datetime
+    status: int | None
+    error: str | None
+    success: bool
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    new_url: str | None = None
+
+
+@dataclass(frozen=True)
+class PollWrite:
+    """One feed's poll, ready to store: its new state and, when it was parsed, its entries."""
+
+    feed: FeedState
+    update: FeedUpdate
+    items: Sequence[Item] = ()
+    parsed: bool = False
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    new_articles: int
+    new_sources: int
+
+
+@dataclass
+class _Plan:
+    """Where each feed's entries go: existing article ids, or URLs of articles to insert."""
+
+    links: list[list[tuple[int | str, str | None]]]  # per feed: (article id or url, guid)
+    new_rows: list[dict[str, Any]] = field(default_factory=list)
+    owner: dict[str, int] = field(default_factory=dict)  # url of a new row → feed index
+
+
+async def write_polls(
+    conn: AsyncConnection, dialect: str, batch: Sequence[PollWrite], now: datetime
+) -> list[IngestResult]:
+    fresh = await _drop_known_guids(conn, batch)
+    plan = await _plan(conn, batch, fresh, now)
+    ids, raced = await _insert_articles(conn, dialect, plan)
+    sources = await _insert_sources(conn, dialect, batch, plan, ids, now)
+    await _update_feeds(conn, batch)
+    new = [0] * len(batch)
+    for url, owner in plan.owner.items():
+        new[owner] += url not in raced
+    return [IngestResult(n, added - n) for n, added in zip(new, sources, strict=True)]
+
+
+def unique_items(items: Sequence[Item]) -> list[Item]:
+    """One item per guid, URL and content hash within a feed document."""
+    seen: set[str] = set()
+    unique = []
+    for item in items:
+        article = item.article
+        keys = {article.url, f"hash:{article.content_hash}"}
+        if article.guid:
+            keys.add(f"guid:{article.guid}")
+        if keys & seen:
+            continue
+        seen |= keys
+        unique.append(item)
+    return unique
+
+
+async def known_guids(conn: AsyncConnection, feed_id: int, limit: int) -> frozenset[str]:
+    """The guids this feed gave most recently, so workers can skip them before classifying."""
+    query = (
+        select(article_sources.c.guid)
+        .where(article_sources.c.feed_id == feed_id, article_sources.c.guid.is_not(None))
+        .order_by(article_sources.c.seen_at.desc())
+        .limit(limit)
+    )
+    return frozenset((await conn.execute(query)).scalars())
+
+
+async def _drop_known_guids(conn: AsyncConnection, batch: Sequence[PollWrite]) -> list[list[Item]]:
+    per_feed = [unique_items(write.items) for write in batch]
+    asked = {w.feed.id for w in batch if w.feed.first_polled and w.items}
+    guids = sorted({i.article.guid for items in per_feed for i in items if i.article.guid})
+    known: set[tuple[int, str]] = set()
+    if asked and guids:
+        for chunk in chunks(guids):
+            query = select(article_sources.c.feed_id, article_sources.c.guid).where(
+                article_sources.c.feed_id.in_(asked), article_sources.c.guid.in_(chunk)
+            )
+            known |= {(row.feed_id, row.guid) for row in await conn.execute(query)}
+    return [
+        [i for i in items if not i.article.guid or (write.feed.id, i.article.guid) not in known]
+        for write, items in zip(batch, per_feed, strict=True)
+    ]
+
+
+async def _plan(
+    conn: AsyncConnection, batch: Sequence[PollWrite], fresh: list[list[Item]], now: datetime
+) -> _Plan:
+    stored = await existing_ids(conn, [i.article for items in fresh for i in items])
+    plan = _Plan(links=[[] for _ in batch])
+    claimed_hash: dict[str, str] = {}  # content hash → url of the new row that claimed it
+    for index, (write, items) in enumerate(zip(batch, fresh, strict=True)):
+        history = not write.feed.first_polled
+        for item in items:
+            article = item.article
+            target: int | str | None = stored.get(article.url)
+            if target is None:
+                target = article.url if article.url in plan.owner else None
+                target = target or claimed_hash.get(article.content_hash)
+            if target is None:
+                target = article.url
+                plan.owner[article.url] = index
+                claimed_hash[article.content_hash] = article.url
+                plan.new_rows.append(_article_row(item, now, history))
+            plan.links[index].append((target, article.guid))
+    return plan
+
+
+async def existing_ids(conn: AsyncConnection, batch: Sequence[Article]) -> dict[str, int]:
+    """Map each article's URL to the stored article it duplicates (same URL, else same content)."""
+    by_url: dict[str, int] = {}
+    for chunk in chunks(sorted({a.url for a in batch})):
+        query = select(articles.c.url, articles.c.id).where(articles.c.url.in_(chunk))
+        by_url |= {row.url: row.id for row in await conn.execute(query)}
+    by_hash: dict[str, int] = {}
+    missing = sorted({a.content_hash for a in batch if a.url not in by_url})
+    for chunk in chunks(missing):
+        query = select(articles.c.content_hash, articles.c.id).where(
+            articles.c.content_hash.in_(chunk)
+        )
+        by_hash |= {row.content_hash: row.id for row in await conn.execute(query)}
+    found = {}
+    for article in batch:
+        article_id = by_url.get(article.url) or by_hash.get(article.content_hash)
+        if article_id is not None:
+            found[article.url] = article_id
+    return found
+
+
+async def _insert_articles(
+    conn: AsyncConnection, dialect: str, plan: _Plan
+) -> tuple[dict[str, int], set[str]]:
+    """Insert the planned rows; returns url → id for all of them and the URLs another writer
+    stored first (they become sources, not new articles)."""
+    if not plan.new_rows:
+        return {}, set()
+    if dialect == "sqlite":
+        return await _insert_articles_sqlite(conn, plan), set()
+    statement = _insert(dialect, articles).on_conflict_do_nothing(index_elements=["url"])
+    result = await conn.execute(statement.returning(articles.c.id, articles.c.url), plan.new_rows)
+    ids = {row.url: row.id for row in result}
+    raced = {row["url"] for row in plan.new_rows if row["url"] not in ids}
+    if raced:
+        for chunk in chunks(sorted(raced)):
+            query = select(articles.c.url, articles.c.id).where(articles.c.url.in_(chunk))
+            ids |= {row.url: row.id for row in await conn.execute(query)}
+    return ids, raced
+
+
+_SQLITE_ARTICLES = (
+    f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))}) ON CONFLICT (url) DO NOTHING"
+)
+_TIMES = frozenset({"published_at", "first_seen_at"})
+
+
+async def _insert_articles_sqlite(conn: AsyncConnection, plan: _Plan) -> dict[str, int]:
+    """Binds plain values with one executemany: per-row SQLAlchemy processing costs more than
+    SQLite's own work. Races need no handling: one process writes an SQLite store and `Store`
+    queues its writers (PostgreSQL, shared by several processes, takes the RETURNING path)."""
+    rows = [
+        tuple(sqlite_time(row[c]) if c in _TIMES else row[c] for c in ARTICLE_COLUMNS)
+        for row in plan.new_rows
+    ]
+    await conn.exec_driver_sql(_SQLITE_ARTICLES, rows)
+    ids: dict[str, int] = {}
+    for chunk in chunks([row["url"] for row in plan.new_rows]):
+        query = select(articles.c.url, articles.c.id).where(articles.c.url.in_(chunk))
+        ids |= {row.url: row.id for row in await conn.execute(query)}
+    return ids
+
+
+async def _insert_sources(
+    conn: AsyncConnection,
+    dialect: str,
+    batch: Sequence[PollWrite],
+    plan: _Plan,
+    ids: dict[str, int],
+    now: datetime,
+) -> list[int]:
+    """Link each feed to its articles; returns how many links each feed added."""
+    rows = []
+    for write, links in zip(batch, plan.links, strict=True):
+        per_article: dict[int, str | None] = {}
+        for target, guid in links:
+            article_id = target if isinstance(target, int) else ids.get(target)
+            if article_id is not None:
+                per_article.setdefault(article_id, guid)
+        rows += [
+            {"article_id": a, "feed_id": write.feed.id, "guid": g, "seen_at": now}
+            for a, g in per_article.items()
+        ]
+    added = dict.fromkeys((w.feed.id for w in batch), 0)
+    if rows and dialect == "sqlite":
+        return await _insert_sources_sqlite(conn, batch, rows)
+    if rows:
+        statement = _insert(dialect, article_sources).on_conflict_do_nothing(
+            index_elements=["article_id", "feed_id"]
+        )
+        result = await conn.execute(statement.returning(article_sources.c.feed_id), rows)
+        for row in result:
+            added[row.feed_id] += 1
+    return [added[w.feed.id] for w in batch]
+
+
+_SQLITE_SOURCES = (
+    "INSERT INTO article_sources (article_id, feed_id, guid, seen_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (article_id, feed_id) DO NOTHING"
+)
+
+
+async def _insert_sources_sqlite(
+    conn: AsyncConnection, batch: Sequence[PollWrite], rows: list[dict[str, Any]]
+) -> list[int]:
+    linked = await _existing_links(conn, rows)
+    added = dict.fromkeys((w.feed.id for w in batch), 0)
+    plain = []
+    for row in rows:
+        if (row["article_id"], row["feed_id"]) not in linked:
+            added[row["feed_id"]] += 1
+            plain.append(
+                (row["article_id"], row["feed_id"], row["guid"], sqlite_time(row["seen_at"]))
+            )
+    if plain:
+        await conn.exec_driver_sql(_SQLITE_SOURCES, plain)
+    return [added[w.feed.id] for w in batch]
+
+
+async def _existing_links(
+    conn: AsyncConnection, rows: list[dict[str, Any]]
+) -> set[tuple[int, int]]:
+    article_ids = sorted({row["article_id"] for row in rows})
+    links: set[tuple[int, int]] = set()
+    for start in range(0, len(article_ids), CHUNK):
+        chunk = article_ids[start : start + CHUNK]
+        query = select(article_sources.c.article_id, article_sources.c.feed_id).where(
+            article_sources.c.article_id.in_(chunk)
+        )
+        links |= {(row.article_id, row.feed_id) for row in await conn.execute(query)}
+    return links
+
+
+_SUCCESS = (
+    update(feeds)
+    .where(feeds.c.id == bindparam("b_id", type_=Integer))
+    .values(
+        last_polled_at=bindparam("b_polled", type_=UTCDateTime()),
+        next_poll_at=bindparam("b_next", type_=UTCDateTime()),
+        last_status=bindparam("b_status", type_=Integer),
+        last_error=None,
+        consecutive_failures=0,
+        last_success_at=bindparam("b_polled", type_=UTCDateTime()),
+        etag=bindparam("b_etag", type_=Text),
+        last_modified=bindparam("b_last_modified", type_=Text),
+        body_hash=bindparam("b_body_hash", type_=String),
+        first_polled=or_(feeds.c.first_polled, bindparam("b_parsed", type_=Boolean)),
+    )
+)
+
+_FAILURE = (
+    update(feeds)
+    .where(feeds.c.id == bindparam("b_id", type_=Integer))
+    .values(
+        last_polled_at=bindparam("b_polled", type_=UTCDateTime()),
+        next_poll_at=bindparam("b_next", type_=UTCDateTime()),
+        last_status=bindparam("b_status", type_=Integer),
+        last_error=bindparam("b_error", type_=Text),
+        consecutive_failures=feeds.c.consecutive_failures + 1,
+    )
+)
+
+
+async def _update_feeds(conn: AsyncConnection, batch: Sequence[PollWrite]) -> None:
+    successes = [_success_row(w) for w in batch if w.update.success]
+    failures = [_failure_row(w) for w in batch if not w.update.success]
+    if successes:
+        await conn.execute(_SUCCESS, successes)
+    if failures:
+        await conn.execute(_FAILURE, failures)
+    for write in batch:
+        if write.update.new_url and write.update.success:
+            await _move_feed(conn, write.feed.id, write.update.new_url)
+
+
+def _success_row(write: PollWrite) -> dict[str, Any]:
+    u = write.update
+    return {
+        "b_id": write.feed.id,
+        "b_polled": u.polled_at,
+        "b_next": u.next_poll_at,
+        "b_status": u.status,
+        "b_etag": u.etag,
+        "b_last_modified": u.last_modified,
+        "b_body_hash": u.body_hash if u.body_hash is not None else write.feed.body_hash,
+        "b_parsed": write.parsed,
+    }
+
+
+def _failure_row(write: PollWrite) -> dict[str, Any]:
+    u = write.update
+    return {
+        "b_id": write.feed.id,
+        "b_polled": u.polled_at,
+        "b_next": u.next_poll_at,
+        "b_status": u.status,
+        "b_error": u.error,
+    }
+
+
+async def _move_feed(conn: AsyncConnection, feed_id: int, new_url: str) -> None:
+    taken = (await conn.execute(select(feeds.c.id).where(feeds.c.url == new_url))).first()
+    if taken is None:
+        await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(url=new_url))
+
+
+def _article_row(item: ArticleRecord, now: datetime, history: bool) -> dict[str, Any]:
+    article = item.article
+    return {
+        "url": article.url,
+        "guid": article.guid,
+        "title": article.title,
+        "summary": article.summary,
+        "published_at": article.published_at,
+        "first_seen_at": now,
+        "language": article.language,
+        "author": article.author,
+        "source": article.source,
+        "content_hash": article.content_hash,
+        "is_history": history,
+        "relevant": item.relevant,
+        "score": item.score,
+        "companies": item.companies,
+        "why": item.why,
+    }
+
+
+def sqlite_time(moment: datetime) -> str:
+    """The text SQLAlchemy's SQLite DATETIME stores, so raw and Core-bound rows sort alike."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _insert(dialect: str, table: Any) -> Any:
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
