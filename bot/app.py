@@ -10,7 +10,7 @@ from types import TracebackType
 
 from bot.news.catalog import CatalogError
 from bot.news.fetch import Fetcher, FetchLimits
-from bot.news.parsejob import InlineParser, PoolParser, make_parser
+from bot.news.parsejob import ClassifierSpec, InlineParser, PoolParser, make_parser
 from bot.news.pipeline import PollContext
 from bot.settings import ConfigError, Settings
 from bot.store.repo import Store
@@ -80,9 +80,13 @@ async def build_app(
     """Compile the catalog, open the store (migrating it), sync the configured feeds."""
     clock = clock or utc_now
     workers = settings.parse_workers if parse_workers is None else parse_workers
-    catalog = str(settings.catalog_path) if settings.catalog_path else None
+    spec = ClassifierSpec(
+        catalog_path=str(settings.catalog_path) if settings.catalog_path else None,
+        threshold=settings.relevance_threshold,
+        enabled=settings.classify_at_ingest,
+    )
     try:
-        parser = make_parser(workers, catalog, settings.relevance_threshold)
+        parser = make_parser(workers, spec)
     except CatalogError as exc:
         raise ConfigError(str(exc)) from None
     try:

@@ -46,6 +46,7 @@ class Settings:
     parse_workers: int  # 0 = parse in the main process
     catalog_path: Path | None = None  # user catalog merged over config/companies.toml
     relevance_threshold: float = 0.5
+    classify_at_ingest: bool = True
 
 
 def load_settings(
@@ -99,11 +100,12 @@ def settings_from_mapping(
         parse_workers=reader.integer(main, "chipwire.parse_workers", default=-1, minimum=-1),
         catalog_path=_resolve(base, catalog) if catalog else None,
         relevance_threshold=_threshold(reader, reader.table(raw, "classify")),
+        classify_at_ingest=reader.boolean(reader.table(raw, "classify"), "classify.enabled", True),
     )
 
 
 def _threshold(reader: _Reader, table: Mapping[str, Any]) -> float:
-    reader.no_unknown_keys(table, "classify", {"threshold"})
+    reader.no_unknown_keys(table, "classify", {"threshold", "enabled"})
     value = table.get("threshold", 0.5)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ConfigError(

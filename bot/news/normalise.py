@@ -90,9 +90,15 @@ def _netloc(parts: SplitResult, scheme: str) -> str:
     return netloc
 
 
+# Already canonical: lower-case http(s) host, no port, a path, no query, no fragment.
+_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+/[^?#\s]*")
+
+
 def canonical_url(url: str) -> str:
     """The URL two copies of one article share: tracking, fragment and default port removed."""
     stripped = url.strip()
+    if _PLAIN_URL.fullmatch(stripped):
+        return stripped
     try:
         parts = urlsplit(stripped)
         scheme = parts.scheme.lower()

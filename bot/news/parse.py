@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -275,8 +275,40 @@ def _parse_json_feed(body: bytes) -> ParsedFeed:
 # --- feedparser ------------------------------------------------------------------------
 
 
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
+# The RSS 2.0 form nearly every feed uses: "Tue, 07 Jan 2025 12:13:00 +0000" (or GMT/UT/Z).
+_RFC822 = re.compile(
+    r"(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) "
+    r"(?:([+-])(\d{2})(\d{2})|GMT|UT|UTC|Z)"
+)
+
+
+def _common_rfc822(value: str) -> datetime | None:
+    """The usual RSS date, read without feedparser's chain of handlers (same result)."""
+    m = _RFC822.fullmatch(value.strip())
+    month = _MONTHS.get(m.group(2).lower()) if m else None
+    if m is None or month is None:
+        return None
+    try:
+        moment = datetime(int(m[3]), month, int(m[1]), int(m[4]), int(m[5]), int(m[6]), tzinfo=UTC)
+    except ValueError:
+        return None
+    if m[7]:
+        offset = timedelta(hours=int(m[8]), minutes=int(m[9]))
+        moment = moment - offset if m[7] == "+" else moment + offset
+    return moment
+
+
 def parse_date(value: str) -> datetime | None:
     """feedparser's date reading (many formats and zones), as an aware UTC datetime."""
+    common = _common_rfc822(value)
+    if common is not None:
+        return common
     try:
         parsed = _feedparser_parse_date(value)
     except Exception:  # a date handler crashing on odd input must not lose the feed
@@ -352,6 +384,8 @@ def parse_with_feedparser(body: bytes) -> ParsedFeed:
 
 
 def _is_absolute(url: str | None) -> bool:
+    if url and url.startswith(("http://", "https://")):
+        return True
     try:
         return bool(url) and urlsplit(url or "").scheme.lower() in ("http", "https")
     except ValueError:

@@ -6,14 +6,19 @@ The worker does parse → normalise → classify, all pure, and hands back plain
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from bot.models import Article, Classification
+from bot.news.catalog import load_catalog
 from bot.news.classify_hook import build_classifier
 from bot.news.normalise import normalise_entry
 from bot.news.parse import FeedRejected, parse_feed
@@ -31,25 +36,39 @@ class ParseJob:
     declared_language: str | None
     first_seen: datetime
     known_guids: frozenset[str] = frozenset()  # entries this feed gave before: skipped
+    body_hash: str | None = None  # None: the worker computes it (a first poll has none to match)
 
 
 @dataclass(frozen=True)
 class ParseOutput:
     items: tuple[ArticleRecord, ...] = ()
     error: str | None = None
+    body_hash: str | None = None
 
 
 class Parser(Protocol):
     async def parse(self, job: ParseJob) -> ParseOutput: ...
 
+    def close(self) -> None: ...
 
-_classify = None  # set per process by configure_classifier
+
+@dataclass(frozen=True)
+class ClassifierSpec:
+    """How each parsing process builds its classifier; `enabled=False` stores no verdicts."""
+
+    catalog_path: str | None = None
+    threshold: float = 0.5
+    enabled: bool = True
 
 
-def configure_classifier(catalog_path: str | None, threshold: float = 0.5) -> None:
+_classify: Callable[[Article], Classification] | None = None  # per process, see configure
+
+
+def configure_classifier(spec: ClassifierSpec) -> None:
     """Build the classifier once per process (compiling the catalog is the costly part)."""
     global _classify
-    _classify = build_classifier(Path(catalog_path) if catalog_path else None, threshold)
+    catalog = Path(spec.catalog_path) if spec.catalog_path else None
+    _classify = build_classifier(catalog, spec.threshold) if spec.enabled else None
 
 
 def run_job(job: ParseJob) -> ParseOutput:
@@ -71,20 +90,15 @@ def run_job(job: ParseJob) -> ParseOutput:
         if article is not None:
             verdict = _classify(article) if _classify is not None else None
             items.append(article_record(article, verdict))
-    return ParseOutput(items=tuple(items))
+    digest = job.body_hash or hashlib.sha256(job.body).hexdigest()
+    return ParseOutput(items=tuple(items), body_hash=digest)
 
 
 class InlineParser:
     """Parses in the event loop's process; for small runs and tests."""
 
-    def __init__(
-        self, catalog_path: str | None = None, threshold: float = 0.5, *, classify: bool = True
-    ) -> None:
-        global _classify
-        if classify:
-            configure_classifier(catalog_path, threshold)
-        else:
-            _classify = None
+    def __init__(self, spec: ClassifierSpec | None = None) -> None:
+        configure_classifier(spec or ClassifierSpec())
 
     async def parse(self, job: ParseJob) -> ParseOutput:
         return run_job(job)
@@ -94,34 +108,52 @@ class InlineParser:
 
 
 class PoolParser:
-    """Parses on worker processes so both cores work while the loop fetches and stores."""
+    """Parses on worker processes so both cores work while the loop fetches and stores.
 
-    def __init__(
-        self, workers: int, catalog_path: str | None = None, threshold: float = 0.5
-    ) -> None:
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("forkserver"),
-            initializer=configure_classifier,
-            initargs=(catalog_path, threshold),
-        )
+    The pool starts with the first job, so commands and polls that parse nothing start no
+    processes; workers fork from a server that has imported only the parsing stack. A pool
+    broken by a dead worker is replaced once per job rather than failing every later feed.
+    """
+
+    def __init__(self, workers: int, spec: ClassifierSpec) -> None:
+        load_catalog(extra=Path(spec.catalog_path) if spec.catalog_path else None)  # fail early
+        self._workers = workers
+        self._spec = spec
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._workers,
+                mp_context=context,
+                initializer=configure_classifier,
+                initargs=(self._spec,),
+            )
+        return self._pool
 
     async def parse(self, job: ParseJob) -> ParseOutput:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, run_job, job)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor(), run_job, job)
+        except BrokenProcessPool:
+            self._discard()
+            return await loop.run_in_executor(self._executor(), run_job, job)
+
+    def _discard(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
-def make_parser(
-    workers: int, catalog_path: str | None = None, threshold: float = 0.5
-) -> InlineParser | PoolParser:
-    """workers: 0 parses inline, -1 means one worker per core, N means N workers.
-
-    The catalog is read here first, so a bad one fails at start with a clear error rather than
-    inside a worker.
-    """
+def make_parser(workers: int, spec: ClassifierSpec | None = None) -> InlineParser | PoolParser:
+    """workers: 0 parses inline, -1 means one worker per core, N means N workers."""
+    spec = spec or ClassifierSpec()
     count = (os.cpu_count() or 1) if workers < 0 else workers
-    if count == 0:
-        return InlineParser(catalog_path, threshold)
-    return PoolParser(count, catalog_path, threshold)
+    return InlineParser(spec) if count == 0 else PoolParser(count, spec)

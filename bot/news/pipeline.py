@@ -107,17 +107,24 @@ async def _poll(ctx: PollContext, feed: FeedState) -> _Pending:
         return _success(ctx, feed, fetched, now, body_hash=None, skipped=True)
     if not fetched.ok or fetched.body is None:
         return _failure(ctx, feed, fetched, now, fetched.error or "empty answer")
-    digest = body_digest(fetched.body)
-    if digest == feed.body_hash:
+    # With nothing to compare against (a first poll), the parse worker computes the hash.
+    digest = body_digest(fetched.body) if feed.body_hash else None
+    if digest is not None and digest == feed.body_hash:
         return _success(ctx, feed, fetched, now, body_hash=digest, skipped=True)
     known = await ctx.store.known_guids(feed.id) if feed.first_polled else frozenset()
-    parsed = await ctx.parser.parse(_job(feed, fetched, now, known))
+    parsed = await ctx.parser.parse(_job(feed, fetched, now, known, digest))
     if parsed.error is not None:
         return _failure(ctx, feed, fetched, now, parsed.error)
-    return _success(ctx, feed, fetched, now, body_hash=digest, items=parsed.items)
+    return _success(ctx, feed, fetched, now, body_hash=parsed.body_hash, items=parsed.items)
 
 
-def _job(feed: FeedState, fetched: FetchResult, now: datetime, known: frozenset[str]) -> ParseJob:
+def _job(
+    feed: FeedState,
+    fetched: FetchResult,
+    now: datetime,
+    known: frozenset[str],
+    body_hash: str | None,
+) -> ParseJob:
     return ParseJob(
         body=fetched.body or b"",
         content_type=fetched.content_type,
@@ -126,6 +133,7 @@ def _job(feed: FeedState, fetched: FetchResult, now: datetime, known: frozenset[
         declared_language=feed.language,
         first_seen=now,
         known_guids=known,
+        body_hash=body_hash,
     )
 
 

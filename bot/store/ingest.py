@@ -8,7 +8,7 @@ first successful poll stores its entries as history: searchable, never posted as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Boolean, Integer, String, Text, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
 
 from bot.models import Article, FeedState
 from bot.store.records import ArticleRecord
@@ -41,6 +42,21 @@ ARTICLE_COLUMNS = (
     "score",
     "companies",
     "why",
+)
+
+
+# Built once: an expanding IN parameter binds a whole chunk without per-value coercion.
+_VALUES: BindParameter[Any] = bindparam("values", expanding=True)
+_IDS_BY_URL = select(articles.c.url, articles.c.id).where(articles.c.url.in_(_VALUES))
+_IDS_BY_HASH = select(articles.c.content_hash, articles.c.id).where(
+    articles.c.content_hash.in_(_VALUES)
+)
+_KNOWN_GUIDS = select(article_sources.c.feed_id, article_sources.c.guid).where(
+    article_sources.c.feed_id.in_(bindparam("feeds", expanding=True)),
+    article_sources.c.guid.in_(_VALUES),
+)
+_LINKS = select(article_sources.c.article_id, article_sources.c.feed_id).where(
+    article_sources.c.article_id.in_(_VALUES)
 )
 
 
@@ -80,7 +96,7 @@ class _Plan:
     """Where each feed's entries go: existing article ids, or URLs of articles to insert."""
 
     links: list[list[tuple[int | str, str | None]]]  # per feed: (article id or url, guid)
-    new_rows: list[dict[str, Any]] = field(default_factory=list)
+    new_rows: list[tuple[Any, ...]] = field(default_factory=list)  # in ARTICLE_COLUMNS order
     owner: dict[str, int] = field(default_factory=dict)  # url of a new row → feed index
 
 
@@ -88,7 +104,7 @@ async def write_polls(
     conn: AsyncConnection, dialect: str, batch: Sequence[PollWrite], now: datetime
 ) -> list[IngestResult]:
     fresh = await _drop_known_guids(conn, batch)
-    plan = await _plan(conn, batch, fresh, now)
+    plan = await _plan(conn, dialect, batch, fresh, now)
     ids, raced = await _insert_articles(conn, dialect, plan)
     sources = await _insert_sources(conn, dialect, batch, plan, ids, now)
     await _update_feeds(conn, batch)
@@ -132,10 +148,8 @@ async def _drop_known_guids(conn: AsyncConnection, batch: Sequence[PollWrite]) -
     known: set[tuple[int, str]] = set()
     if asked and guids:
         for chunk in chunks(guids):
-            query = select(article_sources.c.feed_id, article_sources.c.guid).where(
-                article_sources.c.feed_id.in_(asked), article_sources.c.guid.in_(chunk)
-            )
-            known |= {(row.feed_id, row.guid) for row in await conn.execute(query)}
+            rows = await conn.execute(_KNOWN_GUIDS, {"feeds": sorted(asked), "values": chunk})
+            known |= {(row.feed_id, row.guid) for row in rows}
     return [
         [i for i in items if not i.article.guid or (write.feed.id, i.article.guid) not in known]
         for write, items in zip(batch, per_feed, strict=True)
@@ -143,10 +157,16 @@ async def _drop_known_guids(conn: AsyncConnection, batch: Sequence[PollWrite]) -
 
 
 async def _plan(
-    conn: AsyncConnection, batch: Sequence[PollWrite], fresh: list[list[Item]], now: datetime
+    conn: AsyncConnection,
+    dialect: str,
+    batch: Sequence[PollWrite],
+    fresh: list[list[Item]],
+    now: datetime,
 ) -> _Plan:
     stored = await existing_ids(conn, [i.article for items in fresh for i in items])
     plan = _Plan(links=[[] for _ in batch])
+    when = sqlite_time if dialect == "sqlite" else _as_is  # SQLite binds times as text
+    seen = when(now)
     claimed_hash: dict[str, str] = {}  # content hash → url of the new row that claimed it
     for index, (write, items) in enumerate(zip(batch, fresh, strict=True)):
         history = not write.feed.first_polled
@@ -160,7 +180,7 @@ async def _plan(
                 target = article.url
                 plan.owner[article.url] = index
                 claimed_hash[article.content_hash] = article.url
-                plan.new_rows.append(_article_row(item, now, history))
+                plan.new_rows.append(_article_row(item, seen, history, when))
             plan.links[index].append((target, article.guid))
     return plan
 
@@ -169,15 +189,12 @@ async def existing_ids(conn: AsyncConnection, batch: Sequence[Article]) -> dict[
     """Map each article's URL to the stored article it duplicates (same URL, else same content)."""
     by_url: dict[str, int] = {}
     for chunk in chunks(sorted({a.url for a in batch})):
-        query = select(articles.c.url, articles.c.id).where(articles.c.url.in_(chunk))
-        by_url |= {row.url: row.id for row in await conn.execute(query)}
+        by_url |= {row.url: row.id for row in await conn.execute(_IDS_BY_URL, {"values": chunk})}
     by_hash: dict[str, int] = {}
     missing = sorted({a.content_hash for a in batch if a.url not in by_url})
     for chunk in chunks(missing):
-        query = select(articles.c.content_hash, articles.c.id).where(
-            articles.c.content_hash.in_(chunk)
-        )
-        by_hash |= {row.content_hash: row.id for row in await conn.execute(query)}
+        rows = await conn.execute(_IDS_BY_HASH, {"values": chunk})
+        by_hash |= {row.content_hash: row.id for row in rows}
     found = {}
     for article in batch:
         article_id = by_url.get(article.url) or by_hash.get(article.content_hash)
@@ -196,13 +213,13 @@ async def _insert_articles(
     if dialect == "sqlite":
         return await _insert_articles_sqlite(conn, plan), set()
     statement = _insert(dialect, articles).on_conflict_do_nothing(index_elements=["url"])
-    result = await conn.execute(statement.returning(articles.c.id, articles.c.url), plan.new_rows)
+    rows = [dict(zip(ARTICLE_COLUMNS, row, strict=True)) for row in plan.new_rows]
+    result = await conn.execute(statement.returning(articles.c.id, articles.c.url), rows)
     ids = {row.url: row.id for row in result}
-    raced = {row["url"] for row in plan.new_rows if row["url"] not in ids}
+    raced = {row[0] for row in plan.new_rows if row[0] not in ids}
     if raced:
         for chunk in chunks(sorted(raced)):
-            query = select(articles.c.url, articles.c.id).where(articles.c.url.in_(chunk))
-            ids |= {row.url: row.id for row in await conn.execute(query)}
+            ids |= {row.url: row.id for row in await conn.execute(_IDS_BY_URL, {"values": chunk})}
     return ids, raced
 
 
@@ -210,23 +227,23 @@ _SQLITE_ARTICLES = (
     f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))}) ON CONFLICT (url) DO NOTHING"
 )
-_TIMES = frozenset({"published_at", "first_seen_at"})
+_SQLITE_INDEX_NEW = (
+    "INSERT INTO articles_fts(rowid, title, summary) "
+    "SELECT id, title, summary FROM articles WHERE id > ?"
+)
 
 
 async def _insert_articles_sqlite(conn: AsyncConnection, plan: _Plan) -> dict[str, int]:
     """Binds plain values with one executemany: per-row SQLAlchemy processing costs more than
     SQLite's own work. Races need no handling: one process writes an SQLite store and `Store`
-    queues its writers (PostgreSQL, shared by several processes, takes the RETURNING path)."""
-    rows = [
-        tuple(sqlite_time(row[c]) if c in _TIMES else row[c] for c in ARTICLE_COLUMNS)
-        for row in plan.new_rows
-    ]
-    await conn.exec_driver_sql(_SQLITE_ARTICLES, rows)
-    ids: dict[str, int] = {}
-    for chunk in chunks([row["url"] for row in plan.new_rows]):
-        query = select(articles.c.url, articles.c.id).where(articles.c.url.in_(chunk))
-        ids |= {row.url: row.id for row in await conn.execute(query)}
-    return ids
+    queues its writers (PostgreSQL, shared by several processes, takes the RETURNING path).
+    New rows get ids above the largest before, which also lets one statement index them all
+    for full-text search (migration 0002 says why)."""
+    before = (await conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM articles")).scalar()
+    await conn.exec_driver_sql(_SQLITE_ARTICLES, plan.new_rows)
+    await conn.exec_driver_sql(_SQLITE_INDEX_NEW, (before,))
+    inserted = await conn.exec_driver_sql("SELECT url, id FROM articles WHERE id > ?", (before,))
+    return {row.url: row.id for row in inserted}
 
 
 async def _insert_sources(
@@ -292,10 +309,8 @@ async def _existing_links(
     links: set[tuple[int, int]] = set()
     for start in range(0, len(article_ids), CHUNK):
         chunk = article_ids[start : start + CHUNK]
-        query = select(article_sources.c.article_id, article_sources.c.feed_id).where(
-            article_sources.c.article_id.in_(chunk)
-        )
-        links |= {(row.article_id, row.feed_id) for row in await conn.execute(query)}
+        found = await conn.execute(_LINKS, {"values": chunk})
+        links |= {(row.article_id, row.feed_id) for row in found}
     return links
 
 
@@ -372,25 +387,31 @@ async def _move_feed(conn: AsyncConnection, feed_id: int, new_url: str) -> None:
         await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(url=new_url))
 
 
-def _article_row(item: ArticleRecord, now: datetime, history: bool) -> dict[str, Any]:
+def _article_row(
+    item: ArticleRecord, seen: Any, history: bool, when: Callable[[datetime], Any]
+) -> tuple[Any, ...]:
     article = item.article
-    return {
-        "url": article.url,
-        "guid": article.guid,
-        "title": article.title,
-        "summary": article.summary,
-        "published_at": article.published_at,
-        "first_seen_at": now,
-        "language": article.language,
-        "author": article.author,
-        "source": article.source,
-        "content_hash": article.content_hash,
-        "is_history": history,
-        "relevant": item.relevant,
-        "score": item.score,
-        "companies": item.companies,
-        "why": item.why,
-    }
+    return (
+        article.url,
+        article.guid,
+        article.title,
+        article.summary,
+        when(article.published_at),
+        seen,
+        article.language,
+        article.author,
+        article.source,
+        article.content_hash,
+        history,
+        item.relevant,
+        item.score,
+        item.companies,
+        item.why,
+    )
+
+
+def _as_is(moment: datetime) -> datetime:
+    return moment
 
 
 def sqlite_time(moment: datetime) -> str:

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.news.fastparse import parse_fast
 from bot.news.parse import FeedRejected, parse_date, parse_feed, parse_with_feedparser
@@ -291,3 +293,24 @@ def test_feedparser_is_imported_only_by_parse_module() -> None:
             if any(name.split(".")[0] == "feedparser" for name in names):
                 importers.append(path.relative_to(package).as_posix())
     assert sorted(set(importers)) == ["news/parse.py"]
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 12, 31)),
+    offset=st.integers(min_value=-14 * 60, max_value=14 * 60),
+    zone_name=st.sampled_from(["", "GMT", "UT", "Z"]),
+    weekday=st.booleans(),
+)
+def test_the_common_rss_date_reads_as_feedparser_reads_it(
+    moment: datetime, offset: int, zone_name: str, weekday: bool
+) -> None:
+    from feedparser.datetimes import _parse_date
+
+    sign = "+" if offset >= 0 else "-"
+    zone = zone_name or f"{sign}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
+    text = moment.strftime("%d %b %Y %H:%M:%S ") + zone
+    if weekday:
+        text = moment.strftime("%a, ") + text
+    expected = _parse_date(text)
+    got = parse_date(text)
+    assert got == (datetime(*expected[:6], tzinfo=UTC) if expected else None)

@@ -8,7 +8,7 @@ import pytest
 
 from bot.models import FeedConfig, FeedState
 from bot.news.fetch import Fetcher, FetchLimits
-from bot.news.parsejob import InlineParser
+from bot.news.parsejob import ClassifierSpec, InlineParser
 from bot.news.pipeline import PollContext, next_poll_delay, poll_feeds
 from tests.feedserver import FeedServer, feed_server, rss
 from tests.support import at, open_store, postgres_available
@@ -36,7 +36,9 @@ async def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[P
         open_store(request.param, tmp_path) as store,
         Fetcher(FetchLimits(total_timeout=3, connect_timeout=2)) as fetcher,
     ):
-        yield PollContext(store, fetcher, InlineParser(classify=False), Clock(at(20)))
+        yield PollContext(
+            store, fetcher, InlineParser(ClassifierSpec(enabled=False)), Clock(at(20))
+        )
 
 
 async def add(ctx: PollContext, url: str, *, history: bool = False) -> FeedState:
