@@ -6,10 +6,8 @@ The worker does parse → normalise → classify, all pure, and hands back plain
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import multiprocessing
 import os
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -17,12 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from bot.models import Article, Classification
 from bot.news.catalog import load_catalog
-from bot.news.classify_hook import build_classifier
-from bot.news.normalise import normalise_entry
-from bot.news.parse import FeedRejected, parse_feed
-from bot.store.records import ArticleRecord, article_record
+from bot.store.records import ArticleRecord
 
 MAX_ENTRIES_PER_FEED = 2000  # a feed with more is almost surely broken or hostile
 
@@ -61,47 +55,27 @@ class ClassifierSpec:
     enabled: bool = True
 
 
-_classify: Callable[[Article], Classification] | None = None  # per process, see configure
+def _configure_worker(spec: ClassifierSpec) -> None:
+    from bot.news.worker import configure_classifier
+
+    configure_classifier(spec)
 
 
-def configure_classifier(spec: ClassifierSpec) -> None:
-    """Build the classifier once per process (compiling the catalog is the costly part)."""
-    global _classify
-    catalog = Path(spec.catalog_path) if spec.catalog_path else None
-    _classify = build_classifier(catalog, spec.threshold) if spec.enabled else None
+def _run_in_worker(job: ParseJob) -> ParseOutput:
+    # Imported here so the event-loop process never loads the parsing stack in pool mode.
+    from bot.news.worker import run_job
 
-
-def run_job(job: ParseJob) -> ParseOutput:
-    try:
-        parsed = parse_feed(job.body, content_type=job.content_type, base_url=job.base_url)
-    except FeedRejected as exc:
-        return ParseOutput(error=f"not parsed: {exc}")
-    items = []
-    for entry in parsed.entries[:MAX_ENTRIES_PER_FEED]:
-        if entry.guid and entry.guid.strip() in job.known_guids:
-            continue
-        article = normalise_entry(
-            entry,
-            feed=parsed,
-            source=job.source,
-            declared_language=job.declared_language,
-            first_seen=job.first_seen,
-        )
-        if article is not None:
-            verdict = _classify(article) if _classify is not None else None
-            items.append(article_record(article, verdict))
-    digest = job.body_hash or hashlib.sha256(job.body).hexdigest()
-    return ParseOutput(items=tuple(items), body_hash=digest)
+    return run_job(job)
 
 
 class InlineParser:
     """Parses in the event loop's process; for small runs and tests."""
 
     def __init__(self, spec: ClassifierSpec | None = None) -> None:
-        configure_classifier(spec or ClassifierSpec())
+        _configure_worker(spec or ClassifierSpec())
 
     async def parse(self, job: ParseJob) -> ParseOutput:
-        return run_job(job)
+        return _run_in_worker(job)
 
     def close(self) -> None:
         pass
@@ -111,8 +85,8 @@ class PoolParser:
     """Parses on worker processes so both cores work while the loop fetches and stores.
 
     The pool starts with the first job, so commands and polls that parse nothing start no
-    processes; workers fork from a server that has imported only the parsing stack. A pool
-    broken by a dead worker is replaced once per job rather than failing every later feed.
+    processes. A pool broken by a dead worker is replaced once per job rather than failing
+    every later feed.
     """
 
     def __init__(self, workers: int, spec: ClassifierSpec) -> None:
@@ -123,12 +97,10 @@ class PoolParser:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([__name__])
             self._pool = ProcessPoolExecutor(
                 max_workers=self._workers,
-                mp_context=context,
-                initializer=configure_classifier,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_configure_worker,
                 initargs=(self._spec,),
             )
         return self._pool
@@ -136,10 +108,10 @@ class PoolParser:
     async def parse(self, job: ParseJob) -> ParseOutput:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor(), run_job, job)
+            return await loop.run_in_executor(self._executor(), _run_in_worker, job)
         except BrokenProcessPool:
             self._discard()
-            return await loop.run_in_executor(self._executor(), run_job, job)
+            return await loop.run_in_executor(self._executor(), _run_in_worker, job)
 
     def _discard(self) -> None:
         if self._pool is not None:
@@ -152,8 +124,13 @@ class PoolParser:
             self._pool = None
 
 
+def default_workers() -> int:
+    """One core stays with the event loop, which fetches and stores; the rest parse."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 def make_parser(workers: int, spec: ClassifierSpec | None = None) -> InlineParser | PoolParser:
-    """workers: 0 parses inline, -1 means one worker per core, N means N workers."""
+    """workers: 0 parses inline, -1 chooses `default_workers()`, N means N workers."""
     spec = spec or ClassifierSpec()
-    count = (os.cpu_count() or 1) if workers < 0 else workers
+    count = default_workers() if workers < 0 else workers
     return InlineParser(spec) if count == 0 else PoolParser(count, spec)
