@@ -63,6 +63,10 @@ class App:
     ) -> None:
         await self.aclose()
 
+    async def start_workers(self) -> None:
+        """For commands that will parse: load the parse workers before the first poll."""
+        await self.parser.start()
+
     async def aclose(self) -> None:
         await self.fetcher.close()
         self.parser.close()

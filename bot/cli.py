@@ -143,6 +143,7 @@ async def cmd_poll(args: argparse.Namespace) -> int:
 
     async def work(app: App) -> int:
         feeds = await app.store.list_feeds()
+        await app.start_workers()
         await console.poll_with_report(app, feeds, sys.stdout)
         return EXIT_OK
 

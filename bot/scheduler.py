@@ -55,6 +55,7 @@ async def run_forever(app: App, *, tick_seconds: int, out: TextIO) -> None:
         file=out,
         flush=True,
     )
+    await app.start_workers()
     scheduler = build_scheduler(app, out, tick_seconds)
     scheduler.start()
     try:

@@ -221,9 +221,15 @@ def to_utc(moment: datetime) -> datetime:
 
 def _url_of(entry: RawEntry) -> str | None:
     for candidate in (entry.link, entry.guid):
-        if candidate and urlsplit(candidate.strip()).scheme.lower() in ("http", "https"):
+        if candidate and _is_web_url(candidate.strip()):
             return canonical_url(candidate)
     return None
+
+
+def _is_web_url(url: str) -> bool:
+    if url[:8].lower().startswith(("http://", "https://")):
+        return True
+    return urlsplit(url).scheme.lower() in ("http", "https")
 
 
 LINKLESS_PREFIX = "urn:chipwire:content:"

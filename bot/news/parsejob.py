@@ -41,6 +41,8 @@ class ParseOutput:
 
 
 class Parser(Protocol):
+    async def start(self) -> None: ...
+
     async def parse(self, job: ParseJob) -> ParseOutput: ...
 
     def close(self) -> None: ...
@@ -61,6 +63,12 @@ def _configure_worker(spec: ClassifierSpec) -> None:
     configure_classifier(spec)
 
 
+def _ready() -> bool:
+    import bot.news.worker  # noqa: F401  (loads the parsing stack)
+
+    return True
+
+
 def _run_in_worker(job: ParseJob) -> ParseOutput:
     # Imported here so the event-loop process never loads the parsing stack in pool mode.
     from bot.news.worker import run_job
@@ -73,6 +81,9 @@ class InlineParser:
 
     def __init__(self, spec: ClassifierSpec | None = None) -> None:
         _configure_worker(spec or ClassifierSpec())
+
+    async def start(self) -> None:
+        pass
 
     async def parse(self, job: ParseJob) -> ParseOutput:
         return _run_in_worker(job)
@@ -94,6 +105,12 @@ class PoolParser:
         self._workers = workers
         self._spec = spec
         self._pool: ProcessPoolExecutor | None = None
+
+    async def start(self) -> None:
+        """Start every worker now, so the first poll does not wait for them to load."""
+        loop = asyncio.get_running_loop()
+        pool = self._executor()
+        await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(self._workers)))
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:

@@ -416,7 +416,9 @@ def _as_is(moment: datetime) -> datetime:
 
 def sqlite_time(moment: datetime) -> str:
     """The text SQLAlchemy's SQLite DATETIME stores, so raw and Core-bound rows sort alike."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(" ", "microseconds")[:26]
 
 
 def _insert(dialect: str, table: Any) -> Any:
