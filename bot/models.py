@@ -126,3 +126,57 @@ class PollOutcome:
     new_sources: int = 0
     error: str | None = None
     skipped_parse: bool = False  # 304 or identical body
+
+
+@dataclass(frozen=True)
+class DigestArticle:
+    """A stored, classified article as the digest builder sees it."""
+
+    id: int
+    url: str
+    title: str
+    summary: str
+    published_at: datetime  # UTC
+    language: str | None
+    source: str  # the feed name that first gave it
+    sources: tuple[str, ...]  # names of every feed that carried it (at least `source`)
+    score: float  # relevance in [0, 1]
+    companies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Story:
+    """One event, told by one or more articles (several sources, maybe several languages)."""
+
+    key: str  # stable across digests: "a<smallest article id>"
+    title: str  # from the lead article (highest score, then earliest)
+    summary: str
+    url: str
+    published_at: datetime  # the earliest article's time, UTC
+    language: str | None
+    companies: tuple[str, ...]  # union, in order of first mention
+    score: float  # the best relevance among its articles
+    sources: tuple[str, ...]  # distinct source names, lead's first
+    article_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DigestSection:
+    heading: str  # "Top stories", or a company's display name
+    stories: tuple[Story, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What one subscription receives for one period, ranked and grouped, before rendering."""
+
+    title: str  # e.g. "ChipWire digest — Mon 30 Nov 2026"
+    period_start: datetime  # UTC
+    period_end: datetime  # UTC
+    timezone: str  # IANA name the times are shown in
+    sections: tuple[DigestSection, ...]
+    empty_note: str | None = None  # set when there is nothing new and the subscription wants a note
+
+    @property
+    def stories(self) -> tuple[Story, ...]:
+        return tuple(story for section in self.sections for story in section.stories)

@@ -354,6 +354,9 @@ def _fix(text: str) -> str:
 
 
 def _uri(text: str) -> str:
+    scheme_end = text.find("://")
+    if scheme_end < 0 or not text.startswith("/", scheme_end + 3):
+        return text  # the fixer would change nothing: no extra slashes after "://"
     return _URI_FIXER.sub(r"\1\3", text)
 
 

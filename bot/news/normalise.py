@@ -150,8 +150,9 @@ def plain_text(html_or_text: str, max_len: int) -> str:
         if "<" in text:
             # Escaped markup ("&lt;b&gt;") decodes to tags: strip those too.
             text = _TAG.sub("", _BLOCK_BREAK.sub(" ", _DROP_BLOCKS.sub(" ", text)))
-    text = _CONTROL.sub("", text)
-    text = _SPACE.sub(" ", text).strip()
+    text = " ".join(text.split())  # the same whitespace as \s, folded in C
+    if not text.isprintable():  # rare: only then look for control and bidi characters
+        text = " ".join(_CONTROL.sub("", text).split())
     return _cap(text, max_len)
 
 

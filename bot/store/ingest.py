@@ -8,9 +8,9 @@ first successful poll stores its entries as history: searchable, never posted as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Integer, String, Text, bindparam, or_, select, update
@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
-from bot.models import Article, FeedState
-from bot.store.records import ArticleRecord
+from bot.models import FeedState
+from bot.store.records import ArticleRecord, utc_text
 from bot.store.schema import UTCDateTime, article_sources, articles, feeds
 
 CHUNK = 500  # keeps IN (...) lists under SQLite's variable limit
@@ -119,7 +119,7 @@ def unique_items(items: Sequence[Item]) -> list[Item]:
     seen: set[str] = set()
     unique = []
     for item in items:
-        article = item.article
+        article = item
         keys = {article.url, f"hash:{article.content_hash}"}
         if article.guid:
             keys.add(f"guid:{article.guid}")
@@ -144,14 +144,14 @@ async def known_guids(conn: AsyncConnection, feed_id: int, limit: int) -> frozen
 async def _drop_known_guids(conn: AsyncConnection, batch: Sequence[PollWrite]) -> list[list[Item]]:
     per_feed = [unique_items(write.items) for write in batch]
     asked = {w.feed.id for w in batch if w.feed.first_polled and w.items}
-    guids = sorted({i.article.guid for items in per_feed for i in items if i.article.guid})
+    guids = sorted({i.guid for items in per_feed for i in items if i.guid})
     known: set[tuple[int, str]] = set()
     if asked and guids:
         for chunk in chunks(guids):
             rows = await conn.execute(_KNOWN_GUIDS, {"feeds": sorted(asked), "values": chunk})
             known |= {(row.feed_id, row.guid) for row in rows}
     return [
-        [i for i in items if not i.article.guid or (write.feed.id, i.article.guid) not in known]
+        [i for i in items if not i.guid or (write.feed.id, i.guid) not in known]
         for write, items in zip(batch, per_feed, strict=True)
     ]
 
@@ -163,15 +163,14 @@ async def _plan(
     fresh: list[list[Item]],
     now: datetime,
 ) -> _Plan:
-    stored = await existing_ids(conn, [i.article for items in fresh for i in items])
+    stored = await existing_ids(conn, [i for items in fresh for i in items])
     plan = _Plan(links=[[] for _ in batch])
-    when = sqlite_time if dialect == "sqlite" else _as_is  # SQLite binds times as text
-    seen = when(now)
+    sqlite = dialect == "sqlite"  # SQLite binds times as text
+    seen = utc_text(now) if sqlite else now
     claimed_hash: dict[str, str] = {}  # content hash → url of the new row that claimed it
     for index, (write, items) in enumerate(zip(batch, fresh, strict=True)):
         history = not write.feed.first_polled
-        for item in items:
-            article = item.article
+        for article in items:
             target: int | str | None = stored.get(article.url)
             if target is None:
                 target = article.url if article.url in plan.owner else None
@@ -180,12 +179,12 @@ async def _plan(
                 target = article.url
                 plan.owner[article.url] = index
                 claimed_hash[article.content_hash] = article.url
-                plan.new_rows.append(_article_row(item, seen, history, when))
+                plan.new_rows.append(_article_row(article, seen, history, sqlite))
             plan.links[index].append((target, article.guid))
     return plan
 
 
-async def existing_ids(conn: AsyncConnection, batch: Sequence[Article]) -> dict[str, int]:
+async def existing_ids(conn: AsyncConnection, batch: Sequence[ArticleRecord]) -> dict[str, int]:
     """Map each article's URL to the stored article it duplicates (same URL, else same content)."""
     by_url: dict[str, int] = {}
     for chunk in chunks(sorted({a.url for a in batch})):
@@ -294,9 +293,7 @@ async def _insert_sources_sqlite(
     for row in rows:
         if (row["article_id"], row["feed_id"]) not in linked:
             added[row["feed_id"]] += 1
-            plain.append(
-                (row["article_id"], row["feed_id"], row["guid"], sqlite_time(row["seen_at"]))
-            )
+            plain.append((row["article_id"], row["feed_id"], row["guid"], utc_text(row["seen_at"])))
     if plain:
         await conn.exec_driver_sql(_SQLITE_SOURCES, plain)
     return [added[w.feed.id] for w in batch]
@@ -387,38 +384,24 @@ async def _move_feed(conn: AsyncConnection, feed_id: int, new_url: str) -> None:
         await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(url=new_url))
 
 
-def _article_row(
-    item: ArticleRecord, seen: Any, history: bool, when: Callable[[datetime], Any]
-) -> tuple[Any, ...]:
-    article = item.article
+def _article_row(item: ArticleRecord, seen: Any, history: bool, sqlite: bool) -> tuple[Any, ...]:
     return (
-        article.url,
-        article.guid,
-        article.title,
-        article.summary,
-        when(article.published_at),
+        item.url,
+        item.guid,
+        item.title,
+        item.summary,
+        item.published_text if sqlite else item.published_at,
         seen,
-        article.language,
-        article.author,
-        article.source,
-        article.content_hash,
+        item.language,
+        item.author,
+        item.source,
+        item.content_hash,
         history,
         item.relevant,
         item.score,
         item.companies,
         item.why,
     )
-
-
-def _as_is(moment: datetime) -> datetime:
-    return moment
-
-
-def sqlite_time(moment: datetime) -> str:
-    """The text SQLAlchemy's SQLite DATETIME stores, so raw and Core-bound rows sort alike."""
-    if moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
-    return moment.isoformat(" ", "microseconds")[:26]
 
 
 def _insert(dialect: str, table: Any) -> Any:

@@ -30,7 +30,7 @@ async def test_the_pool_starts_no_process_until_there_is_work() -> None:
     try:
         assert len(psutil.Process().children(recursive=True)) == before
         output = await parser.parse(job())
-        assert [item.article.title for item in output.items] == [
+        assert [item.title for item in output.items] == [
             "Nvidia ships H20 accelerators to Chinese clouds"
         ]
     finally:
