@@ -28,8 +28,9 @@ The driver times each scenario itself: wall = time.perf_counter() around the pol
 of the driver plus its live descendants plus the reaped ones (psutil), so interpreter start-up,
 imports and store opening are not in the table; they are measured apart (the driver reports them,
 and a cold `chipwire feeds list` / `python -c "import reader"` is timed once per side). This
-process samples the RSS sum of the driver's process tree every 20 ms (and its PSS sum, which counts
-pages shared between processes once, every 100 ms and at each START/END marker) and attributes
+process samples the RSS sum of the driver's process tree every 50 ms (and its PSS sum, which counts
+pages shared between processes once, at each START/END marker; reading PSS walks every mapping, and
+doing it often took CPU from the 2 cores both sides run on) and attributes
 each sample to the scenario between the driver's START/END markers. The memory target is checked
 against the tree RSS sum, the stricter figure. After the run each ChipWire driver counts the stored
 articles that carry a classification (none expected for `chipwire`, all for `chipwire-classify`).
@@ -73,8 +74,8 @@ except ImportError:  # pragma: no cover - explained at start-up
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
-SAMPLE_SECONDS = 0.02
-DISCOVER_EVERY = 5  # look for new processes (and read PSS) every 5th sample
+SAMPLE_SECONDS = 0.05  # a sampler that runs hot steals CPU from the side using both cores
+DISCOVER_EVERY = 5  # look for new processes every 5th sample
 SIDES = ("chipwire", "chipwire-classify", "reader")
 CLASSIFY = {"chipwire": False, "chipwire-classify": True}  # ChipWire sides: classify at ingest?
 LABELS = {
@@ -451,7 +452,7 @@ def become_subreaper() -> bool:
 class Peaks:
     rss: int = 0  # sum over the tree
     main: int = 0  # the driver process alone
-    pss: int | None = None  # sum over the tree, every 100 ms and at START/END
+    pss: int | None = None  # sum over the tree, at START/END
     processes: int = 0
 
     def add(self, rss: int, main: int, pss: int | None, processes: int) -> None:
@@ -463,7 +464,7 @@ class Peaks:
 
 
 class TreeSampler(threading.Thread):
-    """Every 20 ms: the RSS sum of the driver and all our other descendants except the server.
+    """Every 50 ms: the RSS sum of the driver and all our other descendants except the server.
 
     Samples go to `overall` and to the scenario named by `current` (set on START, cleared on END).
     """
@@ -523,12 +524,11 @@ class TreeSampler(threading.Thread):
     def run(self) -> None:
         tick = 0
         while True:
-            with_pss = tick % DISCOVER_EVERY == 0
-            if with_pss:
+            if tick % DISCOVER_EVERY == 0:
                 with self._lock:
                     self._discover()
             tick += 1
-            self.sample(with_pss)
+            self.sample(False)
             if self.stop_event.wait(SAMPLE_SECONDS):
                 return
 
@@ -978,11 +978,11 @@ def render(
         out.append("")
     out.append(
         "Memory: peak tree RSS = largest sum of RSS over the driver's process tree (driver, "
-        "forkserver, parse workers), sampled every 20 ms; shared pages (interpreter, libraries, "
+        "forkserver, parse workers), sampled every 50 ms; shared pages (interpreter, libraries, "
         "copy-on-write memory forked from the forkserver) count once per process, so it "
         "overstates. Peak tree PSS = largest sum of PSS over the same tree (each shared page "
-        "divided among the processes sharing it, i.e. counted once), read every 100 ms and at "
-        "START/END, so it can miss a short peak that the 20 ms RSS sampling catches. The "
+        "divided among the processes sharing it, i.e. counted once), read at each scenario's "
+        "START/END, so it can miss a peak that the 50 ms RSS sampling catches. The "
         f"< {RSS_TARGET_MB} MB target is checked against the tree RSS sum over the whole "
         "driver run, set-up included (the stricter figure); both are shown. reader runs in one "
         "process (its update workers are threads)."
