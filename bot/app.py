@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from bot.news.catalog import CatalogError
+from bot.chat.deliver import DeliveryContext, Poster
+from bot.news.catalog import CatalogError, load_catalog
 from bot.news.fetch import Fetcher, FetchLimits
 from bot.news.parsejob import ClassifierSpec, InlineParser, PoolParser, make_parser
 from bot.news.pipeline import PollContext
@@ -41,6 +42,7 @@ class App:
     fetcher: Fetcher
     parser: InlineParser | PoolParser
     clock: Clock
+    names: Mapping[str, str]  # company id → display name, from the catalog
 
     def poll_context(self) -> PollContext:
         return PollContext(
@@ -62,6 +64,19 @@ class App:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    @property
+    def company_names(self) -> Mapping[str, str]:
+        return self.names
+
+    def delivery_context(self, posters: Mapping[str, Poster]) -> DeliveryContext:
+        return DeliveryContext(
+            store=self.store,
+            posters=posters,
+            clock=self.clock,
+            settings=self.settings.digest,
+            company_names=self.names,
+        )
 
     async def start_workers(self) -> None:
         """For commands that will parse: load the parse workers before the first poll."""
@@ -90,6 +105,7 @@ async def build_app(
         enabled=settings.classify_at_ingest,
     )
     try:
+        names = company_names(settings)
         parser = make_parser(workers, spec)
     except CatalogError as exc:
         raise ConfigError(str(exc)) from None
@@ -98,6 +114,7 @@ async def build_app(
             make_sqlite_folder(settings.database_url)
             store = await Store.open(settings.database_url)
         await store.sync_config_feeds(settings.feeds, clock())
+        await store.sync_config_subscriptions(settings.subscriptions, clock())
     except BaseException:
         parser.close()
         raise
@@ -107,7 +124,13 @@ async def build_app(
         fetcher=fetcher or Fetcher(fetch_limits(settings)),
         parser=parser,
         clock=clock,
+        names=names,
     )
+
+
+def company_names(settings: Settings) -> dict[str, str]:
+    catalog = load_catalog(extra=settings.catalog_path)
+    return {company.id: company.name for company in catalog.companies}
 
 
 def make_sqlite_folder(url: str) -> None:

@@ -12,8 +12,10 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -22,6 +24,7 @@ from bot.store.errors import StoreError
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.models import Digest
     from bot.news.classify import Classifier
     from bot.store.repo import Store
 
@@ -88,6 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     why = commands.add_parser("why", help="why an article was classified as it was")
     why.add_argument("article", help="article id or URL")
+
+    digest = commands.add_parser(
+        "digest", help="print the digest a subscription would get now (a preview; nothing is sent)"
+    )
+    digest.add_argument("--subscription", type=int, metavar="ID", help="subscription id")
+    digest.add_argument("--since", default="24h", help="how far back: 90m, 24h, 7d (default 24h)")
+    digest.add_argument("--company", help="only stories about this company id, e.g. huawei")
+    digest.add_argument(
+        "--format",
+        choices=("console", "discord", "slack"),
+        default="console",
+        help="console text, or the JSON payloads that would be sent to Discord or Slack",
+    )
 
     commands.add_parser("check", help="validate the config and the store, and report")
     commands.add_parser(
@@ -316,6 +332,56 @@ async def _open_store(settings: Settings) -> Store:
     return await Store.open(settings.database_url)
 
 
+def parse_since(text: str) -> timedelta:
+    match = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", text)
+    if not match or int(match[1]) == 0:
+        raise ValueError(f"--since {text!r} is not a duration; use e.g. 90m, 24h or 7d")
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+async def cmd_digest(args: argparse.Namespace) -> int:
+    from bot.chat.deliver import compose_digest
+    from bot.models import Subscription
+
+    try:
+        window = parse_since(args.since)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_CONFIG)
+
+    async def work(app: App) -> int:
+        subscriptions = {s.id: s for s in await app.store.list_subscriptions()}
+        if args.subscription is not None and args.subscription not in subscriptions:
+            known = ", ".join(map(str, subscriptions)) or "none yet"
+            return _fail(f"no subscription {args.subscription} (known: {known}).", EXIT_CONFIG)
+        subscription = subscriptions.get(args.subscription) or Subscription(
+            target="preview", schedule="0 8 * * *", min_relevance=app.settings.relevance_threshold
+        )
+        now = app.clock()
+        ctx = app.delivery_context({})
+        digest = await compose_digest(ctx, subscription, now - window, now, company=args.company)
+        print(render_digest(digest, app.company_names, args.format))
+        return EXIT_OK
+
+    return await _with_app(args, work)
+
+
+def render_digest(digest: Digest, names: Mapping[str, str], form: str) -> str:
+    if form == "discord":
+        from bot.platforms.discord.render import render_discord
+
+        return json.dumps(render_discord(digest, names), indent=2, ensure_ascii=False)
+    if form == "slack":
+        from bot.platforms.slack.render import render_slack
+
+        return json.dumps(render_slack(digest, names), indent=2, ensure_ascii=False)
+    from bot.platforms.console.digest_render import render_console
+
+    return render_console(digest, names) or "(nothing to show)"
+
+
 async def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -333,6 +399,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] =
     "poll": cmd_poll,
     "feeds": cmd_feeds,
     "check": cmd_check,
+    "digest": cmd_digest,
     "classify": cmd_classify,
     "eval": cmd_eval,
     "reclassify": cmd_reclassify,

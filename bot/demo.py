@@ -12,13 +12,14 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import TextIO
 
 from aiohttp import web
 
-from bot.app import build_app
+from bot.app import App, build_app
 from bot.models import FeedConfig
 from bot.platforms.console.ingest_report import poll_with_report
 from bot.settings import (
@@ -127,4 +128,17 @@ async def run_demo(config: str | None, database_url: str | None, out: TextIO) ->
                         file=out,
                     )
                 print(f"\n{await app.store.count_articles()} articles stored.", file=out)
+                print("\n4. the digest a subscriber would get now (Europe/Rome):", file=out)
+                print(await demo_digest(app), file=out)
     return 0
+
+
+async def demo_digest(app: App) -> str:
+    from bot.chat.deliver import compose_digest
+    from bot.models import Subscription
+    from bot.platforms.console.digest_render import render_console
+
+    now = app.clock()
+    preview = Subscription(target="demo", schedule="0 8 * * *", timezone="Europe/Rome")
+    digest = await compose_digest(app.delivery_context({}), preview, now - timedelta(days=1), now)
+    return render_console(digest, app.company_names)

@@ -180,3 +180,25 @@ class Digest:
     @property
     def stories(self) -> tuple[Story, ...]:
         return tuple(story for section in self.sections for story in section.stories)
+
+
+@dataclass(frozen=True)
+class SubscriptionConfig:
+    """One `[[subscriptions]]` entry, or a `subscribe` command."""
+
+    target: str  # "console", "discord:<channel id>", "slack:<channel id>"
+    schedule: str  # crontab (5 fields), already parsed from forms like "daily 08:00"
+    timezone: str = "UTC"  # IANA name
+    companies: tuple[str, ...] = ()  # empty: every company
+    languages: tuple[str, ...] = ()  # empty: every language
+    min_relevance: float = 0.5
+    empty_note: bool = True  # post a short "nothing new" line rather than stay silent
+    live_alerts: bool = False  # post a very relevant story about a followed company at once
+    alert_threshold: float = 0.85
+    alerts_per_hour: int = 3
+
+
+@dataclass(frozen=True)
+class Subscription(SubscriptionConfig):
+    id: int = 0
+    created_at: datetime | None = None

@@ -1,7 +1,10 @@
-"""The in-process clock (APScheduler 3): poll the feeds that are due, on a tick.
+"""The in-process clock (APScheduler 3): poll due feeds on a tick, send digests on their schedules.
 
 Each feed's own interval and backoff live in the store (`next_poll_at`), so the scheduler only has
-to wake up and ask which feeds are due; a restart loses nothing.
+to wake up and ask which feeds are due. Each subscription gets a cron job in its own time zone;
+jobs are rebuilt from the store at start, and a digest whose time passed while the bot was down
+is sent once on start (`catch_up`). The store's claim per (subscription, period) makes a second
+send impossible, whatever fires twice.
 """
 
 from __future__ import annotations
@@ -14,25 +17,64 @@ from typing import TextIO
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App
+from bot.chat.deliver import DeliveryContext, catch_up, deliver_due, send_alerts
+from bot.models import Subscription
 from bot.platforms.console.ingest_report import poll_with_report
+from bot.platforms.console.poster import ConsolePoster
+from bot.schedules import trigger_for
 from bot.settings import safe_url
 
 log = logging.getLogger(__name__)
 
 
-async def poll_due(app: App, out: TextIO) -> None:
+async def poll_due(app: App, out: TextIO, alerts: DeliveryContext | None = None) -> None:
     due = await app.store.due_feeds(app.clock())
-    if due:
-        await poll_with_report(app, due, out)
+    if not due:
+        return
+    outcomes = await poll_with_report(app, due, out)
+    if alerts is not None and any(o.new_articles for o in outcomes):
+        for alert in await send_alerts(alerts, app.clock()):
+            if alert.status == "failed":
+                print(
+                    f"alert for subscription {alert.subscription_id} failed: {alert.error}",
+                    file=out,
+                )
 
 
-def build_scheduler(app: App, out: TextIO, tick_seconds: int) -> AsyncIOScheduler:
+async def send_digest(ctx: DeliveryContext, subscription_id: int, out: TextIO) -> None:
+    for outcome in await deliver_due(ctx, [subscription_id]):
+        if outcome.status == "failed":
+            print(f"digest for subscription {subscription_id} failed: {outcome.error}", file=out)
+
+
+def add_digest_jobs(
+    scheduler: AsyncIOScheduler,
+    ctx: DeliveryContext,
+    subscriptions: list[Subscription],
+    out: TextIO,
+) -> None:
+    for subscription in subscriptions:
+        scheduler.add_job(
+            send_digest,
+            trigger_for(subscription.schedule, subscription.timezone),
+            args=(ctx, subscription.id, out),
+            id=f"digest-{subscription.id}",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=6 * 3600,
+            replace_existing=True,
+        )
+
+
+def build_scheduler(
+    app: App, out: TextIO, tick_seconds: int, alerts: DeliveryContext | None = None
+) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         poll_due,
         "interval",
         seconds=tick_seconds,
-        args=(app, out),
+        args=(app, out, alerts),
         id="poll-due-feeds",
         next_run_time=app.clock(),
         coalesce=True,
@@ -56,7 +98,15 @@ async def run_forever(app: App, *, tick_seconds: int, out: TextIO) -> None:
         flush=True,
     )
     await app.start_workers()
-    scheduler = build_scheduler(app, out, tick_seconds)
+    ctx = app.delivery_context({"console": ConsolePoster(out, app.company_names)})
+    subscriptions = await app.store.list_subscriptions()
+    for outcome in await catch_up(ctx, app.clock()):
+        print(
+            f"catch-up digest for subscription {outcome.subscription_id}: {outcome.status}",
+            file=out,
+        )
+    scheduler = build_scheduler(app, out, tick_seconds, ctx)
+    add_digest_jobs(scheduler, ctx, subscriptions, out)
     scheduler.start()
     try:
         await stop.wait()

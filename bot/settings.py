@@ -7,14 +7,16 @@ so the CLI can print it and exit without a traceback.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.models import FeedConfig
+from bot.models import FeedConfig, SubscriptionConfig
+from bot.schedules import ScheduleError, check_timezone, parse_schedule
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "chipwire.toml"
 MIN_INTERVAL = 60
@@ -37,6 +39,14 @@ class FetchSettings:
 
 
 @dataclass(frozen=True)
+class DigestSettings:
+    top_stories: int = 5
+    per_company: int = 5
+    company_priority: Mapping[str, float] = field(default_factory=dict)
+    lookback_hours: int = 24  # how far back a subscription's first digest reaches
+
+
+@dataclass(frozen=True)
 class Settings:
     config_path: Path
     data_dir: Path
@@ -47,6 +57,8 @@ class Settings:
     catalog_path: Path | None = None  # user catalog merged over config/companies.toml
     relevance_threshold: float = 0.5
     classify_at_ingest: bool = True
+    subscriptions: tuple[SubscriptionConfig, ...] = ()
+    digest: DigestSettings = field(default_factory=DigestSettings)
 
 
 def load_settings(
@@ -101,7 +113,82 @@ def settings_from_mapping(
         catalog_path=_resolve(base, catalog) if catalog else None,
         relevance_threshold=_threshold(reader, reader.table(raw, "classify")),
         classify_at_ingest=reader.boolean(reader.table(raw, "classify"), "classify.enabled", True),
+        subscriptions=_subscriptions(reader, raw.get("subscriptions", [])),
+        digest=_digest(reader, reader.table(raw, "digest")),
     )
+
+
+def _subscriptions(reader: _Reader, raw: Any) -> tuple[SubscriptionConfig, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{reader.path}: 'subscriptions' must be an array of [[subscriptions]].")
+    found: list[SubscriptionConfig] = []
+    for index, table in enumerate(raw):
+        key = f"subscriptions[{index}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{reader.path}: {key} must be a table with target and schedule.")
+        found.append(_subscription(reader, table, key))
+    targets = [s.target for s in found]
+    for target in targets:
+        if targets.count(target) > 1:
+            raise ConfigError(
+                f"{reader.path}: two [[subscriptions]] have target = {target!r}; "
+                "one subscription per target (list several companies in one)."
+            )
+    return tuple(found)
+
+
+def _subscription(reader: _Reader, table: Mapping[str, Any], key: str) -> SubscriptionConfig:
+    allowed = {"target", "schedule", "timezone", "companies", "languages", "min_relevance", "empty"}
+    allowed |= {"live_alerts", "alert_threshold", "alerts_per_hour"}
+    reader.no_unknown_keys(table, key, allowed)
+    target = reader.string(table, f"{key}.target", default="console")
+    if target != "console" and not re.fullmatch(r"(discord|slack):[A-Za-z0-9]+", target):
+        raise reader.fail(
+            f"{key}.target", target, '"console", "discord:<channel id>" or "slack:<channel id>"'
+        )
+    try:
+        schedule = parse_schedule(reader.string(table, f"{key}.schedule", default="daily 08:00"))
+        timezone = check_timezone(reader.string(table, f"{key}.timezone", default="UTC"))
+    except ScheduleError as exc:
+        raise ConfigError(f"{reader.path}: {key}: {exc}.") from None
+    empty = reader.string(table, f"{key}.empty", default="note")
+    if empty not in ("note", "silent"):
+        raise reader.fail(f"{key}.empty", empty, '"note" (say nothing new) or "silent"')
+    return SubscriptionConfig(
+        target=target,
+        schedule=schedule,
+        timezone=timezone,
+        companies=reader.strings(table, f"{key}.companies"),
+        languages=reader.strings(table, f"{key}.languages"),
+        min_relevance=_unit(reader, table, f"{key}.min_relevance", 0.5),
+        empty_note=empty == "note",
+        live_alerts=reader.boolean(table, f"{key}.live_alerts", default=False),
+        alert_threshold=_unit(reader, table, f"{key}.alert_threshold", 0.85),
+        alerts_per_hour=reader.integer(table, f"{key}.alerts_per_hour", 3, minimum=1),
+    )
+
+
+def _digest(reader: _Reader, table: Mapping[str, Any]) -> DigestSettings:
+    reader.no_unknown_keys(
+        table, "digest", {"top_stories", "per_company", "company_priority", "lookback_hours"}
+    )
+    priority = reader.table(table, "company_priority")
+    for company, value in priority.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise reader.fail(f"digest.company_priority.{company}", value, "a number")
+    return DigestSettings(
+        top_stories=reader.integer(table, "digest.top_stories", 5, minimum=0),
+        per_company=reader.integer(table, "digest.per_company", 5, minimum=1),
+        company_priority={k: float(v) for k, v in priority.items()},
+        lookback_hours=reader.integer(table, "digest.lookback_hours", 24, minimum=1),
+    )
+
+
+def _unit(reader: _Reader, table: Mapping[str, Any], key: str, default: float) -> float:
+    value = table.get(key.rsplit(".", 1)[-1], default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise reader.fail(key, value, "a number from 0 to 1")
+    return float(value)
 
 
 def _threshold(reader: _Reader, table: Mapping[str, Any]) -> float:
@@ -221,13 +308,13 @@ class _Reader:
             raise ConfigError(f"{self.path}: {key} is required.")
         return value
 
-    def _fail(self, key: str, value: Any, expected: str) -> ConfigError:
+    def fail(self, key: str, value: Any, expected: str) -> ConfigError:
         return ConfigError(f"{self.path}: {key} = {value!r} is not valid; expected {expected}.")
 
     def table(self, raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
         value = raw.get(key, {})
         if not isinstance(value, dict):
-            raise self._fail(key, value, f"a table [{key}]")
+            raise self.fail(key, value, f"a table [{key}]")
         return value
 
     def no_unknown_keys(self, table: Mapping[str, Any], key: str, allowed: set[str]) -> None:
@@ -241,8 +328,14 @@ class _Reader:
     def string(self, table: Mapping[str, Any], key: str, default: Any = _MISSING) -> str:
         value = self._get(table, key, default)
         if not isinstance(value, str) or not value.strip():
-            raise self._fail(key, value, "a non-empty string")
+            raise self.fail(key, value, "a non-empty string")
         return value.strip()
+
+    def strings(self, table: Mapping[str, Any], key: str) -> tuple[str, ...]:
+        value = self._get(table, key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, value, 'an array of strings, e.g. ["nvidia", "huawei"]')
+        return tuple(v.strip().lower() for v in value)
 
     def optional_string(self, table: Mapping[str, Any], key: str) -> str | None:
         value = self._get(table, key, None)
@@ -253,19 +346,19 @@ class _Reader:
     ) -> int:
         value = self._get(table, key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self._fail(key, value, f"a whole number >= {minimum}")
+            raise self.fail(key, value, f"a whole number >= {minimum}")
         return value
 
     def number(self, table: Mapping[str, Any], key: str, default: Any = _MISSING) -> float:
         value = self._get(table, key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise self._fail(key, value, "a positive number of seconds")
+            raise self.fail(key, value, "a positive number of seconds")
         return float(value)
 
     def boolean(self, table: Mapping[str, Any], key: str, default: Any = _MISSING) -> bool:
         value = self._get(table, key, default)
         if not isinstance(value, bool):
-            raise self._fail(key, value, "true or false")
+            raise self.fail(key, value, "true or false")
         return value
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +23,8 @@ from bot.store.repo import FeedUpdate, PollWrite, Store
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+KNOWN_GUID_WINDOW = timedelta(days=30)  # guids seen since then are skipped before classifying
+_NONE: frozenset[str] = frozenset()
 OnOutcome = Callable[[PollOutcome], Awaitable[None] | None]
 
 
@@ -67,11 +69,14 @@ async def poll_feeds(
     queue: asyncio.Queue[_Pending | None] = asyncio.Queue(maxsize=ctx.max_in_flight)
     gate = asyncio.Semaphore(ctx.max_in_flight)
     outcomes: list[PollOutcome] = []
+    polled_before = [feed.id for feed in feeds if feed.first_polled]
+    since = ctx.clock() - KNOWN_GUID_WINDOW
+    known = await ctx.store.recent_guids(polled_before, since) if polled_before else {}
     writer = asyncio.create_task(_write_loop(ctx, queue, outcomes, on_outcome))
 
     async def one(feed: FeedState) -> None:
         async with gate:
-            await queue.put(await _poll_safely(ctx, feed))
+            await queue.put(await _poll_safely(ctx, feed, known))
 
     try:
         await asyncio.gather(*(one(feed) for feed in feeds))
@@ -86,16 +91,18 @@ async def poll_feed(ctx: PollContext, feed: FeedState) -> PollOutcome:
     return (await poll_feeds(ctx, [feed]))[0]
 
 
-async def _poll_safely(ctx: PollContext, feed: FeedState) -> _Pending:
+async def _poll_safely(
+    ctx: PollContext, feed: FeedState, known: Mapping[int, frozenset[str]]
+) -> _Pending:
     try:
-        return await _poll(ctx, feed)
+        return await _poll(ctx, feed, known)
     except Exception as exc:  # a bug must not stop the other feeds
         log.exception("feed_id=%s poll failed unexpectedly", feed.id)
         failed = FetchResult(url=feed.url, status=None, error=f"internal error: {exc!r}")
         return _failure(ctx, feed, failed, ctx.clock(), failed.error or "")
 
 
-async def _poll(ctx: PollContext, feed: FeedState) -> _Pending:
+async def _poll(ctx: PollContext, feed: FeedState, known: Mapping[int, frozenset[str]]) -> _Pending:
     fetched = await ctx.fetcher.fetch(
         feed.url,
         etag=feed.etag,
@@ -111,8 +118,7 @@ async def _poll(ctx: PollContext, feed: FeedState) -> _Pending:
     digest = body_digest(fetched.body) if feed.body_hash else None
     if digest is not None and digest == feed.body_hash:
         return _success(ctx, feed, fetched, now, body_hash=digest, skipped=True)
-    known = await ctx.store.known_guids(feed.id) if feed.first_polled else frozenset()
-    parsed = await ctx.parser.parse(_job(feed, fetched, now, known, digest))
+    parsed = await ctx.parser.parse(_job(feed, fetched, now, known.get(feed.id, _NONE), digest))
     if parsed.error is not None:
         return _failure(ctx, feed, fetched, now, parsed.error)
     return _success(ctx, feed, fetched, now, body_hash=parsed.body_hash, items=parsed.items)

@@ -130,15 +130,22 @@ def unique_items(items: Sequence[Item]) -> list[Item]:
     return unique
 
 
-async def known_guids(conn: AsyncConnection, feed_id: int, limit: int) -> frozenset[str]:
-    """The guids this feed gave most recently, so workers can skip them before classifying."""
-    query = (
-        select(article_sources.c.guid)
-        .where(article_sources.c.feed_id == feed_id, article_sources.c.guid.is_not(None))
-        .order_by(article_sources.c.seen_at.desc())
-        .limit(limit)
-    )
-    return frozenset((await conn.execute(query)).scalars())
+async def recent_guids(
+    conn: AsyncConnection, feed_ids: Sequence[int], since: datetime
+) -> dict[int, frozenset[str]]:
+    """The guids each feed gave since `since`, in one query, so parse workers can skip them
+    before classifying (entries older than that are still caught by the writer's own check)."""
+    found: dict[int, set[str]] = {}
+    ids = sorted(set(feed_ids))
+    for start in range(0, len(ids), CHUNK):
+        query = select(article_sources.c.feed_id, article_sources.c.guid).where(
+            article_sources.c.feed_id.in_(ids[start : start + CHUNK]),
+            article_sources.c.guid.is_not(None),
+            article_sources.c.seen_at > since,
+        )
+        for row in await conn.execute(query):
+            found.setdefault(row.feed_id, set()).add(row.guid)
+    return {feed_id: frozenset(guids) for feed_id, guids in found.items()}
 
 
 async def _drop_known_guids(conn: AsyncConnection, batch: Sequence[PollWrite]) -> list[list[Item]]:

@@ -15,14 +15,23 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bot.models import Article, Classification, FeedConfig, FeedState
+from bot.models import (
+    Article,
+    Classification,
+    DigestArticle,
+    FeedConfig,
+    FeedState,
+    Subscription,
+    SubscriptionConfig,
+)
 from bot.settings import safe_url
+from bot.store import digests
 from bot.store.errors import StoreError
 from bot.store.ingest import (
     FeedUpdate,
     IngestResult,
     PollWrite,
-    known_guids,
+    recent_guids,
     write_polls,
 )
 from bot.store.migrate import upgrade_to_head
@@ -191,9 +200,11 @@ class Store:
         [result] = await self.write_polls([PollWrite(feed, update, records, parsed=True)], now)
         return result
 
-    async def known_guids(self, feed_id: int, limit: int = 2000) -> frozenset[str]:
+    async def recent_guids(
+        self, feed_ids: Sequence[int], since: datetime
+    ) -> dict[int, frozenset[str]]:
         async with self.engine.connect() as conn:
-            return await known_guids(conn, feed_id, limit)
+            return await recent_guids(conn, feed_ids, since)
 
     async def article_texts(self, batch_size: int = 2000) -> AsyncIterator[list[ArticleText]]:
         """Every stored article's text, in id order, a batch at a time (keyset pagination)."""
@@ -241,6 +252,88 @@ class Store:
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(articles).where(condition))).first()
             return None if row is None else _stored_article(row)
+
+    # subscriptions and digests (bot.store.digests) ---------------------------------------------
+
+    async def sync_config_subscriptions(
+        self, configured: Sequence[SubscriptionConfig], now: datetime
+    ) -> None:
+        async with self._writing() as conn:
+            await conn.run_sync(digests.sync_subscriptions, configured, now)
+
+    async def list_subscriptions(self) -> list[Subscription]:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(digests.list_subscriptions)
+
+    async def digest_candidates(
+        self,
+        *,
+        target: str,
+        since: datetime,
+        until: datetime,
+        min_score: float,
+        languages: Sequence[str] = (),
+        limit: int = 5000,
+    ) -> list[DigestArticle]:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: digests.candidates(
+                    c,
+                    target=target,
+                    since=since,
+                    until=until,
+                    min_score=min_score,
+                    languages=languages,
+                    limit=limit,
+                )
+            )
+
+    async def claim_digest(self, subscription_id: int, period_end: datetime, now: datetime) -> bool:
+        async with self._writing() as conn:
+            return await conn.run_sync(digests.claim_run, subscription_id, period_end, now)
+
+    async def finish_digest(
+        self,
+        subscription: Subscription,
+        period_end: datetime,
+        delivered: Sequence[tuple[int, str]],
+        now: datetime,
+    ) -> None:
+        async with self._writing() as conn:
+            await conn.run_sync(
+                lambda c: digests.finish_run(
+                    c,
+                    subscription_id=subscription.id,
+                    period_end=period_end,
+                    target=subscription.target,
+                    delivered=delivered,
+                    now=now,
+                )
+            )
+
+    async def fail_digest(
+        self, subscription_id: int, period_end: datetime, error: str, now: datetime
+    ) -> None:
+        async with self._writing() as conn:
+            await conn.run_sync(digests.fail_run, subscription_id, period_end, error, now)
+
+    async def alerts_since(self, subscription_id: int, since: datetime) -> int:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(digests.alerts_since, subscription_id, since)
+
+    async def record_alert(
+        self, subscription: Subscription, story_key: str, article_ids: Sequence[int], now: datetime
+    ) -> None:
+        async with self._writing() as conn:
+            await conn.run_sync(digests.record_alert, subscription, story_key, article_ids, now)
+
+    async def last_digest_period(self, subscription_id: int) -> datetime | None:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(digests.last_sent, subscription_id)
+
+    async def digest_state(self, subscription_id: int, period_end: datetime) -> str | None:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(digests.run_state, subscription_id, period_end)
 
     async def count_articles(self) -> int:
         async with self.engine.connect() as conn:

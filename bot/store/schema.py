@@ -90,6 +90,7 @@ articles = Table(
     Column("why", Text),  # JSON array of fired rules
     Index("ix_articles_content_hash", "content_hash"),
     Index("ix_articles_published_at", "published_at"),
+    Index("ix_articles_first_seen_at", "first_seen_at"),
 )
 
 article_sources = Table(
@@ -101,4 +102,72 @@ article_sources = Table(
     Column("seen_at", UTCDateTime(), nullable=False),
     UniqueConstraint("article_id", "feed_id", name="uq_article_sources_article_feed"),
     Index("ix_article_sources_feed_guid", "feed_id", "guid"),
+)
+
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "target", Text, nullable=False
+    ),  # "console", "discord:<channel id>", "slack:<channel id>"
+    Column("companies", Text, nullable=False),  # JSON array; empty = all
+    Column("languages", Text, nullable=False),  # JSON array; empty = all
+    Column("min_relevance", Float, nullable=False),
+    Column("schedule", Text, nullable=False),  # crontab, 5 fields
+    Column("timezone", Text, nullable=False),  # IANA name
+    Column("empty_note", Boolean, nullable=False),  # say "nothing new" rather than stay silent
+    Column("live_alerts", Boolean, nullable=False),
+    Column("alert_threshold", Float, nullable=False),
+    Column("alerts_per_hour", Integer, nullable=False),
+    Column("origin", String(16), nullable=False),  # config | chat | cli
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("target", name="uq_subscriptions_target"),
+)
+
+# One row per (subscription, period): the claim that makes a digest go out at most once.
+digest_runs = Table(
+    "digest_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "subscription_id",
+        Integer,
+        ForeignKey("subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("period_end", UTCDateTime(), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sent | failed
+    Column("stories", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("subscription_id", "period_end", name="uq_digest_runs_period"),
+)
+
+# What each target has been shown, so no story reaches a channel twice.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("target", Text, nullable=False),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("story_key", Text, nullable=False),
+    Column("delivered_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("target", "article_id", name="uq_deliveries_target_article"),
+)
+
+# Live alerts sent, for the hourly cap and so one story is never alerted twice.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column(
+        "subscription_id",
+        Integer,
+        ForeignKey("subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("story_key", Text, nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("subscription_id", "story_key", name="uq_alerts_story"),
 )

@@ -1,0 +1,1 @@
+"""Discord: renderers here are pure (dict payloads); only the adapter imports discord.py."""

@@ -1,0 +1,174 @@
+"""A digest as Slack Block Kit message payloads (plain dicts; no Slack SDK is imported here).
+
+A long digest becomes several ordered messages, each within Slack's limits; every story is one
+section block, so a link or a formatting construct is never cut.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import tzinfo
+from typing import Any
+
+from bot.models import Digest, Story
+from bot.platforms.textsafety import (
+    companies_text,
+    fit,
+    linkable,
+    local_time,
+    one_line,
+    period_text,
+    sources_text,
+    summary_line,
+    text_len,
+    zone,
+)
+
+# Slack's documented limits.
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+# Slack truncates a message's text beyond 40,000 characters; keep all of a message's text
+# (fallback and blocks together) under it too.
+MAX_MESSAGE_CHARS = 40_000
+
+STORY_TITLE = 300
+STORY_META = 300
+STORY_COMPANIES = 150
+STORY_SUMMARY = 600
+MAX_URL = 1000
+
+DEFAULT_TITLE = "ChipWire digest"
+CONTINUED = " (cont.)"
+PART_RESERVE = len(" (part 9999/9999)")
+FIXED_BLOCKS = 2  # the digest's header and period context open every message
+
+# Slack mrkdwn has no escape character, so formatting characters in feed text are swapped
+# for look-alikes that Slack does not treat as markup.
+_LOOKALIKES = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"})
+_MASS_MENTION = re.compile(r"@(?=everyone|here|channel)", re.IGNORECASE)
+_URL_UNSAFE = frozenset('<>|"')
+
+
+def escape_plain(text: str) -> str:
+    """Feed text for a plain_text object: Slack's three control characters as entities."""
+    escaped = one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MASS_MENTION.sub("@\u200b", escaped)
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Feed text made inert for mrkdwn: entities for & < > (which neutralises <!channel>,
+    <@U1> and <url|masked> links) and look-alikes for *, _, ~ and `."""
+    escaped = escape_plain(text).translate(_LOOKALIKES)
+    # "&gt;" at the start of a line still opens a block quote.
+    return "＞" + escaped[4:] if escaped.startswith("&gt;") else escaped
+
+
+def escape_label(text: str) -> str:
+    """A link label: mrkdwn-escaped, and no "|" that could be read as the link's separator."""
+    return escape_mrkdwn(text).replace("|", "∣")
+
+
+def link_url(url: str) -> str:
+    """The URL with what could end `<url|label>` percent-encoded, and & as Slack's entity."""
+    encoded = "".join(
+        "".join(f"%{b:02X}" for b in ch.encode()) if ch in _URL_UNSAFE or ch.isspace() else ch
+        for ch in one_line(url)
+    )
+    return encoded.replace("&", "&amp;")
+
+
+def story_text(story: Story, where: tzinfo, company_names: Mapping[str, str]) -> str:
+    """`*<url|Title>*`, a meta line (sources · time · companies), then the one-line summary."""
+    url = link_url(story.url) if linkable(story.url) else ""
+    if url and text_len(url) <= MAX_URL:
+        title = fit(one_line(story.title), STORY_TITLE, escape_label) or "(untitled)"
+        head = f"*<{url}|{title}>*"
+    else:
+        head = f"*{fit(one_line(story.title), STORY_TITLE, escape_mrkdwn) or '(untitled)'}*"
+    meta = [
+        fit(sources_text(story.sources), STORY_META, escape_mrkdwn),
+        escape_mrkdwn(local_time(story.published_at, where)),
+    ]
+    companies = companies_text(story.companies, company_names)
+    if companies:
+        meta.append(fit(f"about {companies}", STORY_COMPANIES, escape_mrkdwn))
+    lines = [head, " · ".join(meta)]
+    summary = fit(summary_line(story.summary), STORY_SUMMARY, escape_mrkdwn)
+    if summary:
+        lines.append(summary)
+    return "\n".join(lines)
+
+
+def _header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
+
+
+def _section(text: str) -> dict[str, Any]:
+    # verbatim: Slack must not auto-link or auto-mention anything we did not mark up ourselves.
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text, "verbatim": True}]}
+
+
+def _pack(sections: list[tuple[str, list[str]]], char_budget: int) -> list[list[dict[str, Any]]]:
+    """Blocks per message: a section's stories follow its header, continuing with
+    "heading (cont.)" at the top of the next message when one fills up."""
+    pages: list[list[dict[str, Any]]] = [[]]
+    used = 0
+    for heading, texts in sections:
+        for index, text in enumerate(texts):
+            opening = index == 0 or not pages[-1]
+            needed = 2 if opening else 1
+            cost = text_len(text) + (text_len(heading) + len(CONTINUED) if opening else 0)
+            if pages[-1] and (
+                len(pages[-1]) + needed > MAX_BLOCKS - FIXED_BLOCKS or used + cost > char_budget
+            ):
+                pages.append([])
+                used = 0
+                opening = True
+            if opening:
+                title = heading if index == 0 else heading + CONTINUED
+                pages[-1].append(_header(title))
+                used += text_len(title)
+            pages[-1].append(_section(text))
+            used += text_len(text)
+    return [page for page in pages if page]
+
+
+def render_slack(digest: Digest, company_names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Ordered message payloads for the digest; [] for an empty digest without a note."""
+    if not digest.stories:
+        if not digest.empty_note:
+            return []
+        note = fit(one_line(digest.empty_note), MAX_SECTION_TEXT, escape_mrkdwn)
+        return [{"text": note, "blocks": [_section(note)]}]
+    where = zone(digest.timezone)
+    raw_title = one_line(digest.title)
+    title = fit(raw_title, MAX_HEADER_TEXT - PART_RESERVE, escape_plain) or DEFAULT_TITLE
+    fallback = fit(raw_title, MAX_HEADER_TEXT - PART_RESERVE, escape_mrkdwn) or DEFAULT_TITLE
+    period = escape_mrkdwn(period_text(digest.period_start, digest.period_end, digest.timezone))
+    sections = [
+        (
+            fit(one_line(section.heading), MAX_HEADER_TEXT - len(CONTINUED), escape_plain)
+            or "Stories",
+            [story_text(story, where, company_names) for story in section.stories],
+        )
+        for section in digest.sections
+        if section.stories
+    ]
+    fixed = text_len(title) + text_len(fallback) + 2 * PART_RESERVE + text_len(period)
+    pages = _pack(sections, MAX_MESSAGE_CHARS - fixed)
+    payloads = []
+    for number, blocks in enumerate(pages, start=1):
+        part = f" (part {number}/{len(pages)})" if len(pages) > 1 else ""
+        payloads.append(
+            {
+                "text": fallback + part,
+                "blocks": [_header(title + part), _context(period), *blocks],
+            }
+        )
+    return payloads

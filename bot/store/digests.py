@@ -1,0 +1,277 @@
+"""Subscriptions, digest runs and deliveries: the store's half of "posted exactly once".
+
+A digest run is claimed per (subscription, period) before posting and marked sent after the
+platform accepted it, together with one delivery row per (target, article); candidates exclude
+what a target was already shown, so no story reaches a channel twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy.engine import Row
+
+from bot.models import DigestArticle, Subscription, SubscriptionConfig
+from bot.store.schema import alerts, article_sources, articles, deliveries, digest_runs, feeds
+from bot.store.schema import subscriptions as subs
+
+SENT, PENDING, FAILED = "sent", "pending", "failed"
+
+
+def subscription_values(config: SubscriptionConfig) -> dict[str, Any]:
+    return {
+        "target": config.target,
+        "companies": json.dumps(list(config.companies)),
+        "languages": json.dumps(list(config.languages)),
+        "min_relevance": config.min_relevance,
+        "schedule": config.schedule,
+        "timezone": config.timezone,
+        "empty_note": config.empty_note,
+        "live_alerts": config.live_alerts,
+        "alert_threshold": config.alert_threshold,
+        "alerts_per_hour": config.alerts_per_hour,
+    }
+
+
+def to_subscription(row: Row[Any]) -> Subscription:
+    m = row._mapping
+    return Subscription(
+        id=m["id"],
+        target=m["target"],
+        schedule=m["schedule"],
+        timezone=m["timezone"],
+        companies=tuple(json.loads(m["companies"])),
+        languages=tuple(json.loads(m["languages"])),
+        min_relevance=m["min_relevance"],
+        empty_note=bool(m["empty_note"]),
+        live_alerts=bool(m["live_alerts"]),
+        alert_threshold=m["alert_threshold"],
+        alerts_per_hour=m["alerts_per_hour"],
+        created_at=m["created_at"],
+    )
+
+
+def sync_subscriptions(
+    conn: Connection, configured: Sequence[SubscriptionConfig], now: datetime
+) -> None:
+    """Config-owned subscriptions follow the file; ones made from chat are left alone."""
+    known = {row.target: row for row in conn.execute(select(subs))}
+    for config in configured:
+        row = known.get(config.target)
+        values = subscription_values(config)
+        if row is None:
+            conn.execute(subs.insert().values(values | {"origin": "config", "created_at": now}))
+        elif row.origin == "config":
+            conn.execute(update(subs).where(subs.c.id == row.id).values(values))
+
+
+def list_subscriptions(conn: Connection) -> list[Subscription]:
+    return [to_subscription(row) for row in conn.execute(select(subs).order_by(subs.c.id))]
+
+
+_DIGEST_COLUMNS = (
+    "id",
+    "url",
+    "title",
+    "summary",
+    "published_at",
+    "language",
+    "source",
+    "score",
+    "companies",
+)
+
+
+def candidates(
+    conn: Connection,
+    *,
+    target: str,
+    since: datetime,
+    until: datetime,
+    min_score: float,
+    languages: Sequence[str] = (),
+    limit: int = 5000,
+) -> list[DigestArticle]:
+    """Relevant, non-history articles first seen in (since, until] that `target` has not seen."""
+    shown = select(deliveries.c.article_id).where(deliveries.c.target == target)
+    columns = [articles.c[name] for name in _DIGEST_COLUMNS]
+    query = (
+        select(*columns)
+        .where(
+            articles.c.first_seen_at > since,
+            articles.c.first_seen_at <= until,
+            articles.c.is_history.is_(False),
+            articles.c.relevant.is_(True),
+            articles.c.score >= min_score,
+            articles.c.id.not_in(shown),
+        )
+        .order_by(articles.c.score.desc(), articles.c.first_seen_at.desc())
+        .limit(limit)
+    )
+    if languages:
+        query = query.where(articles.c.language.in_(list(languages)))
+    rows = list(conn.execute(query))
+    names = _source_names(conn, [row.id for row in rows])
+    return [_digest_article(row, names.get(row.id, ())) for row in rows]
+
+
+def _source_names(conn: Connection, article_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    found: dict[int, list[str]] = {}
+    for start in range(0, len(article_ids), 500):
+        chunk = article_ids[start : start + 500]
+        query = (
+            select(article_sources.c.article_id, feeds.c.name)
+            .join(feeds, feeds.c.id == article_sources.c.feed_id)
+            .where(article_sources.c.article_id.in_(chunk))
+            .order_by(article_sources.c.seen_at, feeds.c.id)
+        )
+        for row in conn.execute(query):
+            found.setdefault(row.article_id, []).append(row.name)
+    return {key: tuple(dict.fromkeys(value)) for key, value in found.items()}
+
+
+def _digest_article(row: Row[Any], source_names: tuple[str, ...]) -> DigestArticle:
+    m = row._mapping
+    sources = tuple(dict.fromkeys((m["source"], *source_names)))
+    return DigestArticle(
+        id=m["id"],
+        url=m["url"],
+        title=m["title"],
+        summary=m["summary"],
+        published_at=m["published_at"],
+        language=m["language"],
+        source=m["source"],
+        sources=sources,
+        score=m["score"] or 0.0,
+        companies=tuple(json.loads(m["companies"])) if m["companies"] else (),
+    )
+
+
+def claim_run(conn: Connection, subscription_id: int, period_end: datetime, now: datetime) -> bool:
+    """True when this process should post the digest for that period (never for a sent one)."""
+    run = conn.execute(
+        select(digest_runs).where(
+            digest_runs.c.subscription_id == subscription_id,
+            digest_runs.c.period_end == period_end,
+        )
+    ).first()
+    if run is None:
+        conn.execute(
+            digest_runs.insert().values(
+                subscription_id=subscription_id,
+                period_end=period_end,
+                state=PENDING,
+                stories=0,
+                attempts=1,
+                updated_at=now,
+            )
+        )
+        return True
+    if run.state == SENT:
+        return False
+    conn.execute(
+        update(digest_runs)
+        .where(digest_runs.c.id == run.id)
+        .values(state=PENDING, attempts=digest_runs.c.attempts + 1, updated_at=now)
+    )
+    return True
+
+
+def finish_run(
+    conn: Connection,
+    *,
+    subscription_id: int,
+    period_end: datetime,
+    target: str,
+    delivered: Sequence[tuple[int, str]],
+    now: datetime,
+) -> None:
+    """Mark the period sent and remember each article shown, in one transaction."""
+    conn.execute(
+        update(digest_runs)
+        .where(
+            digest_runs.c.subscription_id == subscription_id,
+            digest_runs.c.period_end == period_end,
+        )
+        .values(state=SENT, stories=len({key for _, key in delivered}), updated_at=now)
+    )
+    record_deliveries(conn, target, delivered, now)
+
+
+def record_deliveries(
+    conn: Connection, target: str, delivered: Sequence[tuple[int, str]], now: datetime
+) -> None:
+    if not delivered:
+        return
+    known = set(
+        conn.execute(
+            select(deliveries.c.article_id).where(
+                deliveries.c.target == target,
+                deliveries.c.article_id.in_([article_id for article_id, _ in delivered]),
+            )
+        ).scalars()
+    )
+    rows = [
+        {"target": target, "article_id": a, "story_key": key, "delivered_at": now}
+        for a, key in dict(delivered).items()
+        if a not in known
+    ]
+    if rows:
+        conn.execute(deliveries.insert(), rows)
+
+
+def fail_run(
+    conn: Connection, subscription_id: int, period_end: datetime, error: str, now: datetime
+) -> None:
+    conn.execute(
+        update(digest_runs)
+        .where(
+            and_(
+                digest_runs.c.subscription_id == subscription_id,
+                digest_runs.c.period_end == period_end,
+            )
+        )
+        .values(state=FAILED, last_error=error[:500], updated_at=now)
+    )
+
+
+def alerts_since(conn: Connection, subscription_id: int, since: datetime) -> int:
+    return conn.execute(
+        select(func.count())
+        .select_from(alerts)
+        .where(alerts.c.subscription_id == subscription_id, alerts.c.sent_at > since)
+    ).scalar_one()
+
+
+def record_alert(
+    conn: Connection,
+    subscription: Subscription,
+    story_key: str,
+    article_ids: Sequence[int],
+    now: datetime,
+) -> None:
+    conn.execute(
+        alerts.insert().values(subscription_id=subscription.id, story_key=story_key, sent_at=now)
+    )
+    record_deliveries(conn, subscription.target, [(a, story_key) for a in article_ids], now)
+
+
+def last_sent(conn: Connection, subscription_id: int) -> datetime | None:
+    return conn.execute(
+        select(func.max(digest_runs.c.period_end)).where(
+            digest_runs.c.subscription_id == subscription_id, digest_runs.c.state == SENT
+        )
+    ).scalar()
+
+
+def run_state(conn: Connection, subscription_id: int, period_end: datetime) -> str | None:
+    return conn.execute(
+        select(digest_runs.c.state).where(
+            digest_runs.c.subscription_id == subscription_id,
+            digest_runs.c.period_end == period_end,
+        )
+    ).scalar()

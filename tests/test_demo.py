@@ -1,0 +1,28 @@
+"""`chipwire demo`: offline, end to end, on the bundled sample feeds."""
+
+import subprocess
+import sys
+
+
+def test_demo_runs_the_whole_pipeline_offline_and_ends_with_a_digest() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    first, rest = out.split("2. second poll", 1)
+    second, rest = rest.split("3. what is stored", 1)
+    stored, digest = rest.split("4. the digest", 1)
+    assert "5 ok (0 unchanged), 0 failed" in first
+    assert "5 ok (5 unchanged), 0 failed" in second
+    assert sum(line.startswith("304 ") for line in second.splitlines()) == 5
+    # the Italian story this product began with is stored, tagged and relevant
+    ant = [line for line in stored.splitlines() if "Ant Group addestra" in line]
+    assert ant and "[AI-chip]" in ant[0] and "ant-group" in ant[0] and "huawei" in ant[0]
+    # traps are stored but not relevant
+    cookies = [line for line in stored.splitlines() if "chocolate-chip" in line]
+    assert cookies and "[other" in cookies[0]
+    assert "Top stories" in digest
+    # the H20 export story reaches the digest once, with its sources from several feeds
+    assert digest.count("H20") >= 1
+    assert "@everyone" not in digest.replace("@\u200beveryone", "")
