@@ -178,3 +178,15 @@ def test_why_and_reclassify_use_the_stored_evidence(
     assert main(["--config", str(config), "reclassify"]) == 0
     assert "reclassified 2 articles" in capsys.readouterr().out
     assert main(["--config", str(config), "why", "999"]) == 2
+
+
+def test_feed_names_and_errors_are_shown_verbatim_not_as_markup(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = "[bold]Odd[/bold] [/oops] feed"
+    assert (
+        main(["--config", str(config), "feeds", "add", "https://x.example/f", "--name", name]) == 0
+    )
+    capsys.readouterr()
+    assert main(["--config", str(config), "feeds", "list"]) == 0
+    assert "[bold]Odd[/bold]" in capsys.readouterr().out

@@ -114,7 +114,7 @@ def candidates(
     )
     if languages:
         query = query.where(articles.c.language.in_(list(languages)))
-    rows = list(conn.execute(query))
+    rows = conn.execute(query).all()  # one fetch: row-by-row costs a round trip each
     names = _source_names(conn, [row.id for row in rows])
     return [_digest_article(row, names.get(row.id, ())) for row in rows]
 
@@ -129,7 +129,7 @@ def _source_names(conn: Connection, article_ids: list[int]) -> dict[int, tuple[s
             .where(article_sources.c.article_id.in_(chunk))
             .order_by(article_sources.c.seen_at, feeds.c.id)
         )
-        for row in conn.execute(query):
+        for row in conn.execute(query).all():
             found.setdefault(row.article_id, []).append(row.name)
     return {key: tuple(dict.fromkeys(value)) for key, value in found.items()}
 

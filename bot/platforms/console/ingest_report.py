@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from bot.models import FeedState, PollOutcome
 from bot.news.pipeline import poll_feeds
@@ -67,7 +68,8 @@ async def _poll_with_bar(
 
         def advance(outcome: PollOutcome) -> None:
             if outcome.error:
-                progress.console.print(outcome_line(outcome, names.get(outcome.feed_id, "?")))
+                line = outcome_line(outcome, names.get(outcome.feed_id, "?"))
+                progress.console.print(line, markup=False, highlight=False)
             progress.advance(task)
 
         return await poll_feeds(app.poll_context(), feeds, advance)
@@ -116,7 +118,7 @@ def print_feed_table(summaries: Sequence[FeedSummary], out: TextIO) -> None:
     table = Table("id", "name", "status", "articles", "failures", "last success", "url / error")
     for summary in summaries:
         feed = summary.feed
-        table.add_row(
+        cells = (
             str(feed.id),
             feed.name,
             "-" if feed.last_status is None else str(feed.last_status),
@@ -125,6 +127,7 @@ def print_feed_table(summaries: Sequence[FeedSummary], out: TextIO) -> None:
             feed.last_success_at.strftime("%Y-%m-%d %H:%M") if feed.last_success_at else "never",
             feed.url + (f"\n{feed.last_error}" if feed.last_error else ""),
         )
+        table.add_row(*(Text(cell) for cell in cells))  # Text: names and errors are not markup
     Console(file=out, width=160 if not out.isatty() else None).print(table)
     if not summaries:
         print(
