@@ -58,6 +58,17 @@ def next_poll_delay(
     return max(delay, retry_after or 0.0)
 
 
+def with_advice(error: str, feed: FeedState) -> str:
+    """Say what to do about a refusal the user can lift (never a metadata address)."""
+    private = error.startswith("refused: host") and "metadata" not in error
+    if private and "redirect" not in error and not feed.allow_private_address:
+        return (
+            f"{error}; if you host this feed yourself, set allow_private_address = true "
+            "for it (or feeds add --allow-private-address)"
+        )
+    return error
+
+
 def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
@@ -113,7 +124,7 @@ async def _poll(ctx: PollContext, feed: FeedState, known: Mapping[int, frozenset
     if fetched.not_modified:
         return _success(ctx, feed, fetched, now, body_hash=None, skipped=True)
     if not fetched.ok or fetched.body is None:
-        return _failure(ctx, feed, fetched, now, fetched.error or "empty answer")
+        return _failure(ctx, feed, fetched, now, with_advice(fetched.error or "empty answer", feed))
     # With nothing to compare against (a first poll), the parse worker computes the hash.
     digest = body_digest(fetched.body) if feed.body_hash else None
     if digest is not None and digest == feed.body_hash:

@@ -152,3 +152,10 @@ async def test_first_poll_of_a_feed_is_history(ctx: PollContext, server: FeedSer
     await poll_all(ctx)
     flags = {a.url: a.is_history for a in await ctx.store.recent_articles()}
     assert flags == {"https://n.example/1": True, "https://n.example/2": False}
+
+
+async def test_a_refused_private_host_says_how_to_allow_it(ctx: PollContext) -> None:
+    feed = FeedConfig(url="http://127.0.0.1:9/feed", name="mine")
+    await ctx.store.add_feed(feed, "cli", at(20))
+    [outcome] = await poll_all(ctx)
+    assert outcome.error is not None and "allow_private_address = true" in outcome.error
