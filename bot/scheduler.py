@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable
 from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -25,6 +26,37 @@ from bot.schedules import trigger_for
 from bot.settings import safe_url
 
 log = logging.getLogger(__name__)
+
+
+SHUTDOWN_SECONDS = 8.0  # in-flight work gets this long after SIGTERM; the bot exits within 10 s
+_in_flight: set[asyncio.Task[object]] = set()
+
+
+async def _tracked(work: Awaitable[None]) -> None:
+    """Runs a job so that shutdown can cancel it and wait for its rollback."""
+    task = asyncio.current_task()
+    if task is not None:
+        _in_flight.add(task)
+    try:
+        await work
+    except asyncio.CancelledError:
+        log.info("job stopped at shutdown; the next run picks its work up again")
+    finally:
+        if task is not None:
+            _in_flight.discard(task)
+
+
+async def stop_in_flight(timeout: float = SHUTDOWN_SECONDS) -> None:
+    """Cancel running jobs and wait: an interrupted write rolls back and the next run redoes it."""
+    tasks = set(_in_flight)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout)
+
+
+async def poll_due_job(app: App, out: TextIO, alerts: DeliveryContext | None = None) -> None:
+    await _tracked(poll_due(app, out, alerts))
 
 
 async def poll_due(app: App, out: TextIO, alerts: DeliveryContext | None = None) -> None:
@@ -42,6 +74,10 @@ async def poll_due(app: App, out: TextIO, alerts: DeliveryContext | None = None)
 
 
 async def send_digest(ctx: DeliveryContext, subscription_id: int, out: TextIO) -> None:
+    await _tracked(_send_digest(ctx, subscription_id, out))
+
+
+async def _send_digest(ctx: DeliveryContext, subscription_id: int, out: TextIO) -> None:
     for outcome in await deliver_due(ctx, [subscription_id]):
         if outcome.status == "failed":
             print(f"digest for subscription {subscription_id} failed: {outcome.error}", file=out)
@@ -71,7 +107,7 @@ def build_scheduler(
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
-        poll_due,
+        poll_due_job,
         "interval",
         seconds=tick_seconds,
         args=(app, out, alerts),
@@ -112,4 +148,5 @@ async def run_forever(app: App, *, tick_seconds: int, out: TextIO) -> None:
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
+        await stop_in_flight()
         print("ChipWire stopped.", file=out, flush=True)
