@@ -142,6 +142,7 @@ class DigestArticle:
     sources: tuple[str, ...]  # names of every feed that carried it (at least `source`)
     score: float  # relevance in [0, 1]
     companies: tuple[str, ...]
+    story: str | None = None  # the story it was assigned to after its poll, if any yet
 
 
 @dataclass(frozen=True)

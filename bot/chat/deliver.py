@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.models import Digest, DigestArticle, DigestSection, Subscription
 from bot.news.digest import build_digest, rank_stories
-from bot.news.stories import cluster_stories
+from bot.news.stories import stories_of
 from bot.schedules import last_fire
 from bot.settings import DigestSettings
 from bot.store.repo import Store
@@ -89,7 +89,7 @@ async def compose_digest(
     if company:
         chosen = [a for a in chosen if company in a.companies]
     stories = rank_stories(
-        cluster_stories(chosen), now=until, company_priority=ctx.settings.company_priority
+        stories_of(chosen), now=until, company_priority=ctx.settings.company_priority
     )
     local = until.astimezone(ZoneInfo(subscription.timezone))
     return build_digest(

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from bot.models import FeedState, FetchResult, PollOutcome
 from bot.news.fetch import Fetcher
 from bot.news.parsejob import ParseJob, Parser
+from bot.news.stories import cluster_stories
 from bot.store.ingest import Item
 from bot.store.repo import FeedUpdate, PollWrite, Store
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 KNOWN_GUID_WINDOW = timedelta(days=30)  # guids seen since then are skipped before classifying
+STORY_WINDOW = timedelta(hours=48)  # stories are regrouped over articles first seen this recently
 _NONE: frozenset[str] = frozenset()
 OnOutcome = Callable[[PollOutcome], Awaitable[None] | None]
 
@@ -94,7 +96,27 @@ async def poll_feeds(
     finally:
         await queue.put(None)
         await writer
+    if any(outcome.new_articles or outcome.new_sources for outcome in outcomes):
+        await assign_stories(ctx.store, ctx.clock())
     return outcomes
+
+
+async def assign_stories(store: Store, now: datetime, window: timedelta = STORY_WINDOW) -> int:
+    """Regroup the recent relevant articles into stories and store each one's story key, so a
+    digest only groups (clustering is the costly part). Returns how many articles changed."""
+    recent = await store.story_window(now - window)
+    if not recent:
+        return 0
+    stories = await asyncio.to_thread(cluster_stories, recent)  # pure; keeps the loop answering
+    current = {article.id: article.story for article in recent}
+    changes = [
+        (article_id, story.key)
+        for story in stories
+        for article_id in story.article_ids
+        if current[article_id] != story.key
+    ]
+    await store.set_story_keys(changes)
+    return len(changes)
 
 
 async def poll_feed(ctx: PollContext, feed: FeedState) -> PollOutcome:

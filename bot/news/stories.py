@@ -402,6 +402,24 @@ def _distinct(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+def stories_of(articles: Sequence[DigestArticle]) -> list[Story]:
+    """Stories from articles already assigned to one (``DigestArticle.story``), clustering only
+    the ones that have none yet; earliest first (then by key)."""
+    groups: dict[str, list[DigestArticle]] = defaultdict(list)
+    loose = []
+    for article in articles:
+        if article.story:
+            groups[article.story].append(article)
+        else:
+            loose.append(article)
+    stories = [
+        _story(sorted(members, key=lambda a: (a.published_at, a.id))) for members in groups.values()
+    ]
+    stories += cluster_stories(loose)
+    stories.sort(key=lambda s: (s.published_at, s.key))
+    return stories
+
+
 def cluster_stories(articles: Sequence[DigestArticle]) -> list[Story]:
     """Stories told by ``articles``, earliest first (then by key); see the module docstring."""
     ordered = sorted(articles, key=lambda a: (a.published_at, a.id))

@@ -25,8 +25,11 @@ _SECRET_NAME = re.compile(r"(TOKEN|SECRET)$", re.IGNORECASE)
 
 # A Discord bot token: base64 user id, base64 timestamp, HMAC, separated by dots.
 _DISCORD_TOKEN = re.compile(r"(?<![\w.-])[\w-]{23,}\.[\w-]{6,7}\.[\w-]{27,}(?![\w.-])", re.ASCII)
-# Slack bot/user/app/refresh tokens: xoxb-, xoxp-, xapp-, xoxe.xoxp- …
-_SLACK_TOKEN = re.compile(r"\b((?:xox[a-z]\.)?(?:xox[a-z]|xapp))-[A-Za-z0-9-]{6,}", re.ASCII)
+# Slack bot/user/app/refresh tokens: xoxb-, xoxp-, xapp-, xoxe.xoxp- …; their bodies always hold
+# digits, which spares words such as "xoxo-friends".
+_SLACK_TOKEN = re.compile(
+    r"\b((?:xox[a-z]\.)?(?:xox[a-z]|xapp))-(?=[A-Za-z-]*\d)[A-Za-z0-9-]{8,}", re.ASCII
+)
 # The password in a URL such as postgresql://user:password@host/db.
 _URL_PASSWORD = re.compile(r"(?<=://)([^:/@\s]+):[^@/\s]+@")
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 from sqlalchemy.engine import Row
 
 from bot.models import DigestArticle, Subscription, SubscriptionConfig
@@ -83,6 +84,7 @@ _DIGEST_COLUMNS = (
     "source",
     "score",
     "companies",
+    "story_key",
 )
 
 
@@ -135,20 +137,52 @@ def _source_names(conn: Connection, article_ids: list[int]) -> dict[int, tuple[s
 
 
 def _digest_article(row: Row[Any], source_names: tuple[str, ...]) -> DigestArticle:
-    m = row._mapping
-    sources = tuple(dict.fromkeys((m["source"], *source_names)))
-    return DigestArticle(
-        id=m["id"],
-        url=m["url"],
-        title=m["title"],
-        summary=m["summary"],
-        published_at=m["published_at"],
-        language=m["language"],
-        source=m["source"],
-        sources=sources,
-        score=m["score"] or 0.0,
-        companies=tuple(json.loads(m["companies"])) if m["companies"] else (),
+    """`row` holds _DIGEST_COLUMNS in order."""
+    article_id, url, title, summary, published_at, language, source, score, companies, story = (
+        tuple(row)
     )
+    return DigestArticle(
+        id=article_id,
+        url=url,
+        title=title,
+        summary=summary,
+        published_at=published_at,
+        language=language,
+        source=source,
+        sources=tuple(dict.fromkeys((source, *source_names))),
+        score=score or 0.0,
+        companies=_company_ids(companies),
+        story=story,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _company_ids(stored: str | None) -> tuple[str, ...]:
+    """Few distinct company lists recur across thousands of rows: decode each once."""
+    return tuple(json.loads(stored)) if stored else ()
+
+
+def story_window(conn: Connection, since: datetime) -> list[DigestArticle]:
+    """Relevant, non-history articles first seen after `since`: what story assignment regroups."""
+    columns = [articles.c[name] for name in _DIGEST_COLUMNS]
+    query = select(*columns).where(
+        articles.c.first_seen_at > since,
+        articles.c.is_history.is_(False),
+        articles.c.relevant.is_(True),
+    )
+    rows = conn.execute(query).all()
+    names = _source_names(conn, [row.id for row in rows])
+    return [_digest_article(row, names.get(row.id, ())) for row in rows]
+
+
+def set_story_keys(conn: Connection, keys: Sequence[tuple[int, str]]) -> None:
+    if keys:
+        statement = (
+            update(articles)
+            .where(articles.c.id == bindparam("article_id"))
+            .values(story_key=bindparam("key"))
+        )
+        conn.execute(statement, [{"article_id": a, "key": k} for a, k in keys])
 
 
 def claim_run(conn: Connection, subscription_id: int, period_end: datetime, now: datetime) -> bool:

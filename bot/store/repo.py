@@ -288,6 +288,14 @@ class Store:
                 )
             )
 
+    async def story_window(self, since: datetime) -> list[DigestArticle]:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(digests.story_window, since)
+
+    async def set_story_keys(self, keys: Sequence[tuple[int, str]]) -> None:
+        async with self._writing() as conn:
+            await conn.run_sync(digests.set_story_keys, keys)
+
     async def claim_digest(self, subscription_id: int, period_end: datetime, now: datetime) -> bool:
         async with self._writing() as conn:
             return await conn.run_sync(digests.claim_run, subscription_id, period_end, now)

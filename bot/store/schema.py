@@ -88,9 +88,11 @@ articles = Table(
     Column("score", Float),
     Column("companies", Text),  # JSON array of company ids
     Column("why", Text),  # JSON array of fired rules
+    Column("story_key", Text),  # set after the poll that stored it (see pipeline.assign_stories)
     Index("ix_articles_content_hash", "content_hash"),
     Index("ix_articles_published_at", "published_at"),
     Index("ix_articles_first_seen_at", "first_seen_at"),
+    Index("ix_articles_story_key", "story_key"),
 )
 
 article_sources = Table(

@@ -201,3 +201,21 @@ async def test_live_alerts_are_capped_and_not_repeated_in_the_digest(store: Stor
     assert len(alerted) == 2 and "https://news.example/3" not in alerted  # 0.8 is below 0.85
     await deliver_digest(ctx, subscription, utc(2026, 11, 28, 8))
     assert {s.url for s in poster.digests[-1].stories} == {"https://news.example/3"}
+
+
+async def test_stories_assigned_after_a_poll_are_what_the_digest_groups(store: Store) -> None:
+    from bot.news.pipeline import assign_stories
+
+    clock = Clock(utc(2026, 11, 27, 12))
+    subscription = await subscribe(store, clock.now)
+    for feed in "abc":
+        await stored(store, utc(2026, 11, 28, 2), (1, NVIDIA), feed=feed)
+    await stored(store, utc(2026, 11, 28, 3), (2, HUAWEI), feed="d")
+    assert await assign_stories(store, utc(2026, 11, 28, 6)) == 2
+    assert await assign_stories(store, utc(2026, 11, 28, 6)) == 0  # nothing changed since
+    window = await store.story_window(utc(2026, 11, 27))
+    assert {a.story for a in window} == {"a1", "a2"}
+    poster = RecordingPoster()
+    await deliver_digest(context(store, clock, poster), subscription, utc(2026, 11, 28, 7))
+    stories = {s.key: len(s.sources) for s in poster.digests[0].stories}
+    assert stories == {"a1": 3, "a2": 1}

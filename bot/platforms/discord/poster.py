@@ -1,0 +1,151 @@
+"""Digests to Discord channels through discord.py's own HTTP layer (no gateway connection).
+
+Each rendered part goes out as one "create message" call with its own nonce, derived from the
+delivery's, and `enforce_nonce`, so a retry of a part Discord already took returns the existing
+message instead of creating a second one. Any refusal raises (`discord.HTTPException`), which
+`bot.chat.deliver` retries and reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import discord
+from discord.http import HTTPClient, MultipartParameters, Route, handle_message_parameters
+
+from bot.models import Digest, Subscription
+from bot.platforms.discord.render import render_discord
+
+MAX_NONCE = 25  # Discord refuses longer nonces
+REMEMBERED_PARTS = 4096
+
+
+class _RoutedHTTPClient(HTTPClient):
+    """discord.py's client, sending to `api_base` instead of `Route.BASE` when one is given.
+
+    Every call (the login's `GET /users/@me` included) passes through `request`, so rewriting
+    the route's URL here redirects this client alone. Setting `Route.BASE` would redirect every
+    discord.py client in the process, the slash-command adapter's too, bot token and all.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, api_base: str | None) -> None:
+        super().__init__(loop)
+        self._api_base = api_base.rstrip("/") if api_base else None
+
+    async def request(self, route: Route, **kwargs: Any) -> Any:
+        if self._api_base and route.url.startswith(Route.BASE):
+            route.url = self._api_base + route.url[len(Route.BASE) :]
+        return await super().request(route, **kwargs)
+
+
+def channel_id(target: str) -> int:
+    """The channel of a "discord:<channel id>" target."""
+    platform, _, channel = target.partition(":")
+    if platform != "discord" or not channel.isdigit():
+        raise ValueError(f"not a Discord channel target: {target!r}")
+    return int(channel)
+
+
+def part_nonce(nonce: str, index: int) -> str:
+    """Part `index`'s nonce: readable when it fits Discord's 25 characters, else a stable hash."""
+    readable = f"{nonce}p{index}"
+    if len(readable) <= MAX_NONCE:
+        return readable
+    return hashlib.blake2b(readable.encode(), digest_size=12).hexdigest()
+
+
+def message_params(payload: Mapping[str, Any], nonce: str) -> MultipartParameters:
+    """A rendered payload as discord.py's request parameters; mentions always off."""
+    options: dict[str, Any] = {}
+    if "content" in payload:
+        options["content"] = payload["content"]
+    params = handle_message_parameters(
+        embeds=[discord.Embed.from_dict(e) for e in payload.get("embeds", ())],
+        allowed_mentions=discord.AllowedMentions.none(),
+        nonce=nonce,
+        **options,
+    )
+    # discord.py >= 2.4 adds this itself; older versions send the nonce unenforced.
+    if params.payload is not None:
+        params.payload.setdefault("enforce_nonce", True)
+    return params
+
+
+def fingerprint(payload: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+class _AcceptedParts:
+    """Parts Discord already took in this process, so a retry after part 2 of 3 failed resumes
+    at part 2: Discord's nonce check only spans a few minutes, a retry may come later."""
+
+    def __init__(self, size: int = REMEMBERED_PARTS) -> None:
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def add(self, key: str) -> None:
+        self._keys[key] = None
+        if len(self._keys) > self._size:
+            self._keys.popitem(last=False)
+
+
+class DiscordPoster:
+    """Posts digests to "discord:<channel id>" targets with a bot token."""
+
+    def __init__(
+        self,
+        token: str,
+        company_names: Mapping[str, str] | None = None,
+        *,
+        api_base: str | None = None,
+    ) -> None:
+        """`api_base` replaces "https://discord.com/api/v10" (tests, proxies)."""
+        self._token = token
+        self.company_names: Mapping[str, str] = company_names or {}
+        self._api_base = api_base
+        self._http: _RoutedHTTPClient | None = None
+        self._login = asyncio.Lock()
+        self._accepted = _AcceptedParts()
+
+    def __repr__(self) -> str:
+        return f"DiscordPoster(api_base={self._api_base!r})"
+
+    async def post(self, subscription: Subscription, digest: Digest, nonce: str) -> None:
+        channel = channel_id(subscription.target)
+        payloads = render_discord(digest, self.company_names)
+        if not payloads:
+            return
+        http = await self._client()
+        for index, payload in enumerate(payloads):
+            part = part_nonce(nonce, index)
+            key = f"{channel}:{part}:{fingerprint(payload)}"
+            if key in self._accepted:
+                continue
+            await http.send_message(channel, params=message_params(payload, part))
+            self._accepted.add(key)
+
+    async def _client(self) -> _RoutedHTTPClient:
+        """The logged-in client, created on first use (it needs the running loop)."""
+        async with self._login:
+            if self._http is None:
+                http = _RoutedHTTPClient(asyncio.get_running_loop(), self._api_base)
+                try:
+                    await http.static_login(self._token)
+                except BaseException:
+                    await http.close()
+                    raise
+                self._http = http
+            return self._http
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None

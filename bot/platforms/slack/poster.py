@@ -1,0 +1,101 @@
+"""Digests to Slack channels through slack_sdk's Web API client (`chat.postMessage`).
+
+Each rendered part is one message, in order. Slack has no idempotency key, so the parts Slack
+already took are remembered (per process) under the delivery's nonce: a retry after part 2 of 3
+failed resumes at part 2 instead of repeating part 1. A refusal raises `SlackApiError`, which
+`bot.chat.deliver` retries and reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    async_default_handlers,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.models import Digest, Subscription
+from bot.platforms.slack.render import render_slack
+
+DEFAULT_API_URL = "https://slack.com/api/"
+REMEMBERED_PARTS = 4096
+
+
+def channel_of(target: str) -> str:
+    """The channel of a "slack:<channel id>" target."""
+    platform, _, channel = target.partition(":")
+    if platform != "slack" or not channel or not channel.isalnum():
+        raise ValueError(f"not a Slack channel target: {target!r}")
+    return channel
+
+
+def api_base_url(api_url: str | None) -> str:
+    """slack_sdk joins method names onto its base URL, so it must end with "/"."""
+    url = api_url or DEFAULT_API_URL
+    return url if url.endswith("/") else url + "/"
+
+
+def fingerprint(payload: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+class _AcceptedParts:
+    """Keys of the parts Slack already took in this process (bounded, oldest dropped first)."""
+
+    def __init__(self, size: int = REMEMBERED_PARTS) -> None:
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def add(self, key: str) -> None:
+        self._keys[key] = None
+        if len(self._keys) > self._size:
+            self._keys.popitem(last=False)
+
+
+class SlackPoster:
+    """Posts digests to "slack:<channel id>" targets with a bot token."""
+
+    def __init__(
+        self,
+        token: str,
+        company_names: Mapping[str, str] | None = None,
+        *,
+        api_url: str | None = None,
+    ) -> None:
+        """`api_url` is slack_sdk's base URL (`SLACK_API_URL`), e.g. "http://127.0.0.1:9000/api/"."""
+        self.company_names: Mapping[str, str] = company_names or {}
+        self.api_url = api_base_url(api_url)
+        # Slack answers 429 with Retry-After and has not posted anything: waiting is safe.
+        retries = [*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
+        self._client = AsyncWebClient(token=token, base_url=self.api_url, retry_handlers=retries)
+        self._accepted = _AcceptedParts()
+
+    def __repr__(self) -> str:
+        return f"SlackPoster(api_url={self.api_url!r})"
+
+    async def post(self, subscription: Subscription, digest: Digest, nonce: str) -> None:
+        channel = channel_of(subscription.target)
+        for index, payload in enumerate(render_slack(digest, self.company_names)):
+            key = f"{channel}:{nonce}:{index}:{fingerprint(payload)}"
+            if key in self._accepted:
+                continue
+            await self._client.chat_postMessage(
+                channel=channel,
+                text=payload["text"],
+                blocks=payload["blocks"],
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            self._accepted.add(key)
+
+    async def close(self) -> None:
+        """Nothing to release: slack_sdk opens a session per call when it is not given one."""

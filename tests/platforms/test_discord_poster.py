@@ -1,0 +1,314 @@
+"""The Discord poster against a fake Discord API on 127.0.0.1 (real HTTP through discord.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from aiohttp import web
+
+from bot.chat.deliver import DeliveryContext, deliver_digest
+from bot.models import Digest, DigestSection, Subscription
+from bot.platforms.discord.poster import MAX_NONCE, DiscordPoster, channel_id, part_nonce
+from bot.platforms.discord.render import render_discord
+from bot.store.repo import Store
+from tests.chat.test_deliver import NVIDIA, Clock, no_sleep, stored, subscribe, utc
+from tests.platforms import COMPANY_NAMES, hostile_digest, make_story
+
+TOKEN = "MTIz.fake-bot-token.secret"
+CHANNEL = "123"
+NONCE = "cw7-1764313200"
+
+
+@dataclass
+class FakeDiscord:
+    """Records message creations; answers like Discord, `enforce_nonce` included."""
+
+    api_base: str = ""
+    messages: list[dict[str, Any]] = field(default_factory=list)  # created, in order
+    attempts: list[dict[str, Any]] = field(default_factory=list)  # every POST body
+    failures: dict[int, int] = field(default_factory=dict)  # attempt number -> status
+    auth: set[str] = field(default_factory=set)
+    by_nonce: dict[str, dict[str, Any]] = field(default_factory=dict)
+    logins: int = 0
+
+    async def me(self, request: web.Request) -> web.Response:
+        self.logins += 1
+        self.auth.add(request.headers.get("Authorization", ""))
+        if request.headers.get("Authorization") != f"Bot {TOKEN}":
+            return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)
+        return web.json_response(
+            {"id": "42", "username": "chipwire", "discriminator": "0", "avatar": None, "bot": True}
+        )
+
+    async def create_message(self, request: web.Request) -> web.Response:
+        self.auth.add(request.headers.get("Authorization", ""))
+        body = await request.json()
+        self.attempts.append(body)
+        status = self.failures.pop(len(self.attempts) - 1, None)
+        if status is not None:
+            return web.json_response({"message": "boom", "code": 0}, status=status)
+        nonce = body.get("nonce")
+        if body.get("enforce_nonce") and nonce in self.by_nonce:
+            return web.json_response(self.by_nonce[nonce])
+        message = self._message(request.match_info["channel"], body)
+        self.messages.append(body)
+        if nonce is not None:
+            self.by_nonce[nonce] = message
+        return web.json_response(message)
+
+    def _message(self, channel: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": str(1000 + len(self.messages)),
+            "channel_id": channel,
+            "content": body.get("content", ""),
+            "author": {"id": "42", "username": "chipwire", "discriminator": "0", "avatar": None},
+            "embeds": body.get("embeds", []),
+            "attachments": [],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "timestamp": "2026-11-28T07:00:00.000000+00:00",
+            "edited_timestamp": None,
+            "type": 0,
+            "flags": 0,
+            "nonce": body.get("nonce"),
+        }
+
+    def fail(self, status: int, *, times: int = 1, after: int = 0) -> None:
+        """Refuse `times` POSTs with `status`, starting `after` more have gone through."""
+        first = len(self.attempts) + after
+        self.failures.update({n: status for n in range(first, first + times)})
+
+    def nonces(self, bodies: list[dict[str, Any]] | None = None) -> list[str]:
+        return [b["nonce"] for b in (self.messages if bodies is None else bodies)]
+
+
+@asynccontextmanager
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    fake = FakeDiscord()
+    app = web.Application()
+    app.router.add_get("/api/v10/users/@me", fake.me)
+    app.router.add_post("/api/v10/channels/{channel}/messages", fake.create_message)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    fake.api_base = f"http://127.0.0.1:{runner.addresses[0][1]}/api/v10"
+    try:
+        yield fake
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with fake_discord() as server:
+        yield server
+
+
+@pytest.fixture
+async def poster(fake: FakeDiscord) -> AsyncIterator[DiscordPoster]:
+    opened = DiscordPoster(TOKEN, COMPANY_NAMES, api_base=fake.api_base)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def fast_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """discord.py waits 1, 3, 5, 7, 9 s between its own retries of a 5xx; skip the waiting."""
+    real_sleep = asyncio.sleep
+
+    async def no_wait(_: float, result: Any = None) -> Any:
+        return await real_sleep(0, result)
+
+    monkeypatch.setattr(asyncio, "sleep", no_wait)
+
+
+def subscription(target: str = f"discord:{CHANNEL}") -> Subscription:
+    return Subscription(target=target, schedule="0 8 * * *", timezone="Europe/Rome", id=7)
+
+
+def long_digest() -> Digest:
+    stories = tuple(
+        make_story(k, f"Story {k} " + "x" * 200, "y " * 300, ("A",), False) for k in range(120)
+    )
+    return replace(
+        hostile_digest(),
+        sections=(DigestSection("One", stories[:70]), DigestSection("Two", stories[70:])),
+    )
+
+
+def without_default_flags(embed: dict[str, Any]) -> dict[str, Any]:
+    """discord.py's Embed adds `flags: 0`; the rest must be exactly what the renderer built."""
+    return {k: v for k, v in embed.items() if not (k == "flags" and v == 0)}
+
+
+async def test_every_part_is_posted_in_order_with_its_embeds_and_no_mentions(
+    fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    digest = long_digest()
+    rendered = render_discord(digest, COMPANY_NAMES)
+    assert len(rendered) > 1
+    await poster.post(subscription(), digest, NONCE)
+    assert len(fake.messages) == len(rendered)
+    for body, payload in zip(fake.messages, rendered, strict=True):
+        assert [without_default_flags(e) for e in body["embeds"]] == payload["embeds"]
+        assert body["allowed_mentions"] == {"parse": []}
+        assert body["enforce_nonce"] is True
+        assert body["tts"] is False
+    nonces = fake.nonces()
+    assert nonces == [f"{NONCE}p{k}" for k in range(len(rendered))]
+    assert len(set(nonces)) == len(nonces)
+    assert all(len(n) <= MAX_NONCE for n in nonces)
+
+
+async def test_the_empty_note_is_content_without_mentions(
+    fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    empty = replace(hostile_digest(), sections=(), empty_note="@everyone nothing new")
+    await poster.post(subscription(), empty, NONCE)
+    [body] = fake.messages
+    assert body["embeds"] == [] and body["allowed_mentions"] == {"parse": []}
+    assert "@\u200beveryone" in body["content"]
+
+
+async def test_the_same_delivery_gets_the_same_nonces_after_a_restart(
+    fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    await poster.post(subscription(), long_digest(), NONCE)
+    first = fake.nonces(fake.attempts)
+    restarted = DiscordPoster(TOKEN, COMPANY_NAMES, api_base=fake.api_base)
+    try:
+        await restarted.post(subscription(), long_digest(), NONCE)
+    finally:
+        await restarted.close()
+    assert fake.nonces(fake.attempts) == first + first  # every part re-sent with its nonce
+    assert fake.nonces() == first  # and Discord (enforce_nonce) created nothing new
+
+
+async def test_a_retry_resumes_at_the_part_that_failed(
+    fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    parts = len(render_discord(long_digest(), COMPANY_NAMES))
+    fake.fail(403, after=1)  # part 0 is taken, part 1 refused
+    with pytest.raises(discord.Forbidden):
+        await poster.post(subscription(), long_digest(), NONCE)
+    assert fake.nonces() == [f"{NONCE}p0"]
+    fake.attempts.clear()
+    await poster.post(subscription(), long_digest(), NONCE)
+    assert fake.nonces(fake.attempts) == [f"{NONCE}p{k}" for k in range(1, parts)]
+    assert fake.nonces() == [f"{NONCE}p{k}" for k in range(parts)]
+
+
+async def test_a_server_error_raises_after_discord_py_retried_with_the_same_nonce(
+    fake: FakeDiscord, poster: DiscordPoster, fast_sleep: None
+) -> None:
+    fake.fail(500, times=5)  # discord.py itself tries a 500 five times
+    with pytest.raises(discord.DiscordServerError):
+        await poster.post(subscription(), hostile_digest(), NONCE)
+    assert fake.nonces(fake.attempts) == [f"{NONCE}p0"] * 5 and fake.messages == []
+
+
+async def test_an_unavailable_api_raises_at_once(fake: FakeDiscord, poster: DiscordPoster) -> None:
+    fake.fail(503)
+    with pytest.raises(discord.DiscordServerError):
+        await poster.post(subscription(), hostile_digest(), NONCE)
+    assert len(fake.attempts) == 1
+
+
+async def test_the_token_is_sent_as_bot_auth_and_never_logged(
+    fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    poster = DiscordPoster(TOKEN, COMPANY_NAMES, api_base=fake.api_base)
+    try:
+        await poster.post(subscription(), hostile_digest(), NONCE)
+        fake.fail(400)
+        with pytest.raises(discord.HTTPException) as refused:
+            await poster.post(subscription(), hostile_digest(), "cw7-2")
+    finally:
+        await poster.close()
+    assert fake.auth == {f"Bot {TOKEN}"}
+    assert "/api/v10/channels/123/messages" in caplog.text  # discord.py did log its requests
+    assert TOKEN not in caplog.text
+    assert TOKEN not in str(refused.value) and TOKEN not in repr(poster)
+
+
+async def test_a_bad_token_fails_the_post_and_login_is_tried_again_next_time(
+    fake: FakeDiscord,
+) -> None:
+    poster = DiscordPoster("wrong", api_base=fake.api_base)
+    try:
+        for _ in range(2):
+            with pytest.raises(discord.LoginFailure):
+                await poster.post(subscription(), hostile_digest(), NONCE)
+    finally:
+        await poster.close()
+    assert fake.logins == 2 and fake.attempts == []
+
+
+def test_targets_and_nonces() -> None:
+    assert channel_id("discord:123") == 123
+    for bad in ("discord:", "discord:#general", "slack:123", "123"):
+        with pytest.raises(ValueError):
+            channel_id(bad)
+    long = "cw123456-1764313200a99999"  # deliver.py's nonce is already 25 characters
+    assert part_nonce("cw1-2", 3) == "cw1-2p3"
+    hashed = {part_nonce(long, k) for k in range(20)}
+    assert len(hashed) == 20 and all(len(n) <= MAX_NONCE for n in hashed)
+    assert part_nonce(long, 4) == part_nonce(long, 4)
+
+
+async def test_the_api_base_does_not_touch_discord_py_globals(
+    fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    await poster.post(subscription(), hostile_digest(), NONCE)
+    assert discord.http.Route.BASE == "https://discord.com/api/v10"
+
+
+# End to end: deliver_digest with a real store, posting to the fake Discord.
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'discord.db'}")
+    yield opened
+    await opened.close()
+
+
+async def test_deliver_digest_posts_records_and_retries_through_discord(
+    store: Store, fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    clock = Clock(utc(2026, 11, 27, 12))
+    sub = await subscribe(store, clock.now, target=f"discord:{CHANNEL}")
+    ctx = DeliveryContext(store, {"discord": poster}, clock, retries=3, sleep=no_sleep)
+    await stored(store, utc(2026, 11, 28, 1), (1, NVIDIA))
+    sent = await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))
+    assert (sent.status, sent.stories) == ("sent", 1)
+    [message] = fake.messages
+    assert "Story 1 about chips" in message["embeds"][1]["description"]
+    assert (await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))).status == "already-sent"
+
+    await stored(store, utc(2026, 11, 28, 20), (2, NVIDIA), feed="b")
+    fake.fail(503, times=3)
+    failed = await deliver_digest(ctx, sub, utc(2026, 11, 29, 7))
+    assert failed.status == "failed" and "DiscordServerError" in (failed.error or "")
+    assert await store.digest_state(sub.id, utc(2026, 11, 29, 7)) == "failed"
+    assert len(fake.messages) == 1 and len(set(fake.nonces(fake.attempts[1:]))) == 1
+
+    retried = await deliver_digest(ctx, sub, utc(2026, 11, 29, 7))
+    assert retried.status == "sent"
+    assert await store.digest_state(sub.id, utc(2026, 11, 29, 7)) == "sent"
+    assert len(fake.messages) == 2
+    assert fake.messages[1]["nonce"] == fake.attempts[1]["nonce"]  # the delivery's own nonce
+    assert "Story 2 about chips" in fake.messages[1]["embeds"][1]["description"]

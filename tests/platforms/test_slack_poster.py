@@ -1,0 +1,201 @@
+"""The Slack poster against a fake Slack Web API on 127.0.0.1 (real HTTP through slack_sdk)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from slack_sdk.errors import SlackApiError
+
+from bot.chat.deliver import DeliveryContext, deliver_digest
+from bot.models import Digest, DigestSection, Subscription
+from bot.platforms.slack.poster import SlackPoster, api_base_url, channel_of
+from bot.platforms.slack.render import render_slack
+from bot.store.repo import Store
+from tests.chat.test_deliver import NVIDIA, Clock, no_sleep, stored, subscribe, utc
+from tests.platforms import COMPANY_NAMES, hostile_digest, make_story
+
+TOKEN = "xoxb-1111-2222-secretsecret"
+CHANNEL = "C0123ABCD"
+NONCE = "cw7-1764313200"
+
+
+@dataclass
+class FakeSlack:
+    """Records `chat.postMessage` calls (JSON or form); answers like Slack's Web API."""
+
+    api_url: str = ""
+    messages: list[dict[str, Any]] = field(default_factory=list)  # accepted, in order
+    attempts: int = 0
+    answers: dict[int, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # attempt -> reply
+    auth: set[str] = field(default_factory=set)
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        self.auth.add(request.headers.get("Authorization", ""))
+        body = await self._body(request)
+        self.attempts += 1
+        status, answer = self.answers.pop(self.attempts - 1, (200, {"ok": True}))
+        if status == 429:
+            return web.json_response(answer, status=429, headers={"Retry-After": "0"})
+        if status == 200 and answer.get("ok"):
+            self.messages.append(body)
+            answer = {**answer, "channel": body["channel"], "ts": f"1764313200.{self.attempts:06d}"}
+        return web.json_response(answer, status=status)
+
+    @staticmethod
+    async def _body(request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return dict(await request.json())
+        form: dict[str, Any] = dict(await request.post())
+        blocks = form.get("blocks")
+        if isinstance(blocks, str):
+            form["blocks"] = json.loads(blocks)
+        return form
+
+    def answer(self, status: int, body: dict[str, Any], *, after: int = 0) -> None:
+        self.answers[self.attempts + after] = (status, body)
+
+
+@asynccontextmanager
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack()
+    app = web.Application()
+    app.router.add_post("/api/chat.postMessage", fake.post_message)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    fake.api_url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/"
+    try:
+        yield fake
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with fake_slack() as server:
+        yield server
+
+
+@pytest.fixture
+async def poster(fake: FakeSlack) -> AsyncIterator[SlackPoster]:
+    opened = SlackPoster(TOKEN, COMPANY_NAMES, api_url=fake.api_url)
+    yield opened
+    await opened.close()
+
+
+def subscription(target: str = f"slack:{CHANNEL}") -> Subscription:
+    return Subscription(target=target, schedule="0 8 * * *", timezone="Europe/Rome", id=7)
+
+
+def long_digest() -> Digest:
+    stories = tuple(make_story(k, f"Story {k}", "Body.", ("A",), False) for k in range(130))
+    return replace(
+        hostile_digest(),
+        sections=(DigestSection("One", stories[:70]), DigestSection("Two", stories[70:])),
+    )
+
+
+async def test_every_part_is_posted_in_order_without_unfurls(
+    fake: FakeSlack, poster: SlackPoster
+) -> None:
+    rendered = render_slack(long_digest(), COMPANY_NAMES)
+    assert len(rendered) == 3
+    await poster.post(subscription(), long_digest(), NONCE)
+    assert len(fake.messages) == 3
+    for body, payload in zip(fake.messages, rendered, strict=True):
+        assert body["channel"] == CHANNEL
+        assert (body["text"], body["blocks"]) == (payload["text"], payload["blocks"])
+        assert body["unfurl_links"] is False and body["unfurl_media"] is False
+
+
+async def test_not_ok_raises(fake: FakeSlack, poster: SlackPoster) -> None:
+    fake.answer(200, {"ok": False, "error": "channel_not_found"})
+    with pytest.raises(SlackApiError) as refused:
+        await poster.post(subscription(), hostile_digest(), NONCE)
+    assert refused.value.response["error"] == "channel_not_found"
+    assert fake.messages == []
+
+
+async def test_a_server_error_raises(fake: FakeSlack, poster: SlackPoster) -> None:
+    fake.answer(500, {"ok": False, "error": "internal_error"})
+    with pytest.raises(SlackApiError):
+        await poster.post(subscription(), hostile_digest(), NONCE)
+
+
+async def test_a_rate_limit_is_waited_out(fake: FakeSlack, poster: SlackPoster) -> None:
+    fake.answer(429, {"ok": False, "error": "ratelimited"})
+    await poster.post(subscription(), hostile_digest(), NONCE)
+    assert fake.attempts == 2 and len(fake.messages) == 1
+
+
+async def test_a_retry_resumes_at_the_part_that_failed(
+    fake: FakeSlack, poster: SlackPoster
+) -> None:
+    rendered = render_slack(long_digest(), COMPANY_NAMES)
+    fake.answer(200, {"ok": False, "error": "fatal_error"}, after=1)
+    with pytest.raises(SlackApiError):
+        await poster.post(subscription(), long_digest(), NONCE)
+    assert [m["text"] for m in fake.messages] == [rendered[0]["text"]]
+    await poster.post(subscription(), long_digest(), NONCE)
+    assert [m["text"] for m in fake.messages] == [p["text"] for p in rendered]
+    await poster.post(subscription(), long_digest(), "cw7-other")  # another delivery: sent again
+    assert len(fake.messages) == 2 * len(rendered)
+
+
+async def test_the_token_is_sent_as_bearer_and_never_logged(
+    fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    poster = SlackPoster(TOKEN, COMPANY_NAMES, api_url=fake.api_url)
+    await poster.post(subscription(), hostile_digest(), NONCE)
+    fake.answer(200, {"ok": False, "error": "not_in_channel"})
+    with pytest.raises(SlackApiError) as refused:
+        await poster.post(subscription(), hostile_digest(), "cw7-2")
+    await poster.close()
+    assert fake.auth == {f"Bearer {TOKEN}"}
+    assert "chat.postMessage" in caplog.text  # slack_sdk did log its requests
+    assert TOKEN not in caplog.text
+    assert TOKEN not in str(refused.value) and TOKEN not in repr(poster)
+
+
+def test_targets_and_base_urls() -> None:
+    assert channel_of("slack:C0123ABCD") == "C0123ABCD"
+    for bad in ("slack:", "slack:#general", "discord:C1", "C1"):
+        with pytest.raises(ValueError):
+            channel_of(bad)
+    assert api_base_url(None) == "https://slack.com/api/"
+    assert api_base_url("http://127.0.0.1:9000/api") == "http://127.0.0.1:9000/api/"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}")
+    yield opened
+    await opened.close()
+
+
+async def test_deliver_digest_posts_records_and_retries_through_slack(
+    store: Store, fake: FakeSlack, poster: SlackPoster
+) -> None:
+    clock = Clock(utc(2026, 11, 27, 12))
+    sub = await subscribe(store, clock.now, target=f"slack:{CHANNEL}")
+    ctx = DeliveryContext(store, {"slack": poster}, clock, retries=3, sleep=no_sleep)
+    await stored(store, utc(2026, 11, 28, 1), (1, NVIDIA))
+    for n in range(3):
+        fake.answer(200, {"ok": False, "error": "channel_not_found"}, after=n)
+    failed = await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))
+    assert failed.status == "failed" and "channel_not_found" in (failed.error or "")
+    sent = await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))
+    assert (sent.status, sent.stories) == ("sent", 1)
+    [message] = fake.messages
+    assert any("Story 1 about chips" in json.dumps(b) for b in message["blocks"])
+    assert await store.digest_state(sub.id, utc(2026, 11, 28, 7)) == "sent"
