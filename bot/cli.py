@@ -114,11 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    from bot.ops.logs import configure_logging
+
+    configure_logging("kv", logging.INFO if args.verbose else logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two lines a tick otherwise
     handler = _HANDLERS[args.command]
     try:
         return asyncio.run(handler(args))
@@ -170,6 +169,10 @@ async def cmd_run(args: argparse.Namespace) -> int:
     from bot.scheduler import run_forever
 
     async def work(app: App) -> int:
+        if app.settings.ops.log_format == "json":
+            from bot.ops.logs import configure_logging
+
+            configure_logging("json", logging.INFO if args.verbose else logging.WARNING)
         await run_forever(app, tick_seconds=max(5, args.tick), out=sys.stdout)
         return EXIT_OK
 

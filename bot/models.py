@@ -126,6 +126,7 @@ class PollOutcome:
     new_sources: int = 0
     error: str | None = None
     skipped_parse: bool = False  # 304 or identical body
+    new_relevant: int = 0  # of the new articles, how many are AI-chip news
 
 
 @dataclass(frozen=True)

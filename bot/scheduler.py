@@ -12,24 +12,43 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
 from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App
-from bot.chat.deliver import DeliveryContext, catch_up, deliver_due, send_alerts
+from bot.chat.deliver import DeliveryContext, DeliveryOutcome, catch_up, deliver_due, send_alerts
 from bot.models import Subscription
+from bot.ops.metrics import Metrics
+from bot.ops.runtime import (
+    Liveness,
+    build_posters,
+    close_posters,
+    environment,
+    platforms_line,
+    start_health,
+)
 from bot.platforms.console.ingest_report import poll_with_report
-from bot.platforms.console.poster import ConsolePoster
 from bot.schedules import trigger_for
 from bot.settings import safe_url
 
 log = logging.getLogger(__name__)
 
-
 SHUTDOWN_SECONDS = 8.0  # in-flight work gets this long after SIGTERM; the bot exits within 10 s
 _in_flight: set[asyncio.Task[object]] = set()
+
+
+@dataclass
+class Running:
+    """What the jobs share while the bot runs."""
+
+    app: App
+    out: TextIO
+    delivery: DeliveryContext
+    metrics: Metrics
+    liveness: Liveness
 
 
 async def _tracked(work: Awaitable[None]) -> None:
@@ -55,45 +74,54 @@ async def stop_in_flight(timeout: float = SHUTDOWN_SECONDS) -> None:
         await asyncio.wait(tasks, timeout=timeout)
 
 
-async def poll_due_job(app: App, out: TextIO, alerts: DeliveryContext | None = None) -> None:
-    await _tracked(poll_due(app, out, alerts))
+async def poll_due_job(running: Running) -> None:
+    await _tracked(poll_due(running))
 
 
-async def poll_due(app: App, out: TextIO, alerts: DeliveryContext | None = None) -> None:
+async def poll_due(running: Running) -> None:
+    app, out = running.app, running.out
     due = await app.store.due_feeds(app.clock())
     if not due:
         return
     outcomes = await poll_with_report(app, due, out)
-    if alerts is not None and any(o.new_articles for o in outcomes):
-        for alert in await send_alerts(alerts, app.clock()):
-            if alert.status == "failed":
-                print(
-                    f"alert for subscription {alert.subscription_id} failed: {alert.error}",
-                    file=out,
-                )
+    running.liveness.last_poll_at = app.clock()
+    running.metrics.record_poll(outcomes)
+    running.metrics.record_relevant(sum(o.new_relevant for o in outcomes))
+    if any(o.new_articles for o in outcomes):
+        for alert in await send_alerts(running.delivery, app.clock()):
+            _report_delivery(running, alert, "alert")
 
 
-async def send_digest(ctx: DeliveryContext, subscription_id: int, out: TextIO) -> None:
-    await _tracked(_send_digest(ctx, subscription_id, out))
+def _report_delivery(running: Running, outcome: DeliveryOutcome, what: str) -> None:
+    if outcome.status in ("sent", "failed"):
+        running.metrics.record_delivery(outcome.platform, outcome.status == "sent")
+    if outcome.status == "sent" and what == "digest":
+        running.liveness.last_digest_at = running.app.clock()
+    if outcome.status == "failed":
+        print(
+            f"{what} for subscription {outcome.subscription_id} failed: {outcome.error}",
+            file=running.out,
+            flush=True,
+        )
 
 
-async def _send_digest(ctx: DeliveryContext, subscription_id: int, out: TextIO) -> None:
-    for outcome in await deliver_due(ctx, [subscription_id]):
-        if outcome.status == "failed":
-            print(f"digest for subscription {subscription_id} failed: {outcome.error}", file=out)
+async def send_digest(running: Running, subscription_id: int) -> None:
+    await _tracked(_send_digest(running, subscription_id))
+
+
+async def _send_digest(running: Running, subscription_id: int) -> None:
+    for outcome in await deliver_due(running.delivery, [subscription_id]):
+        _report_delivery(running, outcome, "digest")
 
 
 def add_digest_jobs(
-    scheduler: AsyncIOScheduler,
-    ctx: DeliveryContext,
-    subscriptions: list[Subscription],
-    out: TextIO,
+    scheduler: AsyncIOScheduler, running: Running, subscriptions: list[Subscription]
 ) -> None:
     for subscription in subscriptions:
         scheduler.add_job(
             send_digest,
             trigger_for(subscription.schedule, subscription.timezone),
-            args=(ctx, subscription.id, out),
+            args=(running, subscription.id),
             id=f"digest-{subscription.id}",
             coalesce=True,
             max_instances=1,
@@ -102,17 +130,15 @@ def add_digest_jobs(
         )
 
 
-def build_scheduler(
-    app: App, out: TextIO, tick_seconds: int, alerts: DeliveryContext | None = None
-) -> AsyncIOScheduler:
+def build_scheduler(running: Running, tick_seconds: int) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         poll_due_job,
         "interval",
         seconds=tick_seconds,
-        args=(app, out, alerts),
+        args=(running,),
         id="poll-due-feeds",
-        next_run_time=app.clock(),
+        next_run_time=running.app.clock(),
         coalesce=True,
         max_instances=1,
         misfire_grace_time=tick_seconds * 10,
@@ -120,33 +146,48 @@ def build_scheduler(
     return scheduler
 
 
-async def run_forever(app: App, *, tick_seconds: int, out: TextIO) -> None:
+async def run_forever(
+    app: App, *, tick_seconds: int, out: TextIO, environ: Mapping[str, str] | None = None
+) -> None:
     """Run until SIGINT or SIGTERM, then stop cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    posters = build_posters(app, out, environ if environ is not None else environment())
     feeds = await app.store.list_feeds()
     print(
         f"ChipWire running: {len(feeds)} feeds, store {safe_url(app.settings.database_url)}; "
-        "no chat tokens set, so output goes to this console. Ctrl-C stops.",
+        f"{platforms_line(posters)}. Ctrl-C stops.",
         file=out,
         flush=True,
     )
     await app.start_workers()
-    ctx = app.delivery_context({"console": ConsolePoster(out, app.company_names)})
-    subscriptions = await app.store.list_subscriptions()
-    for outcome in await catch_up(ctx, app.clock()):
+    running = Running(app, out, app.delivery_context(posters), Metrics(), Liveness(app))
+    health = await start_health(running.liveness, running.metrics, out)
+    try:
+        await _run_until(stop, running, tick_seconds)
+    finally:
+        if health is not None:
+            await health.cleanup()
+        await close_posters(posters)
+        print("ChipWire stopped.", file=out, flush=True)
+
+
+async def _run_until(stop: asyncio.Event, running: Running, tick_seconds: int) -> None:
+    for outcome in await catch_up(running.delivery, running.app.clock()):
+        _report_delivery(running, outcome, "digest")
         print(
             f"catch-up digest for subscription {outcome.subscription_id}: {outcome.status}",
-            file=out,
+            file=running.out,
+            flush=True,
         )
-    scheduler = build_scheduler(app, out, tick_seconds, ctx)
-    add_digest_jobs(scheduler, ctx, subscriptions, out)
+    scheduler = build_scheduler(running, tick_seconds)
+    add_digest_jobs(scheduler, running, await running.app.store.list_subscriptions())
+    running.liveness.scheduler = scheduler
     scheduler.start()
     try:
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
         await stop_in_flight()
-        print("ChipWire stopped.", file=out, flush=True)

@@ -47,6 +47,13 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class OpsSettings:
+    health_host: str = "127.0.0.1"
+    health_port: int = 8080  # 0 turns the /healthz and /metrics server off
+    log_format: str = "kv"  # kv | json
+
+
+@dataclass(frozen=True)
 class Settings:
     config_path: Path
     data_dir: Path
@@ -59,6 +66,7 @@ class Settings:
     classify_at_ingest: bool = True
     subscriptions: tuple[SubscriptionConfig, ...] = ()
     digest: DigestSettings = field(default_factory=DigestSettings)
+    ops: OpsSettings = field(default_factory=OpsSettings)
 
 
 def load_settings(
@@ -70,7 +78,9 @@ def load_settings(
     env = os.environ if environ is None else environ
     path = Path(config_path or env.get("CHIPWIRE_CONFIG") or DEFAULT_CONFIG).expanduser()
     raw = _read_toml(path)
-    return settings_from_mapping(raw, path, database_url or env.get("CHIPWIRE_DATABASE_URL"))
+    return settings_from_mapping(
+        raw, path, database_url or env.get("CHIPWIRE_DATABASE_URL"), environ=env
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -91,10 +101,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def settings_from_mapping(
-    raw: Mapping[str, Any], path: Path, database_url: str | None = None
+    raw: Mapping[str, Any],
+    path: Path,
+    database_url: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
 ) -> Settings:
     reader = _Reader(path)
-    known = {"chipwire", "fetch", "feeds", "classify", "digest", "subscriptions", "chat"}
+    known = {"chipwire", "fetch", "feeds", "classify", "digest", "subscriptions", "chat", "ops"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{path}: unknown section [{key}]; expected one of {sorted(known)}.")
@@ -115,7 +129,27 @@ def settings_from_mapping(
         classify_at_ingest=reader.boolean(reader.table(raw, "classify"), "classify.enabled", True),
         subscriptions=_subscriptions(reader, raw.get("subscriptions", [])),
         digest=_digest(reader, reader.table(raw, "digest")),
+        ops=_ops(reader, reader.table(raw, "ops"), environ or {}),
     )
+
+
+def _ops(reader: _Reader, table: Mapping[str, Any], environ: Mapping[str, str]) -> OpsSettings:
+    reader.no_unknown_keys(table, "ops", {"health_host", "health_port", "log_format"})
+    port_text = environ.get("CHIPWIRE_HEALTH_PORT")
+    if port_text is not None and not port_text.isdigit():
+        raise ConfigError(
+            f"CHIPWIRE_HEALTH_PORT = {port_text!r} is not valid; expected a port number (0 = off)."
+        )
+    port = int(port_text) if port_text else reader.integer(table, "ops.health_port", 8080)
+    if port > 65535:
+        raise reader.fail("ops.health_port", port, "a port number from 0 (off) to 65535")
+    log_format = reader.string(table, "ops.log_format", default="kv")
+    if log_format not in ("kv", "json"):
+        raise reader.fail("ops.log_format", log_format, '"kv" (key=value) or "json"')
+    host = environ.get("CHIPWIRE_HEALTH_HOST") or reader.string(
+        table, "ops.health_host", default="127.0.0.1"
+    )
+    return OpsSettings(health_host=host, health_port=port, log_format=log_format)
 
 
 def _subscriptions(reader: _Reader, raw: Any) -> tuple[SubscriptionConfig, ...]:

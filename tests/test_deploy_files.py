@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
 TOKENS = ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
 
 
@@ -63,10 +65,16 @@ def test_dockerfile_runs_as_a_fixed_non_root_user(dockerfile: list[tuple[str, st
     assert "--uid 10001" in run and "chipwire" in run
 
 
-def test_dockerfile_installs_the_package_and_its_catalog(dockerfile: list[tuple[str, str]]) -> None:
+def test_dockerfile_installs_the_package(dockerfile: list[tuple[str, str]]) -> None:
     run = " ".join(args_of(dockerfile, "RUN"))
     assert "pip install --no-cache-dir ." in run
-    assert "data/companies.toml" in run
+
+
+def test_the_package_ships_its_catalog_and_demo_feeds() -> None:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    patterns = data["package-data"]["bot"]
+    assert "data/*.toml" in patterns and "demo_feeds/*" in patterns
+    assert (ROOT / "bot" / "data" / "companies.toml").is_file()
 
 
 def test_dockerfile_declares_the_volumes_and_the_port(dockerfile: list[tuple[str, str]]) -> None:

@@ -54,6 +54,7 @@ class DeliveryOutcome:
     status: str  # sent | already-sent | empty | failed
     stories: int = 0
     error: str | None = None
+    platform: str = "console"
 
 
 def platform_of(target: str) -> str:
@@ -129,10 +130,12 @@ async def deliver_digest(
     if error is not None:
         await ctx.store.fail_digest(subscription.id, period_end, error, ctx.clock())
         log.warning("digest for subscription=%s failed: %s", subscription.id, error)
-        return DeliveryOutcome(subscription.id, period_end, "failed", error=error)
+        platform = platform_of(subscription.target)
+        return DeliveryOutcome(subscription.id, period_end, "failed", 0, error, platform)
     shown = [(a, story.key) for story in digest.stories for a in story.article_ids]
     await ctx.store.finish_digest(subscription, period_end, shown, ctx.clock())
-    return DeliveryOutcome(subscription.id, period_end, "sent", stories=len(digest.stories))
+    platform = platform_of(subscription.target)
+    return DeliveryOutcome(subscription.id, period_end, "sent", len(digest.stories), None, platform)
 
 
 async def _post_with_retries(
@@ -194,9 +197,9 @@ async def _alerts_for(
         error = await _post_with_retries(ctx, subscription, alert, now, nonce_key=story.key)
         if error is None:
             await ctx.store.record_alert(subscription, story.key, story.article_ids, ctx.clock())
-        outcomes.append(
-            DeliveryOutcome(subscription.id, now, "failed" if error else "sent", 1, error)
-        )
+        status = "failed" if error else "sent"
+        platform = platform_of(subscription.target)
+        outcomes.append(DeliveryOutcome(subscription.id, now, status, 1, error, platform))
     return outcomes
 
 

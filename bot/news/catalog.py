@@ -1,11 +1,9 @@
 """The company catalog and topic lexicon: TOML in, frozen values out.
 
 Where the catalog lives
-    The default catalog is ``config/companies.toml`` at the top of the checkout (the file the
-    issue names, and the one users read to learn the format). It is found relative to this module
-    (``Path(__file__).parents[2] / "config" / "companies.toml"``); when that path does not exist
-    (an installed wheel), the loader falls back to the package resource ``bot/data/companies.toml``,
-    which packaging may provide (a copy made at build time, or a symlink to the config file).
+    ``bot/data/companies.toml``, inside the package so an installed wheel carries it;
+    ``config/companies.toml`` at the top of the checkout (the file the issue names, and the one
+    users read to learn the format) is a link to it.
 
 Extending it
     ``load_catalog(extra=path)`` merges a user catalog over the default, by company id and topic
@@ -25,12 +23,13 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "config" / "companies.toml"
+# Shipped inside the package (so an installed wheel has it); config/companies.toml in the
+# checkout links to this file.
+DEFAULT_CATALOG = Path(__file__).resolve().parents[1] / "data" / "companies.toml"
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,8})?$")
@@ -103,11 +102,8 @@ class Catalog:
 def default_catalog_path() -> Path:
     if DEFAULT_CATALOG.is_file():
         return DEFAULT_CATALOG
-    packaged = resources.files("bot") / "data" / "companies.toml"
-    if packaged.is_file():
-        return Path(str(packaged))
     raise CatalogError(
-        f"{DEFAULT_CATALOG}: default company catalog not found (nor bot/data/companies.toml)"
+        f"{DEFAULT_CATALOG}: the default company catalog is missing; reinstall ChipWire"
     )
 
 

@@ -266,6 +266,7 @@ async def _write_batch(ctx: PollContext, batch: list[_Pending]) -> list[PollOutc
             new_sources=result.new_sources,
             error=p.outcome.error,
             skipped_parse=p.outcome.skipped_parse,
+            new_relevant=result.new_relevant,
         )
         for p, result in zip(batch, stored, strict=True)
     ]

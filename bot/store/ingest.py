@@ -25,6 +25,7 @@ from bot.store.schema import UTCDateTime, article_sources, articles, feeds
 CHUNK = 500  # keeps IN (...) lists under SQLite's variable limit
 
 Item = ArticleRecord
+_RELEVANT = 11  # position of "relevant" in ARTICLE_COLUMNS
 
 ARTICLE_COLUMNS = (
     "url",
@@ -89,6 +90,7 @@ class PollWrite:
 class IngestResult:
     new_articles: int
     new_sources: int
+    new_relevant: int = 0
 
 
 @dataclass
@@ -108,10 +110,15 @@ async def write_polls(
     ids, raced = await _insert_articles(conn, dialect, plan)
     sources = await _insert_sources(conn, dialect, batch, plan, ids, now)
     await _update_feeds(conn, batch)
-    new = [0] * len(batch)
+    new, relevant = [0] * len(batch), [0] * len(batch)
+    relevant_urls = {row[0] for row in plan.new_rows if row[_RELEVANT]}
     for url, owner in plan.owner.items():
-        new[owner] += url not in raced
-    return [IngestResult(n, added - n) for n, added in zip(new, sources, strict=True)]
+        if url not in raced:
+            new[owner] += 1
+            relevant[owner] += url in relevant_urls
+    return [
+        IngestResult(n, added - n, r) for n, added, r in zip(new, sources, relevant, strict=True)
+    ]
 
 
 def unique_items(items: Sequence[Item]) -> list[Item]:

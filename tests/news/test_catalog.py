@@ -54,9 +54,11 @@ def _write(tmp_path: Path, text: str, name: str = "extra.toml") -> Path:
     return path
 
 
-def test_default_catalog_is_the_config_file() -> None:
+def test_default_catalog_ships_in_the_package_and_config_links_to_it() -> None:
     assert default_catalog_path() == DEFAULT_CATALOG
-    assert DEFAULT_CATALOG.parts[-2:] == ("config", "companies.toml")
+    assert DEFAULT_CATALOG.parts[-3:] == ("bot", "data", "companies.toml")
+    linked = DEFAULT_CATALOG.parents[2] / "config" / "companies.toml"
+    assert linked.resolve() == DEFAULT_CATALOG.resolve()
 
 
 def test_default_catalog_has_every_required_company() -> None:

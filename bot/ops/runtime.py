@@ -1,0 +1,101 @@
+"""What `chipwire run` adds around the scheduler: posters per platform, metrics, /healthz."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, TextIO
+
+from aiohttp import web
+
+from bot.ops.health import HealthReport, health_app, serve
+from bot.ops.metrics import Metrics
+from bot.platforms.console.poster import ConsolePoster
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.app import App
+    from bot.chat.deliver import Poster
+
+log = logging.getLogger(__name__)
+
+TOKENS = ("DISCORD_TOKEN", "SLACK_BOT_TOKEN")
+
+
+def build_posters(app: App, out: TextIO, environ: Mapping[str, str]) -> dict[str, Poster]:
+    """The console always; Discord and Slack when their tokens are set (never logged)."""
+    posters: dict[str, Poster] = {"console": ConsolePoster(out, app.company_names)}
+    if environ.get("DISCORD_TOKEN"):
+        from bot.platforms.discord.poster import DiscordPoster
+
+        posters["discord"] = DiscordPoster(
+            environ["DISCORD_TOKEN"], app.company_names, api_base=environ.get("DISCORD_API_URL")
+        )
+    if environ.get("SLACK_BOT_TOKEN"):
+        from bot.platforms.slack.poster import SlackPoster
+
+        posters["slack"] = SlackPoster(
+            environ["SLACK_BOT_TOKEN"], app.company_names, api_url=environ.get("SLACK_API_URL")
+        )
+    return posters
+
+
+def platforms_line(posters: Mapping[str, Poster]) -> str:
+    chat = [name for name in posters if name != "console"]
+    if not chat:
+        return "no chat tokens set, so digests go to this console"
+    return f"digests go to the console and {', '.join(chat)}"
+
+
+async def close_posters(posters: Mapping[str, Poster]) -> None:
+    for poster in posters.values():
+        closing = getattr(poster, "close", None)
+        if closing is not None:
+            await closing()
+
+
+@dataclass
+class Liveness:
+    """What /healthz reports: the store answers and the scheduler runs."""
+
+    app: App
+    scheduler: AsyncIOScheduler | None = None
+    last_poll_at: datetime | None = None
+    last_digest_at: datetime | None = None
+
+    async def check(self) -> HealthReport:
+        try:
+            await self.app.store.ping()
+            store_ok, detail = True, ""
+        except Exception as exc:  # any store failure is "unhealthy", with its type only
+            store_ok, detail = False, f"store unreachable ({type(exc).__name__})"
+        running = self.scheduler is not None and self.scheduler.running
+        return HealthReport(store_ok, running, self.last_poll_at, self.last_digest_at, detail)
+
+
+async def start_health(liveness: Liveness, metrics: Metrics, out: TextIO) -> web.AppRunner | None:
+    settings = liveness.app.settings.ops
+    if settings.health_port == 0:
+        return None
+    try:
+        runner = await serve(
+            health_app(liveness.check, metrics), settings.health_host, settings.health_port
+        )
+    except OSError as exc:
+        print(
+            f"warning: cannot serve /healthz and /metrics on {settings.health_host}:"
+            f"{settings.health_port} ({exc.strerror or exc}); set [ops] health_port "
+            "(0 turns it off) or CHIPWIRE_HEALTH_PORT. Running without them.",
+            file=out,
+            flush=True,
+        )
+        return None
+    return runner
+
+
+def environment() -> Mapping[str, str]:
+    return os.environ
