@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from bot.app import App
     from bot.models import Digest
     from bot.news.classify import Classifier
-    from bot.store.repo import Store
+    from bot.store.repo import FeedSummary, Store
 
 EXIT_OK, EXIT_CONFIG, EXIT_STORE = 0, 2, 3
 
@@ -187,13 +187,20 @@ async def cmd_feeds(args: argparse.Namespace) -> int:
 
 
 async def _feeds_list(app: App, args: argparse.Namespace) -> int:
+    from bot.ops.feedhealth import summary_flags
     from bot.platforms.console import ingest_report as console
 
     summaries = await app.store.feed_summaries()
+    now = app.clock()
+
+    def flags(summary: FeedSummary) -> tuple[str, ...]:
+        return summary_flags(summary, now, app.settings.ops)
+
     if args.json:
-        print(json.dumps([console.feed_json(s) for s in summaries], indent=2, ensure_ascii=False))
+        listing = [console.feed_json(s, flags(s)) for s in summaries]
+        print(json.dumps(listing, indent=2, ensure_ascii=False))
     else:
-        console.print_feed_table(summaries, sys.stdout)
+        console.print_feed_table(summaries, sys.stdout, flags)
     return EXIT_OK
 
 

@@ -12,15 +12,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App
-from bot.chat.deliver import DeliveryContext, DeliveryOutcome, catch_up, deliver_due, send_alerts
-from bot.models import Subscription
+from bot.chat.deliver import (
+    DeliveryContext,
+    DeliveryOutcome,
+    catch_up,
+    deliver_due,
+    platform_of,
+    send_alerts,
+)
+from bot.models import Digest, PollOutcome, Subscription
+from bot.ops.feedhealth import flagged_note
 from bot.ops.metrics import Metrics
 from bot.ops.runtime import (
     Liveness,
@@ -36,6 +44,7 @@ from bot.settings import safe_url
 
 log = logging.getLogger(__name__)
 
+FEED_HEALTH_SCHEDULE = "0 9 * * mon"  # the weekly admin note, UTC
 SHUTDOWN_SECONDS = 8.0  # in-flight work gets this long after SIGTERM; the bot exits within 10 s
 _in_flight: set[asyncio.Task[object]] = set()
 
@@ -51,7 +60,7 @@ class Running:
     liveness: Liveness
 
 
-async def _tracked(work: Awaitable[None]) -> None:
+async def _tracked(work: Awaitable[object]) -> None:
     """Runs a job so that shutdown can cancel it and wait for its rollback."""
     task = asyncio.current_task()
     if task is not None:
@@ -84,12 +93,51 @@ async def poll_due(running: Running) -> None:
     if not due:
         return
     outcomes = await poll_with_report(app, due, out)
+    log_poll_cycle(outcomes)
     running.liveness.last_poll_at = app.clock()
     running.metrics.record_poll(outcomes)
     running.metrics.record_relevant(sum(o.new_relevant for o in outcomes))
     if any(o.new_articles for o in outcomes):
         for alert in await send_alerts(running.delivery, app.clock()):
             _report_delivery(running, alert, "alert")
+
+
+def log_poll_cycle(outcomes: Sequence[PollOutcome]) -> None:
+    for outcome in outcomes:
+        if outcome.error:
+            log.warning("feed failed", extra={"feed_id": outcome.feed_id, "error": outcome.error})
+    log.info(
+        "poll cycle",
+        extra={
+            "feeds": len(outcomes),
+            "failed": sum(1 for o in outcomes if o.error),
+            "unchanged": sum(1 for o in outcomes if o.skipped_parse),
+            "new_articles": sum(o.new_articles for o in outcomes),
+            "new_relevant": sum(o.new_relevant for o in outcomes),
+        },
+    )
+
+
+async def feed_health_job(running: Running) -> None:
+    await _tracked(send_feed_health(running))
+
+
+async def send_feed_health(running: Running) -> bool:
+    """The weekly admin note about failing and stale feeds; nothing when all is well."""
+    app, ops = running.app, running.app.settings.ops
+    now = app.clock()
+    note = flagged_note(await app.store.feed_summaries(), now, ops)
+    poster = running.delivery.posters.get(platform_of(ops.admin_target))
+    if note is None or poster is None:
+        return False
+    admin = Subscription(target=ops.admin_target, schedule=FEED_HEALTH_SCHEDULE)
+    digest = Digest("ChipWire feed health", now, now, "UTC", (), empty_note=note)
+    try:
+        await poster.post(admin, digest, f"health{int(now.timestamp())}")
+    except Exception as exc:  # a failing admin channel must not stop the bot
+        log.warning("feed-health note not delivered", extra={"error": repr(exc)})
+        return False
+    return True
 
 
 def _report_delivery(running: Running, outcome: DeliveryOutcome, what: str) -> None:
@@ -132,6 +180,15 @@ def add_digest_jobs(
 
 def build_scheduler(running: Running, tick_seconds: int) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        feed_health_job,
+        trigger_for(FEED_HEALTH_SCHEDULE, "UTC"),
+        args=(running,),
+        id="feed-health",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=24 * 3600,
+    )
     scheduler.add_job(
         poll_due_job,
         "interval",

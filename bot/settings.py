@@ -51,6 +51,9 @@ class OpsSettings:
     health_host: str = "127.0.0.1"
     health_port: int = 8080  # 0 turns the /healthz and /metrics server off
     log_format: str = "kv"  # kv | json
+    stale_after_days: int = 14  # a feed that answers but gives nothing new this long is flagged
+    failing_after: int = 5  # failed polls in a row before a feed is flagged
+    admin_target: str = "console"  # where the weekly feed-health note goes
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,8 @@ def settings_from_mapping(
 
 
 def _ops(reader: _Reader, table: Mapping[str, Any], environ: Mapping[str, str]) -> OpsSettings:
-    reader.no_unknown_keys(table, "ops", {"health_host", "health_port", "log_format"})
+    allowed = {"health_host", "health_port", "log_format", "stale_after_days", "failing_after"}
+    reader.no_unknown_keys(table, "ops", allowed | {"admin_target"})
     port_text = environ.get("CHIPWIRE_HEALTH_PORT")
     if port_text is not None and not port_text.isdigit():
         raise ConfigError(
@@ -149,7 +153,17 @@ def _ops(reader: _Reader, table: Mapping[str, Any], environ: Mapping[str, str]) 
     host = environ.get("CHIPWIRE_HEALTH_HOST") or reader.string(
         table, "ops.health_host", default="127.0.0.1"
     )
-    return OpsSettings(health_host=host, health_port=port, log_format=log_format)
+    admin = reader.string(table, "ops.admin_target", default="console")
+    if admin != "console" and not re.fullmatch(r"(discord|slack):[A-Za-z0-9]+", admin):
+        raise reader.fail("ops.admin_target", admin, '"console", "discord:<id>" or "slack:<id>"')
+    return OpsSettings(
+        health_host=host,
+        health_port=port,
+        log_format=log_format,
+        stale_after_days=reader.integer(table, "ops.stale_after_days", 14, minimum=1),
+        failing_after=reader.integer(table, "ops.failing_after", 5, minimum=1),
+        admin_target=admin,
+    )
 
 
 def _subscriptions(reader: _Reader, raw: Any) -> tuple[SubscriptionConfig, ...]:

@@ -190,3 +190,15 @@ def test_feed_names_and_errors_are_shown_verbatim_not_as_markup(
     capsys.readouterr()
     assert main(["--config", str(config), "feeds", "list"]) == 0
     assert "[bold]Odd[/bold]" in capsys.readouterr().out
+
+
+def test_feeds_list_json_flags_failing_feeds(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for _ in range(5):
+        main(["--config", str(config), "poll", "--once"])
+    capsys.readouterr()
+    main(["--config", str(config), "feeds", "list", "--json"])
+    feeds = {f["name"]: f for f in json.loads(capsys.readouterr().out)}
+    assert feeds["Broken"]["flags"] == ["failing"]
+    assert feeds["Good"]["flags"] == [] and feeds["Good"]["last_new_at"] is not None

@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, event, func, literal_column, select, text, update
@@ -43,6 +43,8 @@ from bot.store.schema import article_sources, articles, feeds
 class FeedSummary:
     feed: FeedState
     article_count: int
+    last_new_at: datetime | None = None  # when the feed last gave an entry not seen before
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -167,18 +169,34 @@ class Store:
 
     async def feed_summaries(self) -> list[FeedSummary]:
         counts = (
-            select(article_sources.c.feed_id, func.count().label("n"))
+            select(
+                article_sources.c.feed_id,
+                func.count().label("n"),
+                func.max(article_sources.c.seen_at).label("last_new_at"),
+            )
             .group_by(article_sources.c.feed_id)
             .subquery()
         )
         query = (
-            select(feeds, func.coalesce(counts.c.n, 0).label("article_count"))
+            select(
+                feeds,
+                func.coalesce(counts.c.n, 0).label("article_count"),
+                counts.c.last_new_at.label("last_new"),
+            )
             .outerjoin(counts, counts.c.feed_id == feeds.c.id)
             .order_by(feeds.c.id)
         )
         async with self.engine.connect() as conn:
             rows = await conn.execute(query)
-            return [FeedSummary(_feed_state(row), int(row.article_count)) for row in rows]
+            return [
+                FeedSummary(
+                    _feed_state(row),
+                    int(row.article_count),
+                    _aware(row.last_new),
+                    row.created_at,
+                )
+                for row in rows
+            ]
 
     async def write_polls(self, batch: Sequence[PollWrite], now: datetime) -> list[IngestResult]:
         """Store many feeds' poll results in one transaction (see bot.store.ingest)."""
@@ -413,6 +431,15 @@ def _feed_settings(feed: FeedConfig) -> dict[str, Any]:
         "interval": feed.interval,
         "allow_private_address": feed.allow_private_address,
     }
+
+
+def _aware(value: Any) -> datetime | None:
+    """max() over a UTCDateTime column comes back untyped on SQLite: text or naive."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _differs(row: Row[Any], values: dict[str, Any]) -> bool:

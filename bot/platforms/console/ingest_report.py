@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -79,7 +79,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def feed_json(summary: FeedSummary) -> dict[str, Any]:
+def feed_json(summary: FeedSummary, flags: Sequence[str] = ()) -> dict[str, Any]:
     feed = summary.feed
     return {
         "id": feed.id,
@@ -94,6 +94,8 @@ def feed_json(summary: FeedSummary) -> dict[str, Any]:
         "last_success_at": _iso(feed.last_success_at),
         "next_poll_at": _iso(feed.next_poll_at),
         "article_count": summary.article_count,
+        "last_new_at": _iso(summary.last_new_at),
+        "flags": list(flags),
     }
 
 
@@ -114,8 +116,14 @@ def why_text(article: StoredArticle) -> str:
     return "\n".join(lines)
 
 
-def print_feed_table(summaries: Sequence[FeedSummary], out: TextIO) -> None:
-    table = Table("id", "name", "status", "articles", "failures", "last success", "url / error")
+def print_feed_table(
+    summaries: Sequence[FeedSummary],
+    out: TextIO,
+    flags: Callable[[FeedSummary], Sequence[str]] = lambda _: (),
+) -> None:
+    table = Table(
+        "id", "name", "status", "articles", "failures", "last success", "flags", "url / error"
+    )
     for summary in summaries:
         feed = summary.feed
         cells = (
@@ -125,6 +133,7 @@ def print_feed_table(summaries: Sequence[FeedSummary], out: TextIO) -> None:
             str(summary.article_count),
             str(feed.consecutive_failures),
             feed.last_success_at.strftime("%Y-%m-%d %H:%M") if feed.last_success_at else "never",
+            ", ".join(flags(summary)) or "-",
             feed.url + (f"\n{feed.last_error}" if feed.last_error else ""),
         )
         table.add_row(*(Text(cell) for cell in cells))  # Text: names and errors are not markup
