@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -60,6 +60,17 @@ def next_poll_delay(
     return max(delay, retry_after or 0.0)
 
 
+JITTER = 0.1  # feeds due together drift apart by up to ±10% of their interval
+
+
+def jitter(feed_id: int, polled_at: datetime) -> float:
+    """A factor in [1 - JITTER, 1 + JITTER], the same for the same feed and poll: feeds added
+    together (a config file) stop being due together after their first poll, without a random
+    source the tests would have to seed."""
+    spread = ((feed_id * 2654435761 + int(polled_at.timestamp())) % 10007) / 10006
+    return 1 - JITTER + 2 * JITTER * spread
+
+
 def with_advice(error: str, feed: FeedState) -> str:
     """Say what to do about a refusal the user can lift (never a metadata address)."""
     private = error.startswith("refused: host") and "metadata" not in error
@@ -82,9 +93,7 @@ async def poll_feeds(
     queue: asyncio.Queue[_Pending | None] = asyncio.Queue(maxsize=ctx.max_in_flight)
     gate = asyncio.Semaphore(ctx.max_in_flight)
     outcomes: list[PollOutcome] = []
-    polled_before = [feed.id for feed in feeds if feed.first_polled]
-    since = ctx.clock() - KNOWN_GUID_WINDOW
-    known = await ctx.store.recent_guids(polled_before, since) if polled_before else {}
+    known = KnownGuids(ctx.store, [f.id for f in feeds if f.first_polled], ctx.clock())
     writer = asyncio.create_task(_write_loop(ctx, queue, outcomes, on_outcome))
 
     async def one(feed: FeedState) -> None:
@@ -124,9 +133,27 @@ async def poll_feed(ctx: PollContext, feed: FeedState) -> PollOutcome:
     return (await poll_feeds(ctx, [feed]))[0]
 
 
-async def _poll_safely(
-    ctx: PollContext, feed: FeedState, known: Mapping[int, frozenset[str]]
-) -> _Pending:
+class KnownGuids:
+    """The guids each feed gave recently, loaded in one query the first time a feed needs
+    parsing: a poll where every feed answers 304 or an unchanged body never asks."""
+
+    def __init__(self, store: Store, feed_ids: Sequence[int], now: datetime) -> None:
+        self._store = store
+        self._feed_ids = feed_ids
+        self._since = now - KNOWN_GUID_WINDOW
+        self._loaded: asyncio.Future[dict[int, frozenset[str]]] | None = None
+
+    async def of(self, feed_id: int) -> frozenset[str]:
+        if not self._feed_ids:
+            return _NONE
+        if self._loaded is None:
+            self._loaded = asyncio.ensure_future(
+                self._store.recent_guids(self._feed_ids, self._since)
+            )
+        return (await asyncio.shield(self._loaded)).get(feed_id, _NONE)
+
+
+async def _poll_safely(ctx: PollContext, feed: FeedState, known: KnownGuids) -> _Pending:
     try:
         return await _poll(ctx, feed, known)
     except Exception as exc:  # a bug must not stop the other feeds
@@ -135,7 +162,7 @@ async def _poll_safely(
         return _failure(ctx, feed, failed, ctx.clock(), failed.error or "")
 
 
-async def _poll(ctx: PollContext, feed: FeedState, known: Mapping[int, frozenset[str]]) -> _Pending:
+async def _poll(ctx: PollContext, feed: FeedState, known: KnownGuids) -> _Pending:
     fetched = await ctx.fetcher.fetch(
         feed.url,
         etag=feed.etag,
@@ -151,7 +178,8 @@ async def _poll(ctx: PollContext, feed: FeedState, known: Mapping[int, frozenset
     digest = body_digest(fetched.body) if feed.body_hash else None
     if digest is not None and digest == feed.body_hash:
         return _success(ctx, feed, fetched, now, body_hash=digest, skipped=True)
-    parsed = await ctx.parser.parse(_job(feed, fetched, now, known.get(feed.id, _NONE), digest))
+    guids = await known.of(feed.id) if feed.first_polled else _NONE
+    parsed = await ctx.parser.parse(_job(feed, fetched, now, guids, digest))
     if parsed.error is not None:
         return _failure(ctx, feed, fetched, now, parsed.error)
     return _success(ctx, feed, fetched, now, body_hash=parsed.body_hash, items=parsed.items)
@@ -187,6 +215,7 @@ def _success(
     items: Sequence[Item] = (),
 ) -> _Pending:
     delay = next_poll_delay(feed.interval, 0, fetched.retry_after, ctx.max_backoff)
+    delay *= jitter(feed.id, now) if not fetched.retry_after else 1.0
     keep = fetched.not_modified  # a 304 may omit validators: keep the ones that earned it
     update = FeedUpdate(
         polled_at=now,

@@ -9,7 +9,7 @@ import pytest
 from bot.models import FeedConfig, FeedState
 from bot.news.fetch import Fetcher, FetchLimits
 from bot.news.parsejob import ClassifierSpec, InlineParser
-from bot.news.pipeline import PollContext, next_poll_delay, poll_feeds
+from bot.news.pipeline import PollContext, jitter, next_poll_delay, poll_feeds
 from tests.feedserver import FeedServer, feed_server, rss
 from tests.support import at, open_store, postgres_available
 
@@ -124,6 +124,13 @@ async def test_failures_back_off_and_retry_after_is_honoured(
     stored = await ctx.store.get_feed(feed.id)
     assert stored is not None and stored.next_poll_at == at(20) + timedelta(hours=2)
     assert await ctx.store.due_feeds(at(20) + timedelta(hours=1)) == []
+
+
+def test_jitter_spreads_feeds_within_ten_percent() -> None:
+    factors = {round(jitter(feed_id, at(20)), 4) for feed_id in range(1, 200)}
+    assert min(factors) >= 0.9 and max(factors) <= 1.1
+    assert len(factors) > 150  # feeds polled together are due apart next time
+    assert jitter(7, at(20)) == jitter(7, at(20))
 
 
 def test_backoff_doubles_per_failure_up_to_the_cap() -> None:
