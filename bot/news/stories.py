@@ -398,6 +398,23 @@ def _story(members: Sequence[DigestArticle]) -> Story:
     )
 
 
+def _single(article: DigestArticle) -> Story:
+    """`_story` for the usual one-article story, without its sorting and merging."""
+    sources = article.sources if article.sources[:1] == (article.source,) else None
+    return Story(
+        key=f"a{article.id}",
+        title=article.title,
+        summary=article.summary,
+        url=article.url,
+        published_at=article.published_at,
+        language=article.language,
+        companies=article.companies,
+        score=article.score,
+        sources=sources or _distinct((article.source, *article.sources)),
+        article_ids=(article.id,),
+    )
+
+
 def _distinct(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
@@ -413,7 +430,10 @@ def stories_of(articles: Sequence[DigestArticle]) -> list[Story]:
         else:
             loose.append(article)
     stories = [
-        _story(sorted(members, key=lambda a: (a.published_at, a.id))) for members in groups.values()
+        _single(members[0])
+        if len(members) == 1
+        else _story(sorted(members, key=lambda a: (a.published_at, a.id)))
+        for members in groups.values()
     ]
     stories += cluster_stories(loose)
     stories.sort(key=lambda s: (s.published_at, s.key))

@@ -452,3 +452,26 @@ def test_clusters_equal_the_rules_applied_to_every_pair(
     ]
     assert groups(articles) == _partition_by_pairs(articles)
     assert cluster_stories(articles[::-1]) == cluster_stories(articles)
+
+
+def test_assigned_stories_are_built_as_clustering_builds_them() -> None:
+    from dataclasses import replace
+
+    from bot.news.stories import stories_of
+
+    articles = [
+        art(1, "Nvidia ships H20 accelerators to Chinese clouds", source="Wire"),
+        art(2, "Nvidia ships H20 accelerators to Chinese clouds", source="Daily", hours=1),
+        art(
+            3,
+            "TSMC posts record revenue",
+            source="Daily",
+            companies=("tsmc",),
+            sources=("Daily", "Wire"),
+        ),
+    ]
+    clustered = cluster_stories(articles)
+    keys = {a: s.key for s in clustered for a in s.article_ids}
+    assigned = [replace(a, story=keys[a.id]) for a in articles]
+    assert stories_of(assigned) == clustered
+    assert stories_of(articles) == clustered  # nothing assigned yet: clustered on the spot
