@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,10 +17,10 @@ import discord
 from discord.http import HTTPClient, MultipartParameters, Route, handle_message_parameters
 
 from bot.models import Digest, Subscription
+from bot.platforms.accepted import AcceptedParts, fingerprint
 from bot.platforms.discord.render import render_discord
 
 MAX_NONCE = 25  # Discord refuses longer nonces
-REMEMBERED_PARTS = 4096
 
 
 class _RoutedHTTPClient(HTTPClient):
@@ -76,27 +74,6 @@ def message_params(payload: Mapping[str, Any], nonce: str) -> MultipartParameter
     return params
 
 
-def fingerprint(payload: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-class _AcceptedParts:
-    """Parts Discord already took in this process, so a retry after part 2 of 3 failed resumes
-    at part 2: Discord's nonce check only spans a few minutes, a retry may come later."""
-
-    def __init__(self, size: int = REMEMBERED_PARTS) -> None:
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
-
-    def add(self, key: str) -> None:
-        self._keys[key] = None
-        if len(self._keys) > self._size:
-            self._keys.popitem(last=False)
-
-
 class DiscordPoster:
     """Posts digests to "discord:<channel id>" targets with a bot token."""
 
@@ -113,7 +90,7 @@ class DiscordPoster:
         self._api_base = api_base
         self._http: _RoutedHTTPClient | None = None
         self._login = asyncio.Lock()
-        self._accepted = _AcceptedParts()
+        self._accepted = AcceptedParts()
 
     def __repr__(self) -> str:
         return f"DiscordPoster(api_base={self._api_base!r})"

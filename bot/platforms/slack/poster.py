@@ -8,11 +8,7 @@ failed resumes at part 2 instead of repeating part 1. A refusal raises `SlackApi
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
 
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
@@ -21,10 +17,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.models import Digest, Subscription
+from bot.platforms.accepted import AcceptedParts, fingerprint
 from bot.platforms.slack.render import render_slack
 
 DEFAULT_API_URL = "https://slack.com/api/"
-REMEMBERED_PARTS = 4096
 
 
 def channel_of(target: str) -> str:
@@ -39,26 +35,6 @@ def api_base_url(api_url: str | None) -> str:
     """slack_sdk joins method names onto its base URL, so it must end with "/"."""
     url = api_url or DEFAULT_API_URL
     return url if url.endswith("/") else url + "/"
-
-
-def fingerprint(payload: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-class _AcceptedParts:
-    """Keys of the parts Slack already took in this process (bounded, oldest dropped first)."""
-
-    def __init__(self, size: int = REMEMBERED_PARTS) -> None:
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
-
-    def add(self, key: str) -> None:
-        self._keys[key] = None
-        if len(self._keys) > self._size:
-            self._keys.popitem(last=False)
 
 
 class SlackPoster:
@@ -77,7 +53,7 @@ class SlackPoster:
         # Slack answers 429 with Retry-After and has not posted anything: waiting is safe.
         retries = [*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
         self._client = AsyncWebClient(token=token, base_url=self.api_url, retry_handlers=retries)
-        self._accepted = _AcceptedParts()
+        self._accepted = AcceptedParts()
 
     def __repr__(self) -> str:
         return f"SlackPoster(api_url={self.api_url!r})"
