@@ -41,12 +41,15 @@ OTHER_HEADING = "Other AI-chip news"
 _NO_PRIORITY: Mapping[str, float] = MappingProxyType({})
 
 
+_HALF_LIFE_SECONDS = RECENCY_HALF_LIFE.total_seconds()  # seconds: cheaper than timedelta maths
+
+
 def rank_score(
     story: Story, *, now: datetime, company_priority: Mapping[str, float] = _NO_PRIORITY
 ) -> float:
     """The ranking score of one story (see the module docstring)."""
-    age = max(timedelta(0), now - story.published_at)
-    recency = 0.5 ** (age / RECENCY_HALF_LIFE)
+    age = max(0.0, now.timestamp() - story.published_at.timestamp())
+    recency = 0.5 ** (age / _HALF_LIFE_SECONDS)
     priority = max((company_priority.get(c, 0.0) for c in story.companies), default=0.0)
     return (
         RELEVANCE_WEIGHT * story.score
