@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import re
+import shlex
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import timedelta
@@ -104,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="console",
         help="console text, or the JSON payloads that would be sent to Discord or Slack",
     )
+
+    ask = commands.add_parser(
+        "ask",
+        help='run a chat command here and print the reply, e.g. chipwire ask "company huawei"',
+    )
+    ask.add_argument("text", nargs="+", help="the command and its arguments, as typed in chat")
 
     commands.add_parser("check", help="validate the config and the store, and report")
     commands.add_parser(
@@ -392,6 +399,19 @@ def render_digest(digest: Digest, names: Mapping[str, str], form: str) -> str:
     return render_console(digest, names) or "(nothing to show)"
 
 
+async def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.chat.ask import ask_reply
+    from bot.platforms.console.reply_render import render_reply
+
+    async def work(app: App) -> int:
+        text = args.text[0] if len(args.text) == 1 else shlex.join(args.text)
+        reply = await ask_reply(app, text)
+        print(render_reply(reply))
+        return EXIT_CONFIG if reply.error else EXIT_OK
+
+    return await _with_app(args, work)
+
+
 async def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -410,6 +430,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] =
     "feeds": cmd_feeds,
     "check": cmd_check,
     "digest": cmd_digest,
+    "ask": cmd_ask,
     "classify": cmd_classify,
     "eval": cmd_eval,
     "reclassify": cmd_reclassify,

@@ -130,7 +130,15 @@ async def run_demo(config: str | None, database_url: str | None, out: TextIO) ->
                 print(f"\n{await app.store.count_articles()} articles stored.", file=out)
                 print("\n4. the digest a subscriber would get now (Europe/Rome):", file=out)
                 print(await demo_digest(app), file=out)
+                print('\n5. a chat command, as `chipwire ask "company huawei"` runs it:', file=out)
+                print(await demo_answer(app, "company huawei"), file=out)
     return 0
+
+
+async def demo_answer(app: App, text: str) -> str:
+    from bot.chat.ask import ask
+
+    return await ask(app, text)
 
 
 async def demo_digest(app: App) -> str:

@@ -105,7 +105,8 @@ async def poll_due(running: Running) -> None:
 def log_poll_cycle(outcomes: Sequence[PollOutcome]) -> None:
     for outcome in outcomes:
         if outcome.error:
-            log.warning("feed failed", extra={"feed_id": outcome.feed_id, "error": outcome.error})
+            # INFO: the console already shows each failure; operators raise the level to log them
+            log.info("feed failed", extra={"feed_id": outcome.feed_id, "error": outcome.error})
     log.info(
         "poll cycle",
         extra={

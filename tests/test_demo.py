@@ -12,7 +12,9 @@ def test_demo_runs_the_whole_pipeline_offline_and_ends_with_a_digest() -> None:
     out = result.stdout
     first, rest = out.split("2. second poll", 1)
     second, rest = rest.split("3. what is stored", 1)
-    stored, digest = rest.split("4. the digest", 1)
+    stored, rest = rest.split("4. the digest", 1)
+    digest, answer = rest.split("5. a chat command", 1)
+    assert "Huawei" in answer and "mentions" in answer.lower()
     assert "5 ok (0 unchanged), 0 failed" in first
     assert "5 ok (5 unchanged), 0 failed" in second
     assert sum(line.startswith("304 ") for line in second.splitlines()) == 5

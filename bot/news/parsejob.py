@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -61,6 +62,12 @@ def _configure_worker(spec: ClassifierSpec) -> None:
     from bot.news.worker import configure_classifier
 
     configure_classifier(spec)
+
+
+def _init_pool_worker(spec: ClassifierSpec) -> None:
+    # Ctrl-C reaches the whole process group; the bot stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _configure_worker(spec)
 
 
 def _ready() -> bool:
@@ -117,7 +124,7 @@ class PoolParser:
             self._pool = ProcessPoolExecutor(
                 max_workers=self._workers,
                 mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_configure_worker,
+                initializer=_init_pool_worker,
                 initargs=(self._spec,),
             )
         return self._pool

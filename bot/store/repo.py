@@ -83,6 +83,12 @@ class Store:
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction for queries kept elsewhere (bot.store.queries)."""
+        async with self._writing() as conn:
+            yield conn
+
+    @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncConnection]:
         async with self._write_lock or nullcontext(), self.engine.begin() as conn:
             yield conn
@@ -269,7 +275,7 @@ class Store:
         )
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(articles).where(condition))).first()
-            return None if row is None else _stored_article(row)
+            return None if row is None else stored_article(row)
 
     # subscriptions and digests (bot.store.digests) ---------------------------------------------
 
@@ -370,7 +376,7 @@ class Store:
     async def recent_articles(self, limit: int = 20) -> list[StoredArticle]:
         query = select(articles).order_by(articles.c.published_at.desc()).limit(limit)
         async with self.engine.connect() as conn:
-            return [_stored_article(row) for row in await conn.execute(query)]
+            return [stored_article(row) for row in await conn.execute(query)]
 
     async def search(self, text: str, limit: int = 20) -> list[StoredArticle]:
         """Full-text search over title and summary, newest first."""
@@ -379,7 +385,7 @@ class Store:
             return []
         async with self.engine.connect() as conn:
             query = self._search_query(terms).order_by(articles.c.published_at.desc()).limit(limit)
-            return [_stored_article(row) for row in await conn.execute(query)]
+            return [stored_article(row) for row in await conn.execute(query)]
 
     def _search_query(self, terms: list[str]) -> Any:
         if self.dialect == "postgresql":
@@ -468,7 +474,7 @@ def _feed_state(row: Row[Any]) -> FeedState:
     )
 
 
-def _stored_article(row: Row[Any]) -> StoredArticle:
+def stored_article(row: Row[Any]) -> StoredArticle:
     m = row._mapping
     return StoredArticle(
         id=m["id"],

@@ -1,0 +1,56 @@
+"""Platform-neutral command and reply values: what the chat adapters and the console speak.
+
+A `Command` comes in from Discord, Slack or `chipwire ask`; a `Reply` goes back and each platform
+renders it (the console with `bot/platforms/console/reply_render.py`). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: tuple[str, ...]
+    channel: str  # a subscription target: "console", "discord:<id>", "slack:<id>"
+    user: str
+    is_admin: bool
+
+
+@dataclass(frozen=True)
+class Card:
+    """One linked item (a story, a feed): an embed on Discord, a section block on Slack."""
+
+    title: str
+    url: str | None
+    body: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Reply:
+    title: str
+    lines: tuple[str, ...] = ()
+    cards: tuple[Card, ...] = ()
+    ephemeral: bool = False  # only the asker sees it
+    error: bool = False
+
+
+def error_reply(message: str, *lines: str) -> Reply:
+    """Errors are always private: a mistyped command should not clutter the channel."""
+    return Reply(title=message, lines=tuple(lines), ephemeral=True, error=True)
+
+
+def parse_command_line(text: str) -> tuple[str, tuple[str, ...]]:
+    """'search "Ascend 910C" huawei 7' → ('search', ('Ascend 910C', 'huawei', '7'))."""
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise ValueError(
+            f'cannot read that command ({exc}); close every quote, e.g. search "Ascend 910C"'
+        ) from None
+    if not words:
+        raise ValueError("no command given; try 'help'")
+    return words[0].lower(), tuple(words[1:])
