@@ -13,7 +13,17 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 
 from bot.models import DigestArticle, Subscription, SubscriptionConfig
@@ -122,18 +132,28 @@ def candidates(
 
 
 def _source_names(conn: Connection, article_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """Feed names carrying each article, in one query whatever the number of ids."""
+    if not article_ids:
+        return {}
+    query = (
+        select(article_sources.c.article_id, feeds.c.name)
+        .join(feeds, feeds.c.id == article_sources.c.feed_id)
+        .where(article_sources.c.article_id.in_(_id_list(conn, article_ids)))
+        .order_by(article_sources.c.seen_at, feeds.c.id)
+    )
     found: dict[int, list[str]] = {}
-    for start in range(0, len(article_ids), 500):
-        chunk = article_ids[start : start + 500]
-        query = (
-            select(article_sources.c.article_id, feeds.c.name)
-            .join(feeds, feeds.c.id == article_sources.c.feed_id)
-            .where(article_sources.c.article_id.in_(chunk))
-            .order_by(article_sources.c.seen_at, feeds.c.id)
-        )
-        for row in conn.execute(query).all():
-            found.setdefault(row.article_id, []).append(row.name)
+    for row in conn.execute(query).all():
+        found.setdefault(row.article_id, []).append(row.name)
     return {key: tuple(dict.fromkeys(value)) for key, value in found.items()}
+
+
+def _id_list(conn: Connection, ids: list[int]) -> Any:
+    """Thousands of ids as one bound value: a JSON array on SQLite, an array on PostgreSQL."""
+    if conn.dialect.name == "sqlite":
+        return select(literal_column("value")).select_from(
+            func.json_each(bindparam("ids", json.dumps(ids)))
+        )
+    return select(func.unnest(bindparam("ids", ids, type_=ARRAY(Integer))))
 
 
 def _digest_article(row: Row[Any], source_names: tuple[str, ...]) -> DigestArticle:

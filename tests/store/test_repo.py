@@ -127,3 +127,16 @@ async def test_removing_a_feed_keeps_its_articles(store: Store) -> None:
     assert (await store.remove_feed(feed.id)) is not None
     assert await store.remove_feed(feed.id) is None
     assert await store.count_articles() == 1
+
+
+async def test_digest_candidates_carry_every_source_name(store: Store) -> None:
+    from bot.models import Classification
+
+    verdict = Classification(True, 0.9, ("nvidia",), ("test",))
+    for name in ("One", "Two"):
+        feed = await store.add_feed(
+            FeedConfig(url=f"https://{name}.example/f", name=name), "cli", at(20), history=False
+        )
+        await store.ingest(feed, [(article(1, source=name), verdict)], at(20))
+    [found] = await store.digest_candidates(target="t", since=at(19), until=at(21), min_score=0.5)
+    assert found.sources == ("One", "Two") and found.companies == ("nvidia",)
