@@ -28,9 +28,13 @@ def outcome_line(outcome: PollOutcome, name: str) -> str:
     if outcome.skipped_parse:
         return f"same  feed {outcome.feed_id:<4} {name}: unchanged body, not parsed"
     return (
-        f"ok    feed {outcome.feed_id:<4} {name}: {outcome.new_articles} new articles, "
-        f"{outcome.new_sources} more sources for stored ones"
+        f"ok    feed {outcome.feed_id:<4} {name}: {_count(outcome.new_articles, 'new article')}, "
+        f"{_count(outcome.new_sources, 'more source')} for stored ones"
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def summary_line(outcomes: Sequence[PollOutcome], seconds: float) -> str:
