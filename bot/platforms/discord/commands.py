@@ -1,0 +1,416 @@
+"""Slash commands: a Discord interaction → `Command` → `dispatch` → `Reply` → embeds.
+
+The commands come from the one table, `bot.chat.commands.COMMANDS`. Discord lets a default
+permission be set only on a top-level command, so the table splits in two groups:
+
+* `/chipnews <command>` for everyone;
+* `/chipnews-admin <command>` for the admin-only commands (subscribe, unsubscribe, feeds), with
+  Manage Guild as the default member permission and available in servers only. Server admins can
+  still grant it to others in Server Settings → Integrations, so the run-time check stays: the
+  command is admin when the caller has Manage Guild in the channel (`interaction.permissions`).
+
+Each command's callback is built from its `CommandSpec` with discord.py's own decorators
+(`describe`, `rename`, `choices`, `autocomplete`) on a generated signature, so discord.py
+validates and serialises the options itself. Options become the command's words in table order
+(omitted optional ones skipped), which is what the shared handlers read; a `company` option that
+takes several names (`subscribe companies:`) is split like a chat line, so quote a name with a
+space: `"Intel Foundry" nvidia`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import shlex
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.chat.commands import COMMANDS, GENERIC_ERROR, CommandSpec, Context, Param, dispatch
+from bot.chat.messages import Card, Command, Reply, error_reply
+from bot.platforms.discord.poster import _RoutedHTTPClient
+from bot.platforms.discord.render import (
+    COLOUR,
+    MAX_DESCRIPTION,
+    MAX_EMBEDS,
+    MAX_FIELD_NAME,
+    MAX_FIELD_VALUE,
+    MAX_FIELDS,
+    MAX_TITLE,
+    MAX_TOTAL,
+    escape_markdown,
+    link_url,
+)
+from bot.platforms.textsafety import fit, linkable, one_line, text_len, truncate
+
+log = logging.getLogger(__name__)
+
+ContextFactory = Callable[[], Context]
+
+GROUP = "chipnews"
+ADMIN_GROUP = "chipnews-admin"
+GROUP_HELP = "AI-chip news: latest stories, company cards, search, digests"
+ADMIN_GROUP_HELP = "ChipWire admin: digest subscriptions and feeds (Manage Server)"
+ADMIN_PERMISSIONS = discord.Permissions(manage_guild=True)
+
+# Commands whose replies are always private: their "thinking…" placeholder is private too.
+PRIVATE = frozenset({"help", "subscriptions", "digest", "feeds"})
+
+MAX_NAME = 32
+MAX_HELP = 100
+MAX_CHOICE = 100
+ERROR_COLOUR = 0xED4245
+CARD_BODY = 1000  # a card's summary; the message-wide 6,000 limits the total anyway
+CARD_FIELD_VALUE = 300
+MORE_RESERVE = 80  # room kept in the header for the "N more not shown" line
+_NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
+
+
+# options -------------------------------------------------------------------------------------
+
+
+def option_name(name: str) -> str:
+    """A Discord option/command name (^[-_a-z0-9]{1,32}$) for a table name."""
+    cleaned = re.sub(r"[^-_a-z0-9]", "-", name.lower())[:MAX_NAME]
+    if not _NAME.fullmatch(cleaned):
+        raise ValueError(f"cannot make a Discord name of {name!r}")
+    return cleaned
+
+
+def _identifier(name: str) -> str:
+    return re.sub(r"\W", "_", name)
+
+
+def _help(text: str) -> str:
+    return truncate(one_line(text), MAX_HELP) or "…"
+
+
+def _annotation(param: Param) -> Any:
+    base: Any
+    if param.kind == "int":
+        base = app_commands.Range[int, 1, None]
+    elif param.kind == "float":
+        base = float
+    else:
+        base = str
+    return base if param.required else base | None
+
+
+def _number_text(value: float) -> str:
+    """A float as the handlers read it: 1.0 → "1", 0.25 → "0.25"."""
+    if value.is_integer():
+        return str(int(value))
+    return f"{value:.6f}".rstrip("0")
+
+
+def command_words(spec: CommandSpec, options: dict[str, Any]) -> tuple[str, ...]:
+    """The command's words, in table order, from Discord's option values (keyed by identifier)."""
+    words: list[str] = []
+    for param in spec.params:
+        value = options.get(_identifier(param.name))
+        if value is None:
+            continue
+        if isinstance(value, float):
+            words.append(_number_text(value))
+        elif isinstance(value, int):
+            words.append(str(value))
+        elif param.many and param.kind == "company":
+            words += _split(str(value))
+        else:
+            text = str(value).strip()
+            if text:
+                words.append(text)
+    return tuple(words)
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:  # an unclosed quote: plain words
+        return text.split()
+
+
+# autocomplete --------------------------------------------------------------------------------
+
+
+def company_choices(
+    ctx: Context, current: str, *, many: bool = False
+) -> list[app_commands.Choice[str]]:
+    """Choices for a company option; with `many`, the last word is completed, earlier kept."""
+    before, last = "", current
+    if many:
+        head, _, last = current.rpartition(" ")
+        before = f"{head} " if head.strip() else ""
+    choices = []
+    for company_id, label in ctx.companies.suggest(last):
+        value = before + company_id
+        if text_len(value) > MAX_CHOICE:
+            continue
+        name = truncate(one_line(before + label), MAX_CHOICE) or company_id
+        choices.append(app_commands.Choice(name=name, value=value))
+    return choices
+
+
+def _autocompleter(
+    context_factory: ContextFactory, many: bool
+) -> Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[str]]]]:
+    async def complete(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        try:
+            return company_choices(context_factory(), current, many=many)
+        except Exception:
+            log.exception("company autocomplete failed")
+            return []
+
+    return complete
+
+
+# the callback --------------------------------------------------------------------------------
+
+
+def is_admin(interaction: discord.Interaction) -> bool:
+    """Manage Guild in this channel: the same permission the admin group asks for by default."""
+    return bool(interaction.guild_id) and interaction.permissions.manage_guild
+
+
+async def run_command(
+    interaction: discord.Interaction,
+    context_factory: ContextFactory,
+    spec: CommandSpec,
+    args: tuple[str, ...],
+) -> Reply:
+    """Defer, dispatch, follow up. Returns the reply sent."""
+    admin = is_admin(interaction)
+    private = spec.name in PRIVATE or (spec.admin and not admin)
+    await interaction.response.defer(ephemeral=private, thinking=True)
+    if interaction.channel_id is None:  # never "discord:None": it would be a subscription target
+        reply = error_reply("I cannot tell which channel this is.", "Run it from a channel.")
+    else:
+        command = Command(
+            name=spec.name,
+            args=args,
+            channel=f"discord:{interaction.channel_id}",
+            user=str(interaction.user.id),
+            is_admin=admin,
+        )
+        try:
+            reply = await dispatch(context_factory(), command)
+        except Exception:  # dispatch never raises; the context factory might
+            log.exception("slash command %r failed", spec.name)
+            reply = error_reply(GENERIC_ERROR)
+    if reply.ephemeral and not private:
+        # The first follow-up after a public defer replaces the public "thinking…" message
+        # whatever its flags say; drop that message so the private reply is really private.
+        try:
+            await interaction.delete_original_response()
+        except discord.HTTPException:
+            log.warning("could not remove the placeholder before a private reply", exc_info=True)
+    await interaction.followup.send(
+        embeds=reply_embeds(reply),
+        ephemeral=reply.ephemeral,
+        allowed_mentions=discord.AllowedMentions.none(),
+    )
+    return reply
+
+
+def _callback(spec: CommandSpec, context_factory: ContextFactory) -> Any:
+    """A coroutine with one keyword parameter per table parameter, decorated for discord.py."""
+
+    async def callback(interaction: discord.Interaction, **options: Any) -> None:
+        await run_command(interaction, context_factory, spec, command_words(spec, options))
+
+    parameters = [
+        inspect.Parameter(
+            "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
+        )
+    ]
+    described: dict[str, str] = {}
+    renamed: dict[str, str] = {}
+    choices: dict[str, list[app_commands.Choice[str]]] = {}
+    completers: dict[str, Any] = {}
+    for param in spec.params:
+        ident = _identifier(param.name)
+        parameters.append(
+            inspect.Parameter(
+                ident,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=inspect.Parameter.empty if param.required else None,
+                annotation=_annotation(param),
+            )
+        )
+        described[ident] = _help(param.help)
+        if option_name(param.name) != ident:
+            renamed[ident] = option_name(param.name)
+        if param.choices:
+            choices[ident] = [
+                app_commands.Choice(name=c, value=c) for c in param.choices[:MAX_FIELDS]
+            ]
+        elif param.kind == "company":
+            completers[ident] = _autocompleter(context_factory, param.many)
+    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    callback.__qualname__ = callback.__name__ = f"chipnews_{_identifier(spec.name)}"
+    decorated: Any = callback
+    if described:
+        decorated = app_commands.describe(**described)(decorated)
+    if renamed:
+        decorated = app_commands.rename(**renamed)(decorated)
+    if choices:
+        decorated = app_commands.choices(**choices)(decorated)
+    if completers:
+        decorated = app_commands.autocomplete(**completers)(decorated)
+    return decorated
+
+
+def slash_command(
+    spec: CommandSpec, context_factory: ContextFactory
+) -> app_commands.Command[Any, ..., None]:
+    return app_commands.Command(
+        name=option_name(spec.name),
+        description=_help(spec.help),
+        callback=_callback(spec, context_factory),
+    )
+
+
+def build_tree(
+    client: discord.Client,
+    context_factory: ContextFactory,
+    specs: Sequence[CommandSpec] = COMMANDS,
+) -> app_commands.CommandTree[discord.Client]:
+    """`/chipnews` and `/chipnews-admin` with one subcommand per table entry.
+
+    `context_factory` is called per interaction (and per autocomplete keystroke): pass one that
+    returns a Context built once, e.g. `lambda: ctx` with `ctx = context_from_app(app)`.
+    """
+    tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
+    public = app_commands.Group(name=GROUP, description=GROUP_HELP)
+    admin = app_commands.Group(
+        name=ADMIN_GROUP,
+        description=ADMIN_GROUP_HELP,
+        default_permissions=ADMIN_PERMISSIONS,
+        guild_only=True,
+    )
+    for spec in specs:
+        (admin if spec.admin else public).add_command(slash_command(spec, context_factory))
+    for group in (public, admin):
+        if group.commands:
+            tree.add_command(group)
+    return tree
+
+
+# embeds --------------------------------------------------------------------------------------
+
+
+def _embed_size(embed: discord.Embed) -> int:
+    size = text_len(embed.title or "") + text_len(embed.description or "")
+    for item in embed.fields:
+        size += text_len(item.name or "") + text_len(item.value or "")
+    return size
+
+
+def _lines_text(lines: Sequence[str], limit: int) -> str:
+    """Escaped lines joined by newlines within `limit`: long lines are shortened, and when the
+    rest do not fit an "… N more lines" line ends the text."""
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        rest = len(lines) - index
+        reserve = 0 if rest == 1 else text_len(f"\n… {rest} more lines")
+        gap = 1 if kept else 0
+        room = min(limit - used - gap - reserve, MAX_DESCRIPTION)
+        text = one_line(line)
+        piece = fit(text, room, escape_markdown) if room > 0 else ""
+        if text and not piece:
+            kept.append(f"… {rest} more lines")
+            break
+        kept.append(piece)
+        used += gap + text_len(piece)
+    return "\n".join(kept)
+
+
+def card_embed(card: Card, colour: int = COLOUR) -> discord.Embed:
+    url = link_url(card.url) if card.url and linkable(card.url) else None
+    embed = discord.Embed(
+        title=fit(one_line(card.title), MAX_TITLE, escape_markdown) or "\\(untitled\\)",
+        url=url if url and len(url) <= 2048 else None,
+        description=fit(one_line(card.body), CARD_BODY, escape_markdown) or None,
+        colour=colour,
+    )
+    for name, value in card.fields[:MAX_FIELDS]:
+        embed.add_field(
+            name=fit(one_line(name), min(MAX_FIELD_NAME, 64), escape_markdown) or "·",
+            value=fit(one_line(value), min(MAX_FIELD_VALUE, CARD_FIELD_VALUE), escape_markdown)
+            or "—",
+            inline=True,
+        )
+    return embed
+
+
+def reply_embeds(reply: Reply) -> list[discord.Embed]:
+    """A header embed (title, lines) then one embed per card, within Discord's message limits:
+    at most 10 embeds and 6,000 characters; cards that do not fit are counted in the header."""
+    colour = ERROR_COLOUR if reply.error else COLOUR
+    title = fit(one_line(reply.title), MAX_TITLE, escape_markdown) or "ChipWire"
+    budget = MAX_DESCRIPTION - (MORE_RESERVE if reply.cards else 0)
+    budget = min(budget, MAX_TOTAL - text_len(title) - MORE_RESERVE)
+    description = _lines_text(reply.lines, budget) if reply.lines else ""
+    header = discord.Embed(title=title, description=description or None, colour=colour)
+    embeds = [header]
+    used = _embed_size(header)
+    shown = 0
+    for card in reply.cards:
+        if len(embeds) >= MAX_EMBEDS:
+            break
+        embed = card_embed(card, colour)
+        size = _embed_size(embed)
+        if used + size > MAX_TOTAL - MORE_RESERVE:
+            break
+        embeds.append(embed)
+        used += size
+        shown += 1
+    hidden = len(reply.cards) - shown
+    if hidden:
+        note = f"… {hidden} more not shown"
+        header.description = f"{description}\n{note}" if description else note
+    return embeds
+
+
+# syncing -------------------------------------------------------------------------------------
+
+
+def _no_context() -> Context:
+    raise RuntimeError("commands are only registered here, not served")
+
+
+def routed_client(api_base: str | None = None) -> discord.Client:
+    """A gateway-less-capable client whose REST calls go to `api_base` (tests, proxies).
+
+    Interaction responses and follow-ups go through discord.py's webhook adapter, which always
+    uses `discord.http.Route.BASE`; only REST calls made with `client.http` are rerouted.
+    """
+    # Slash commands need no privileged intent; `guilds` keeps discord.py's cache coherent.
+    client = discord.Client(intents=discord.Intents(guilds=True))
+    if api_base is not None:
+        http = _RoutedHTTPClient(client.loop, api_base)
+        client.http = http
+        client._connection.http = http
+    return client
+
+
+async def sync_commands(token: str, guild_id: int | None, api_base: str | None = None) -> int:
+    """Register the slash commands (globally, or in one guild: instant, for testing) over HTTP
+    only, no gateway; the number of top-level commands Discord now has."""
+    client = routed_client(api_base)
+    try:
+        await client.login(token)
+        tree = build_tree(client, _no_context)
+        guild = discord.Object(id=guild_id) if guild_id is not None else None
+        if guild is not None:  # a test guild gets the global set, registered instantly
+            tree.copy_global_to(guild=guild)
+        synced = await tree.sync(guild=guild)
+        return len(synced)
+    finally:
+        await client.close()

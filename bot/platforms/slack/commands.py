@@ -1,0 +1,270 @@
+"""The `/chipnews` slash command on Slack: request → `Command` → `dispatch` → `Reply` → Block Kit.
+
+Thin on purpose: Bolt checks the request signature and timestamp (401 otherwise), we ack at once
+(Slack wants an answer within 3 seconds), parse the text with `parse_command_line`, run the shared
+command table and answer through the command's `response_url` (ephemeral or in the channel), or
+with `chat.postEphemeral` / `chat.postMessage` when Slack sent no response_url.
+
+`build_app` makes no Web API call at start-up or per request for authorization (no `auth.test`):
+it is a single-workspace app whose bot token is handed to Bolt by a local `authorize` function.
+The only call it makes itself is `users.info`, and only for admin-only commands from users who are
+not in the `admins` allow-list.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import ClientError, web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.chat.commands import BY_NAME, Context, dispatch
+from bot.chat.messages import Card, Command, Reply, error_reply, parse_command_line
+from bot.platforms.slack.poster import api_base_url
+from bot.platforms.slack.render import (
+    MAX_BLOCKS,
+    MAX_HEADER_TEXT,
+    MAX_MESSAGE_CHARS,
+    MAX_SECTION_TEXT,
+    MAX_URL,
+    escape_label,
+    escape_mrkdwn,
+    escape_plain,
+    link_url,
+)
+from bot.platforms.textsafety import fit, linkable, one_line, text_len
+
+log = logging.getLogger(__name__)
+
+SLASH_COMMAND = "/chipnews"
+EVENTS_PATH = "/slack/events"
+ERROR_MARK = "⚠ "
+CARD_TITLE = 300
+CARD_BODY = 1000
+CARD_FIELDS = 2000
+FALLBACK_TEXT = 150
+# Slack truncates a message's text beyond 40,000 characters; the fallback text has its own room.
+MAX_REPLY_CHARS = MAX_MESSAGE_CHARS - 2 * FALLBACK_TEXT
+CUT_NOTE = "More not shown; narrow the command to see the rest."
+FAILED = "Something went wrong; try again or ask an admin."
+
+ContextFactory = Callable[[], Context | Awaitable[Context]]
+AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def build_app(
+    context_factory: ContextFactory,
+    *,
+    signing_secret: str,
+    token: str,
+    api_url: str | None = None,
+    admins: frozenset[str] = frozenset(),
+    process_before_response: bool = False,
+) -> AsyncApp:
+    """A Bolt app answering `/chipnews <command> [args…]` from the shared command table.
+
+    `context_factory` gives the command `Context` (build it once, e.g. `lambda: ctx`; it may
+    also be async). `api_url` is the Web API base (`SLACK_API_URL`; Slack's by default).
+    `admins` are Slack user ids allowed to run admin commands besides the workspace's
+    admins and owners (`users.info`).
+
+    `process_before_response=True` makes Bolt run the listener to the end before
+    `async_dispatch` returns (the ack is still the first thing the listener does): tests use it
+    so the reply has arrived when dispatch returns. Over HTTP in production keep it False —
+    Bolt then answers Slack's request right after `ack()` and finishes the command in the
+    background, so a slow command cannot miss Slack's 3-second deadline.
+    """
+
+    async def authorize(
+        enterprise_id: str | None, team_id: str | None, user_id: str | None
+    ) -> AuthorizeResult:
+        # Single workspace, static bot token: no auth.test round trip to Slack.
+        return AuthorizeResult(
+            enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, bot_token=token
+        )
+
+    app = AsyncApp(
+        signing_secret=signing_secret,
+        # The per-request client copies this one's base URL; `authorize` gives it the token.
+        client=AsyncWebClient(base_url=api_base_url(api_url)),
+        authorize=authorize,
+        process_before_response=process_before_response,
+        name="chipwire",
+    )
+
+    @app.command(SLASH_COMMAND)
+    async def chipnews(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        reply = await _run(context_factory, body, client, admins)
+        await _answer(reply, body, respond, client)
+
+    return app
+
+
+def http_handler(app: AsyncApp) -> AiohttpHandler:
+    """An aiohttp handler for `POST /slack/events` (EVENTS_PATH): Bolt verifies and dispatches."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    return handle
+
+
+async def _run(
+    context_factory: ContextFactory,
+    body: Mapping[str, Any],
+    client: AsyncWebClient,
+    admins: frozenset[str],
+) -> Reply:
+    try:
+        name, args = parse_command_line(str(body.get("text") or ""))
+    except ValueError as exc:
+        return error_reply(str(exc), f"e.g. {SLASH_COMMAND} company huawei")
+    user = str(body.get("user_id") or "")
+    spec = BY_NAME.get(name)
+    # users.info only when it matters: an admin-only command from someone not allow-listed.
+    admin = user in admins or (
+        spec is not None and spec.admin and await is_workspace_admin(client, user)
+    )
+    command = Command(
+        name=name,
+        args=args,
+        channel=f"slack:{body.get('channel_id', '')}",
+        user=f"slack:{user}",
+        is_admin=admin,
+    )
+    try:
+        made = context_factory()
+        ctx = await made if inspect.isawaitable(made) else made
+    except Exception:
+        log.exception("could not build the command context for %r", name)
+        return error_reply(FAILED)
+    return await dispatch(ctx, command)
+
+
+async def is_workspace_admin(client: AsyncWebClient, user: str) -> bool:
+    """True when `users.info` says the user is a workspace admin or owner; False if it fails."""
+    if not user:
+        return False
+    try:
+        found = await client.users_info(user=user)
+    except (SlackApiError, ClientError, TimeoutError) as exc:
+        log.warning("users.info for %s failed (%s); treating them as not an admin", user, exc)
+        return False
+    info = found.get("user") or {}
+    return bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
+
+
+async def _answer(
+    reply: Reply, body: Mapping[str, Any], respond: AsyncRespond, client: AsyncWebClient
+) -> None:
+    text = fallback_text(reply)
+    blocks = reply_blocks(reply)
+    if body.get("response_url"):
+        await respond(
+            text=text,
+            blocks=blocks,
+            response_type="ephemeral" if reply.ephemeral else "in_channel",
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+    elif reply.ephemeral:
+        await client.chat_postEphemeral(
+            channel=body["channel_id"], user=body["user_id"], text=text, blocks=blocks
+        )
+    else:
+        await client.chat_postMessage(
+            channel=body["channel_id"],
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+
+# Block Kit -----------------------------------------------------------------------------------
+
+
+def fallback_text(reply: Reply) -> str:
+    """The message's `text` (notifications, old clients): the title, escaped."""
+    mark = ERROR_MARK if reply.error else ""
+    return mark + (fit(one_line(reply.title), FALLBACK_TEXT, escape_mrkdwn) or "ChipWire")
+
+
+def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
+    """A header with the title, the lines packed into sections, then a section (and a context
+    with its fields) per card; within Slack's limits, all feed and user text made inert."""
+    mark = ERROR_MARK if reply.error else ""
+    title = fit(one_line(reply.title), MAX_HEADER_TEXT - len(mark), escape_plain) or "ChipWire"
+    body: list[dict[str, Any]] = [_section(text) for text in _pack_lines(reply.lines)]
+    for card in reply.cards:
+        body += _card_blocks(card)
+    blocks = [_header(mark + title)]
+    used = text_len(title)
+    for index, block in enumerate(body):
+        size = _block_chars(block)
+        last = index == len(body) - 1
+        room = MAX_BLOCKS - len(blocks) - (0 if last else 1)
+        if room < 1 or used + size > MAX_REPLY_CHARS:
+            blocks.append(_context(CUT_NOTE))
+            break
+        blocks.append(block)
+        used += size
+    return blocks
+
+
+def _block_chars(block: dict[str, Any]) -> int:
+    if block["type"] == "context":
+        return sum(text_len(element["text"]) for element in block["elements"])
+    return text_len(block["text"]["text"])
+
+
+def _pack_lines(lines: tuple[str, ...]) -> list[str]:
+    texts: list[str] = []
+    for line in lines:
+        escaped = fit(one_line(line), MAX_SECTION_TEXT, escape_mrkdwn)
+        if not escaped:
+            continue
+        if texts and text_len(texts[-1]) + 1 + text_len(escaped) <= MAX_SECTION_TEXT:
+            texts[-1] += "\n" + escaped
+        else:
+            texts.append(escaped)
+    return texts
+
+
+def _card_blocks(card: Card) -> list[dict[str, Any]]:
+    url = link_url(card.url) if card.url and linkable(card.url) else ""
+    if url and text_len(url) <= MAX_URL:
+        head = f"*<{url}|{fit(one_line(card.title), CARD_TITLE, escape_label) or '(untitled)'}>*"
+    else:
+        head = f"*{fit(one_line(card.title), CARD_TITLE, escape_mrkdwn) or '(untitled)'}*"
+    body = fit(one_line(card.body), CARD_BODY, escape_mrkdwn)
+    blocks = [_section(f"{head}\n{body}" if body else head)]
+    fields = " · ".join(
+        f"{one_line(name)}: {one_line(value)}" for name, value in card.fields if value
+    )
+    if fields:
+        blocks.append(_context(fit(fields, CARD_FIELDS, escape_mrkdwn)))
+    return blocks
+
+
+def _header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
+
+
+def _section(text: str) -> dict[str, Any]:
+    # verbatim: Slack must not auto-link or auto-mention anything we did not mark up ourselves.
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text, "verbatim": True}]}

@@ -1,0 +1,461 @@
+"""Slash commands through discord.py's own code: the tree it serialises, interactions it parses
+and the HTTP calls it makes, against a fake Discord API on 127.0.0.1 and a real SQLite store."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from aiohttp import web
+
+from bot.chat.commands import COMMANDS, Context, make_context
+from bot.chat.messages import Card, Reply
+from bot.news.catalog import load_catalog
+from bot.platforms.discord.commands import (
+    ADMIN_GROUP,
+    GROUP,
+    build_tree,
+    command_words,
+    reply_embeds,
+    routed_client,
+    sync_commands,
+)
+from bot.store.repo import Store
+from tests.chat.test_commands import HUAWEI, NOW, NVIDIA, ago, settings_for, stored
+from tests.platforms import HOSTILE_SUMMARY, HOSTILE_TITLE
+
+TOKEN = "MTIz.fake-bot-token.secret"
+APP_ID = "42"
+GUILD = "7001"
+CHANNEL = "123"
+MANAGE_GUILD = 1 << 5
+NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
+
+
+def _json(data: Any) -> web.Response:
+    """JSON as Discord labels it: discord.py parses only an exact "application/json"."""
+    body = json.dumps(data).encode()
+    return web.Response(body=body, headers={"Content-Type": "application/json"})
+
+
+@dataclass
+class FakeDiscord:
+    """Records what discord.py sends; answers like Discord."""
+
+    base: str = ""
+    calls: list[tuple[str, str, Any]] = field(default_factory=list)  # (method, path, json)
+
+    async def record(self, request: web.Request) -> Any:
+        body = await request.json() if request.can_read_body else None
+        self.calls.append((request.method, request.path, body))
+        return body
+
+    async def me(self, request: web.Request) -> web.Response:
+        await self.record(request)
+        return _json({"id": APP_ID, "username": "chipwire", "discriminator": "0", "avatar": None})
+
+    async def application(self, request: web.Request) -> web.Response:
+        await self.record(request)
+        owner = {"id": "1", "username": "owner", "discriminator": "0", "avatar": None}
+        return _json(
+            {
+                "id": APP_ID,
+                "name": "ChipWire",
+                "description": "",
+                "icon": None,
+                "bot_public": False,
+                "bot_require_code_grant": False,
+                "owner": owner,
+                "verify_key": "00",
+                "flags": 0,
+            }
+        )
+
+    async def callback(self, request: web.Request) -> web.Response:
+        body = await self.record(request)
+        flags = (body.get("data") or {}).get("flags", 0)
+        return _json(
+            {
+                "interaction": {
+                    "id": request.match_info["id"],
+                    "type": 2,
+                    "response_message_loading": body["type"] == 5,
+                    "response_message_ephemeral": bool(flags & 64),
+                },
+                "resource": {"type": body["type"]},
+            }
+        )
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        body = await self.record(request)
+        if request.method == "DELETE":
+            return web.Response(status=204)
+        return _json(
+            {
+                "id": "5000",
+                "channel_id": CHANNEL,
+                "content": "",
+                "author": {"id": APP_ID, "username": "chipwire", "discriminator": "0"},
+                "embeds": body.get("embeds", []),
+                "attachments": [],
+                "mentions": [],
+                "mention_roles": [],
+                "mention_everyone": False,
+                "pinned": False,
+                "tts": False,
+                "timestamp": "2026-11-20T12:00:00.000000+00:00",
+                "edited_timestamp": None,
+                "type": 0,
+                "flags": body.get("flags", 0),
+            }
+        )
+
+    async def bulk_commands(self, request: web.Request) -> web.Response:
+        body = await self.record(request)
+        out = [
+            {**cmd, "id": str(900 + n), "application_id": APP_ID, "version": "1"}
+            for n, cmd in enumerate(body)
+        ]
+        return _json(out)
+
+    def posted(self, pattern: str) -> list[Any]:
+        return [body for method, path, body in self.calls if re.fullmatch(pattern, path)]
+
+
+@pytest.fixture
+async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    server = FakeDiscord()
+    app = web.Application()
+    api = "/api/v10"
+    app.router.add_get(f"{api}/users/@me", server.me)
+    app.router.add_get(f"{api}/oauth2/applications/@me", server.application)
+    app.router.add_post(f"{api}/interactions/{{id}}/{{token}}/callback", server.callback)
+    app.router.add_route("*", f"{api}/webhooks/{{app}}/{{token}}", server.webhook)
+    app.router.add_route("*", f"{api}/webhooks/{{app}}/{{token}}/messages/{{m}}", server.webhook)
+    app.router.add_put(f"{api}/applications/{{app}}/commands", server.bulk_commands)
+    app.router.add_put(f"{api}/applications/{{app}}/guilds/{{g}}/commands", server.bulk_commands)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server.base = f"http://127.0.0.1:{runner.addresses[0][1]}{api}"
+    # Interaction responses go through discord.py's webhook adapter, which builds its URLs from
+    # Route.BASE alone (no per-client base), so this test points that at the fake.
+    monkeypatch.setattr(discord.http.Route, "BASE", server.base)
+    try:
+        yield server
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def ctx(tmp_path: Path) -> AsyncIterator[Context]:
+    store = await Store.open(settings_for(tmp_path).database_url)
+    await stored(
+        store,
+        "Chip Wire",
+        (1, HUAWEI, {"title": "Huawei Ascend 910C ships in volume", "published_at": ago(1)}),
+        (2, HUAWEI, {"title": "Huawei CloudMatrix 384 racks", "published_at": ago(2)}),
+        (4, NVIDIA, {"title": "Nvidia H20 export licence", "published_at": ago(3)}),
+    )
+    yield make_context(store, load_catalog(), lambda: NOW, settings_for(tmp_path))
+    await store.close()
+
+
+@pytest.fixture
+async def client(fake: FakeDiscord) -> AsyncIterator[discord.Client]:
+    opened = routed_client(fake.base)
+    await opened.login(TOKEN)
+    yield opened
+    await opened.close()
+
+
+def tree_dicts(ctx: Context | None = None) -> list[dict[str, Any]]:
+    client = discord.Client(intents=discord.Intents.none())
+    tree = build_tree(client, lambda: ctx)  # type: ignore[arg-type,return-value]
+    return [cmd.to_dict(tree) for cmd in tree.get_commands()]
+
+
+def interaction_payload(
+    group: str,
+    sub: str,
+    options: list[dict[str, Any]],
+    *,
+    permissions: int = 0,
+    kind: int = 2,
+) -> dict[str, Any]:
+    user = {"id": "555", "username": "asker", "discriminator": "0", "avatar": None}
+    return {
+        "id": "8001",
+        "application_id": APP_ID,
+        "type": kind,
+        "token": "itoken-abc",
+        "version": 1,
+        "guild_id": GUILD,
+        "channel_id": CHANNEL,
+        "channel": {
+            "id": CHANNEL,
+            "type": 0,
+            "guild_id": GUILD,
+            "name": "ai-chips",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+            "flags": 0,
+        },
+        "member": {
+            "user": user,
+            "roles": [],
+            "joined_at": "2026-01-01T00:00:00.000000+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "permissions": str(permissions),
+        },
+        "app_permissions": str(2**40 - 1),
+        "attachment_size_limit": 10 * 1024 * 1024,
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": GUILD},
+        "context": 0,
+        "data": {
+            "id": "777",
+            "name": group,
+            "type": 1,
+            "options": [{"name": sub, "type": 1, "options": options}],
+        },
+    }
+
+
+async def run(client: discord.Client, ctx: Context, payload: dict[str, Any]) -> discord.Interaction:
+    tree = build_tree(client, lambda: ctx)
+    interaction: discord.Interaction = discord.Interaction(data=payload, state=client._connection)  # type: ignore[arg-type]
+    await tree._call(interaction)
+    return interaction
+
+
+# the tree ------------------------------------------------------------------------------------
+
+
+def test_every_command_is_registered_within_discord_limits() -> None:
+    groups = {cmd["name"]: cmd for cmd in tree_dicts()}
+    assert set(groups) == {GROUP, ADMIN_GROUP}
+    registered: dict[str, dict[str, Any]] = {}
+    for group in groups.values():
+        assert NAME.fullmatch(group["name"]) and 1 <= len(group["description"]) <= 100
+        assert 1 <= len(group["options"]) <= 25
+        for sub in group["options"]:
+            assert sub["type"] == 1  # SUB_COMMAND
+            assert NAME.fullmatch(sub["name"]) and 1 <= len(sub["description"]) <= 100
+            assert len(sub["options"]) <= 25
+            registered[sub["name"]] = sub | {"group": group["name"]}
+    assert set(registered) == {spec.name for spec in COMMANDS}
+    for spec in COMMANDS:
+        sub = registered[spec.name]
+        assert sub["group"] == (ADMIN_GROUP if spec.admin else GROUP)
+        by_name = {opt["name"]: opt for opt in sub["options"]}
+        assert set(by_name) == {p.name for p in spec.params}
+        flags = [opt["required"] for opt in sub["options"]]
+        assert flags == sorted(flags, reverse=True)  # Discord wants required options first
+        for param in spec.params:
+            opt = by_name[param.name]
+            assert NAME.fullmatch(opt["name"]) and 1 <= len(opt["description"]) <= 100
+            assert opt["required"] is param.required
+            assert opt["type"] == {"int": 4, "float": 10}.get(param.kind, 3)
+            assert opt.get("autocomplete", False) is (param.kind == "company")
+            if param.choices:
+                assert [c["value"] for c in opt["choices"]] == list(param.choices)
+
+
+def test_admin_commands_need_manage_guild_by_default() -> None:
+    groups = {cmd["name"]: cmd for cmd in tree_dicts()}
+    assert groups[ADMIN_GROUP]["default_member_permissions"] == MANAGE_GUILD
+    assert groups[ADMIN_GROUP]["dm_permission"] is False
+    assert groups[GROUP]["default_member_permissions"] is None
+    assert {o["name"] for o in groups[ADMIN_GROUP]["options"]} == {
+        s.name for s in COMMANDS if s.admin
+    }
+
+
+def test_options_become_the_handlers_words() -> None:
+    specs = {spec.name: spec for spec in COMMANDS}
+    search = command_words(specs["search"], {"query": "Ascend 910C", "days": 7})
+    assert search == ("Ascend 910C", "7")
+    subscribe = command_words(
+        specs["subscribe"],
+        {"companies": 'nvidia "Intel Foundry"', "schedule": "daily 08:00", "min_relevance": 1.0},
+    )
+    assert subscribe == ("nvidia", "Intel Foundry", "daily 08:00", "1")
+    assert command_words(specs["subscribe"], {"min_relevance": 0.25}) == ("0.25",)
+
+
+# interactions --------------------------------------------------------------------------------
+
+
+async def test_company_command_defers_then_follows_up_with_embeds(
+    fake: FakeDiscord, client: discord.Client, ctx: Context
+) -> None:
+    payload = interaction_payload(GROUP, "company", [{"name": "name", "type": 3, "value": "华为"}])
+    await run(client, ctx, payload)
+
+    (callback,) = fake.posted(r".*/interactions/8001/itoken-abc/callback")
+    assert callback["type"] == 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
+    assert not (callback.get("data") or {}).get("flags", 0) & 64
+    (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
+    assert followup["allowed_mentions"] == {"parse": []}
+    assert not followup.get("flags", 0) & 64  # a company card is public
+    titles = [e.get("title") for e in followup["embeds"]]
+    assert titles[0] == "Huawei"
+    assert "Huawei Ascend 910C ships in volume" in titles
+    assert any("Mentions:" in (e.get("description") or "") for e in followup["embeds"])
+    # The defer happened before the follow-up.
+    paths = [path for _, path, _ in fake.calls]
+    assert paths.index(next(p for p in paths if p.endswith("/callback"))) < paths.index(
+        next(p for p in paths if p.endswith("/itoken-abc"))
+    )
+
+
+async def test_non_admin_gets_a_private_error_for_admin_commands(
+    fake: FakeDiscord, client: discord.Client, ctx: Context
+) -> None:
+    payload = interaction_payload(ADMIN_GROUP, "unsubscribe", [], permissions=0)
+    await run(client, ctx, payload)
+
+    (callback,) = fake.posted(r".*/callback")
+    assert callback["type"] == 5 and callback["data"]["flags"] & 64
+    (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
+    assert followup["flags"] & 64
+    assert followup["allowed_mentions"] == {"parse": []}
+    assert followup["embeds"][0]["title"].startswith("Only admins can use")
+
+
+async def test_admin_runs_admin_commands(
+    fake: FakeDiscord, client: discord.Client, ctx: Context
+) -> None:
+    payload = interaction_payload(ADMIN_GROUP, "unsubscribe", [], permissions=MANAGE_GUILD)
+    await run(client, ctx, payload)
+    # No subscription here: the handler's own error, not the permission refusal, and private.
+    (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
+    assert followup["flags"] & 64
+    assert followup["embeds"][0]["title"] == "This channel has no subscription."
+    # The public "thinking…" placeholder was removed before the private answer.
+    assert fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc/messages/@original") == [None]
+
+
+async def test_search_with_an_integer_option(
+    fake: FakeDiscord, client: discord.Client, ctx: Context
+) -> None:
+    options = [
+        {"name": "query", "type": 3, "value": "Ascend"},
+        {"name": "days", "type": 4, "value": 7},
+    ]
+    await run(client, ctx, interaction_payload(GROUP, "search", options))
+    (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
+    titles = [e["title"] for e in followup["embeds"]]
+    assert titles == ["Search: Ascend", "Huawei Ascend 910C ships in volume"]
+
+
+async def test_admin_subscribes_with_renamed_and_float_options(
+    fake: FakeDiscord, client: discord.Client, ctx: Context
+) -> None:
+    options = [
+        {"name": "companies", "type": 3, "value": "nvidia 华为"},
+        {"name": "schedule", "type": 3, "value": "daily 09:30"},
+        {"name": "min-relevance", "type": 10, "value": 0.5},
+    ]
+    payload = interaction_payload(ADMIN_GROUP, "subscribe", options, permissions=MANAGE_GUILD)
+    await run(client, ctx, payload)
+    (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
+    assert not followup.get("flags", 0) & 64
+    header = followup["embeds"][0]
+    assert header["title"] == "Subscribed this channel"
+    assert f"discord:{CHANNEL}" in header["description"]
+    assert "Nvidia, Huawei" in header["description"] and "0.50" in header["description"]
+
+
+async def test_no_channel_means_a_private_error_not_a_none_target(
+    fake: FakeDiscord, client: discord.Client, ctx: Context
+) -> None:
+    payload = interaction_payload(ADMIN_GROUP, "unsubscribe", [], permissions=MANAGE_GUILD)
+    del payload["channel"]
+    await run(client, ctx, payload)
+    (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
+    assert followup["flags"] & 64
+    assert followup["embeds"][0]["title"] == "I cannot tell which channel this is."
+
+
+async def test_company_autocomplete_answers_with_catalog_choices(
+    fake: FakeDiscord, client: discord.Client, ctx: Context
+) -> None:
+    options = [{"name": "name", "type": 3, "value": "hua", "focused": True}]
+    await run(client, ctx, interaction_payload(GROUP, "company", options, kind=4))
+    (callback,) = fake.posted(r".*/callback")
+    assert callback["type"] == 8  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
+    choices = callback["data"]["choices"]
+    assert {"name": "Huawei", "value": "huawei"} in choices
+    assert len(choices) <= 25
+
+
+async def test_sync_registers_both_groups(fake: FakeDiscord) -> None:
+    count = await sync_commands(TOKEN, int(GUILD), api_base=fake.base)
+    assert count == 2
+    (body,) = fake.posted(rf".*/applications/{APP_ID}/guilds/{GUILD}/commands")
+    assert {cmd["name"] for cmd in body} == {GROUP, ADMIN_GROUP}
+
+
+# embeds --------------------------------------------------------------------------------------
+
+
+def _size(embed: dict[str, Any]) -> int:
+    fields = embed.get("fields", [])
+    return (
+        len(embed.get("title", ""))
+        + len(embed.get("description", ""))
+        + sum(len(f["name"]) + len(f["value"]) for f in fields)
+    )
+
+
+def test_reply_embeds_stay_within_discord_limits_and_escape_feed_text() -> None:
+    long = (HOSTILE_TITLE + " ") * 40
+    card = Card(
+        title=long,
+        url="https://evil.example/a (b)",
+        body=(HOSTILE_SUMMARY + " ") * 40,
+        fields=tuple((f"f{n} {HOSTILE_TITLE}", long) for n in range(30)),
+    )
+    reply = Reply(title=long, lines=tuple([long] * 60), cards=(card,) * 12)
+    embeds: list[dict[str, Any]] = [dict(e.to_dict()) for e in reply_embeds(reply)]
+    assert 1 <= len(embeds) <= 10
+    assert sum(_size(e) for e in embeds) <= 6000
+    for embed in embeds:
+        assert len(embed.get("title", "")) <= 256
+        assert len(embed.get("description", "")) <= 4096
+        assert len(embed.get("fields", [])) <= 25
+        for item in embed.get("fields", []):
+            assert 1 <= len(item["name"]) <= 256 and 1 <= len(item["value"]) <= 1024
+        text = " ".join([embed.get("title", ""), embed.get("description", "")])
+        assert "@everyone" not in text and "@here" not in text
+        assert "[click here](" not in text
+    assert "more not shown" in embeds[0]["description"]
+    assert "more lines" in embeds[0]["description"]
+
+
+def test_one_long_line_is_shortened_not_dropped() -> None:
+    (embed,) = reply_embeds(Reply(title="Feeds", lines=("x" * 9000,)))
+    assert embed.description is not None and 4000 < len(embed.description) <= 4096
+
+
+def test_short_reply_is_one_embed_per_card() -> None:
+    cards = tuple(Card(title=f"Story {n}", url=None, body="", fields=()) for n in range(3))
+    embeds = reply_embeds(Reply(title="Latest", cards=cards))
+    assert [e.title for e in embeds] == ["Latest", "Story 0", "Story 1", "Story 2"]
+    error = reply_embeds(Reply(title="Nope", lines=("do this",), ephemeral=True, error=True))
+    assert len(error) == 1 and error[0].description == "do this"

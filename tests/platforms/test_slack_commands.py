@@ -1,0 +1,401 @@
+"""`/chipnews` through Bolt's own request path: signed requests in, replies at a fake Slack.
+
+Requests are signed with slack_sdk's `SignatureVerifier` and dispatched with
+`AsyncApp.async_dispatch` (and once through the aiohttp handler on a real local server); the
+replies go over real HTTP to a fake Slack on 127.0.0.1 (response_url, `users.info`,
+`chat.postMessage`, `chat.postEphemeral`). The command table runs on a real SQLite store.
+
+The apps are built with `process_before_response=True`: Bolt then runs the listener (which acks
+first) to its end before `async_dispatch` returns, so the reply has reached the fake Slack when
+the test looks. In production over HTTP it stays False and the command finishes after the ack.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from aiohttp import ClientSession, web
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
+
+from bot.chat.commands import Context, make_context
+from bot.chat.messages import Card, Reply
+from bot.news.catalog import load_catalog
+from bot.platforms.slack.commands import (
+    EVENTS_PATH,
+    build_app,
+    fallback_text,
+    http_handler,
+    reply_blocks,
+)
+from bot.platforms.slack.render import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
+from bot.platforms.textsafety import text_len
+from bot.store.repo import Store
+from tests.chat.test_commands import HUAWEI, NOW, ago, settings_for, stored
+from tests.platforms import HOSTILE_SUMMARY, HOSTILE_TITLE
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TOKEN = "xoxb-1111-2222-secretsecret"
+TEAM = "T0TEAM"
+CHANNEL = "C0123ABCD"
+ADMIN = "UADMIN"
+MEMBER = "UMEMBER"
+LISTED = "ULISTED"
+BROKEN = "UBROKEN"  # users.info fails for them
+
+
+@dataclass
+class FakeSlack:
+    """Slack's Web API (`/api/<method>`) and response_urls (`/respond/<n>`) on 127.0.0.1."""
+
+    base: str = ""
+    responses: list[dict[str, Any]] = field(default_factory=list)  # response_url posts
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # Web API calls
+    auth: set[str] = field(default_factory=set)
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self, n: int = 1) -> str:
+        return f"{self.base}/respond/{n}"
+
+    def methods(self) -> list[str]:
+        return [method for method, _ in self.calls]
+
+    async def respond(self, request: web.Request) -> web.Response:
+        self.responses.append(await request.json())
+        return web.Response(text="ok")
+
+    async def api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        self.auth.add(request.headers.get("Authorization", ""))
+        if request.method == "GET":  # slack_sdk sends users.info as a GET with a query
+            args: dict[str, Any] = dict(request.query)
+        elif request.content_type == "application/json":
+            args = dict(await request.json())
+        else:
+            args = dict(await request.post())
+        if isinstance(args.get("blocks"), str):
+            args["blocks"] = json.loads(args["blocks"])
+        self.calls.append((method, args))
+        if method == "users.info" and args["user"] == BROKEN:
+            return web.json_response({"ok": False, "error": "missing_scope"})
+        if method == "users.info":
+            user = args["user"]
+            return web.json_response(
+                {"ok": True, "user": {"id": user, "is_admin": user == ADMIN, "is_owner": False}}
+            )
+        if method in ("chat.postMessage", "chat.postEphemeral"):
+            return web.json_response({"ok": True, "channel": args["channel"], "ts": "1.000001"})
+        return web.json_response({"ok": False, "error": "unknown_method"})
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    server = FakeSlack()
+    app = web.Application()
+    app.router.add_route("*", "/api/{method}", server.api)
+    app.router.add_post("/respond/{n}", server.respond)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        yield server
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(settings_for(tmp_path).database_url)
+    await stored(
+        opened,
+        "Chip Wire",
+        (1, HUAWEI, {"title": "Huawei Ascend 910C ships in volume", "published_at": ago(1)}),
+        (2, HUAWEI, {"title": HOSTILE_TITLE, "summary": HOSTILE_SUMMARY, "published_at": ago(2)}),
+    )
+    await stored(
+        opened,
+        "Xinpian",
+        (3, HUAWEI, {"title": "华为昇腾芯片量产", "published_at": ago(3), "language": "zh"}),
+    )
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def ctx(store: Store, tmp_path: Path) -> Context:
+    return make_context(store, load_catalog(), lambda: NOW, settings_for(tmp_path))
+
+
+@pytest.fixture
+def app(ctx: Context, fake: FakeSlack) -> AsyncApp:
+    return build_app(
+        lambda: ctx,
+        signing_secret=SECRET,
+        token=TOKEN,
+        api_url=fake.api_url,
+        admins=frozenset({LISTED}),
+        process_before_response=True,
+    )
+
+
+def slash_body(text: str, *, user: str = MEMBER, response_url: str | None = None) -> str:
+    form = {
+        "token": "legacy-verification-token",
+        "team_id": TEAM,
+        "team_domain": "chipwire",
+        "channel_id": CHANNEL,
+        "channel_name": "ai-chips",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": "/chipnews",
+        "text": text,
+        "api_app_id": "A0APP",
+        "trigger_id": "1234.5678.abcdef",
+    }
+    if response_url is not None:
+        form["response_url"] = response_url
+    return urlencode(form)
+
+
+def signed_headers(
+    body: str, *, timestamp: int | None = None, secret: str = SECRET
+) -> dict[str, str]:
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    return {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": stamp,
+        "x-slack-signature": signature or "",
+    }
+
+
+async def send(app: AsyncApp, body: str, headers: dict[str, str]) -> int:
+    wanted: dict[str, str | Sequence[str]] = dict(headers)
+    request = AsyncBoltRequest(body=body, headers=wanted)
+    response = await app.async_dispatch(request)
+    return response.status
+
+
+async def command(app: AsyncApp, fake: FakeSlack, text: str, *, user: str = MEMBER) -> int:
+    body = slash_body(text, user=user, response_url=fake.response_url())
+    return await send(app, body, signed_headers(body))
+
+
+def dumped(blocks: list[dict[str, Any]]) -> str:
+    return json.dumps(blocks, ensure_ascii=False)
+
+
+def assert_within_limits(blocks: list[dict[str, Any]]) -> None:
+    assert 0 < len(blocks) <= MAX_BLOCKS
+    for block in blocks:
+        if block["type"] == "header":
+            assert text_len(block["text"]["text"]) <= MAX_HEADER_TEXT
+        elif block["type"] == "section":
+            assert text_len(block["text"]["text"]) <= MAX_SECTION_TEXT
+            assert block["text"]["verbatim"] is True
+
+
+# the request path ----------------------------------------------------------------------------
+
+
+async def test_company_card_arrives_at_the_response_url(app: AsyncApp, fake: FakeSlack) -> None:
+    assert await command(app, fake, "company huawei") == 200
+    [answer] = fake.responses
+    assert answer["response_type"] == "in_channel"
+    assert answer["text"] == "Huawei"
+    blocks = answer["blocks"]
+    assert_within_limits(blocks)
+    assert blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Huawei", "emoji": True},
+    }
+    text = dumped(blocks)
+    assert "华为" in text  # "Also known as: …, 华为, …"
+    assert "Top sources: Chip Wire (2), Xinpian (1)" in text
+    assert "*<https://news.example/1|Huawei Ascend 910C ships in volume>*" in text
+    assert "华为昇腾芯片量产" in text
+    assert fake.methods() == []  # not an admin command: no users.info, no auth.test
+
+
+async def test_the_chinese_alias_gives_the_same_card(app: AsyncApp, fake: FakeSlack) -> None:
+    assert await command(app, fake, "company 华为") == 200
+    assert await command(app, fake, "company huawei") == 200
+    first, second = fake.responses
+    assert first["blocks"] == second["blocks"]
+
+
+async def test_a_bad_signature_is_refused_with_401(app: AsyncApp, fake: FakeSlack) -> None:
+    body = slash_body("company huawei", response_url=fake.response_url())
+    assert await send(app, body, signed_headers(body, secret="not-the-secret")) == 401
+    tampered = slash_body("subscribe nvidia", user=ADMIN, response_url=fake.response_url())
+    assert await send(app, tampered, signed_headers(body)) == 401  # signature of another body
+    unsigned = {"content-type": "application/x-www-form-urlencoded"}
+    assert await send(app, body, unsigned) == 401
+    assert fake.responses == [] and fake.calls == []
+
+
+async def test_a_ten_minute_old_request_is_refused_with_401(app: AsyncApp, fake: FakeSlack) -> None:
+    body = slash_body("company huawei", response_url=fake.response_url())
+    old = int(time.time()) - 10 * 60
+    assert await send(app, body, signed_headers(body, timestamp=old)) == 401
+    assert fake.responses == []
+
+
+async def test_a_member_cannot_subscribe(app: AsyncApp, fake: FakeSlack) -> None:
+    assert await command(app, fake, "subscribe nvidia", user=MEMBER) == 200
+    [answer] = fake.responses
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("⚠ ")
+    assert "Only admins can use 'subscribe'" in dumped(answer["blocks"])
+    [(method, args)] = fake.calls
+    assert (method, args["user"]) == ("users.info", MEMBER)
+    assert fake.auth == {f"Bearer {TOKEN}"}
+
+
+async def test_a_failing_users_info_means_not_an_admin(app: AsyncApp, fake: FakeSlack) -> None:
+    assert await command(app, fake, "subscribe nvidia", user=BROKEN) == 200
+    [answer] = fake.responses
+    assert answer["response_type"] == "ephemeral"
+    assert "Only admins can use 'subscribe'" in dumped(answer["blocks"])
+
+
+async def test_workspace_admins_and_listed_users_can_subscribe(
+    app: AsyncApp, fake: FakeSlack, store: Store
+) -> None:
+    assert await command(app, fake, "subscribe nvidia", user=ADMIN) == 200
+    assert await command(app, fake, "unsubscribe", user=LISTED) == 200
+    made, gone = fake.responses
+    assert (
+        "Only admins" not in dumped(made["blocks"]) and "nvidia" in dumped(made["blocks"]).lower()
+    )
+    assert f"slack:{CHANNEL}" in dumped(made["blocks"])
+    assert "Unsubscribed this channel" in dumped(gone["blocks"])
+    assert fake.methods() == ["users.info"]  # the allow-listed user needed no lookup
+
+
+async def test_unreadable_text_and_unknown_commands_are_private_errors(
+    app: AsyncApp, fake: FakeSlack
+) -> None:
+    assert await command(app, fake, "") == 200
+    assert await command(app, fake, 'search "Ascend') == 200
+    assert await command(app, fake, "frobnicate") == 200
+    for answer in fake.responses:
+        assert answer["response_type"] == "ephemeral" and answer["text"].startswith("⚠ ")
+    assert "Unknown command 'frobnicate'" in dumped(fake.responses[2]["blocks"])
+
+
+async def test_hostile_text_is_inert_in_the_blocks(app: AsyncApp, fake: FakeSlack) -> None:
+    assert await command(app, fake, "company huawei") == 200
+    assert await command(app, fake, "company '<!channel> @everyone *bold* <@U1|x>'") == 200
+    card, error = (dumped(answer["blocks"]) for answer in fake.responses)
+    assert "Nvidia &lt;!channel&gt; leak" in card  # the stored hostile title, escaped
+    assert "&lt;script&gt;" in card
+    error_text = error + fake.responses[1]["text"]
+    for blocks in (card, error_text):
+        for live in ("<!channel>", "<!here>", "<@", "<#", "@everyone", "@here", "**", "`"):
+            assert live not in blocks, live
+    assert "&lt;!channel&gt;" in error_text
+    assert "∗bold∗" in fake.responses[1]["text"]  # mrkdwn fallback: look-alike asterisks
+
+
+async def test_without_a_response_url_it_posts_through_the_web_api(
+    app: AsyncApp, fake: FakeSlack
+) -> None:
+    public = slash_body("company huawei")
+    private = slash_body("subscribe nvidia")
+    assert await send(app, public, signed_headers(public)) == 200
+    assert await send(app, private, signed_headers(private)) == 200
+    assert fake.methods() == ["chat.postMessage", "users.info", "chat.postEphemeral"]
+    posted, ephemeral = fake.calls[0][1], fake.calls[2][1]
+    assert posted["channel"] == CHANNEL and posted["text"] == "Huawei"
+    assert "Ascend 910C" in dumped(posted["blocks"])
+    assert (ephemeral["channel"], ephemeral["user"]) == (CHANNEL, MEMBER)
+    assert "Only admins" in dumped(ephemeral["blocks"])
+
+
+async def test_the_aiohttp_handler_serves_slack_events(app: AsyncApp, fake: FakeSlack) -> None:
+    server = web.Application()
+    server.router.add_post(EVENTS_PATH, http_handler(app))
+    runner = web.AppRunner(server, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}{EVENTS_PATH}"
+    body = slash_body("company huawei", response_url=fake.response_url())
+    try:
+        async with ClientSession() as session:
+            async with session.post(url, data=body, headers=signed_headers(body)) as ok:
+                assert ok.status == 200
+            bad = signed_headers(body, secret="wrong")
+            async with session.post(url, data=body, headers=bad) as refused:
+                assert refused.status == 401
+    finally:
+        await runner.cleanup()
+    [answer] = fake.responses
+    assert answer["text"] == "Huawei"
+
+
+# Block Kit -----------------------------------------------------------------------------------
+
+
+def test_reply_blocks_stay_within_slack_limits() -> None:
+    huge = "x" * 5000
+    cards = tuple(
+        Card(
+            title=huge, url=f"https://news.example/{k}?a=1&b=<2>", body=huge, fields=(("id", huge),)
+        )
+        for k in range(40)
+    )
+    reply = Reply(title="T" * 400, lines=tuple(huge for _ in range(60)), cards=cards)
+    blocks = reply_blocks(reply)
+    assert_within_limits(blocks)
+    assert blocks[-1]["type"] == "context" and "More not shown" in dumped(blocks[-1:])
+    assert sum(text_len(json.dumps(b, ensure_ascii=False)) for b in blocks) < 45_000
+    assert text_len(blocks[0]["text"]["text"]) == MAX_HEADER_TEXT
+
+
+def test_many_small_cards_are_cut_at_fifty_blocks() -> None:
+    cards = tuple(
+        Card(f"Story {k}", f"https://news.example/{k}?a=1&b=<2>", "Body.", (("id", f"#{k}"),))
+        for k in range(40)
+    )
+    blocks = reply_blocks(Reply(title="Many", lines=("one", "two"), cards=cards))
+    assert_within_limits(blocks)
+    assert len(blocks) == MAX_BLOCKS
+    assert blocks[-1]["type"] == "context" and "More not shown" in dumped(blocks[-1:])
+    assert blocks[1]["text"]["text"] == "one\ntwo"
+    assert (
+        blocks[2]["text"]["text"] == "*<https://news.example/0?a=1&amp;b=%3C2%3E|Story 0>*\nBody."
+    )
+    assert blocks[3] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": "id: #0", "verbatim": True}],
+    }
+
+
+def test_error_replies_are_marked_and_cards_without_links_are_plain() -> None:
+    reply = Reply(
+        title="No <b>",
+        lines=("", "one", "two"),
+        cards=(Card("urn:x", "urn:x", ""),),
+        ephemeral=True,
+        error=True,
+    )
+    blocks = reply_blocks(reply)
+    assert blocks[0]["text"]["text"] == "⚠ No &lt;b&gt;"
+    assert blocks[1]["text"]["text"] == "one\ntwo"
+    assert blocks[2]["text"]["text"] == "*urn:x*"
+    assert fallback_text(reply) == "⚠ No &lt;b&gt;"
