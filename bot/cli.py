@@ -52,8 +52,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    run = commands.add_parser("run", help="run the bot: poll feeds on schedule (console output)")
+    run = commands.add_parser(
+        "run",
+        help="run the bot: poll, send digests, answer slash commands where tokens are set",
+    )
     run.add_argument("--tick", type=int, default=60, help="seconds between due-feed checks")
+    run.add_argument(
+        "--slack-mode",
+        choices=("socket", "http"),
+        default="socket",
+        help="Slack over Socket Mode (SLACK_APP_TOKEN) or HTTP at /slack/events",
+    )
+    run.add_argument(
+        "--port", type=int, help="port for /healthz, /metrics and (HTTP mode) /slack/events"
+    )
+
+    discord_cmd = commands.add_parser("discord", help="Discord set-up")
+    discord_actions = discord_cmd.add_subparsers(
+        dest="discord_command", metavar="ACTION", required=True
+    )
+    sync = discord_actions.add_parser(
+        "sync", help="register the slash commands with Discord (run after upgrades)"
+    )
+    sync.add_argument("--guild", type=int, metavar="ID", help="one server: instant, for testing")
 
     poll = commands.add_parser("poll", help="poll feeds and store new articles")
     poll.add_argument("--once", action="store_true", help="poll every feed once now, then exit")
@@ -180,7 +201,13 @@ async def cmd_run(args: argparse.Namespace) -> int:
             from bot.ops.logs import configure_logging
 
             configure_logging("json", logging.INFO if args.verbose else logging.WARNING)
-        await run_forever(app, tick_seconds=max(5, args.tick), out=sys.stdout)
+        await run_forever(
+            app,
+            tick_seconds=max(5, args.tick),
+            out=sys.stdout,
+            slack_mode=getattr(args, "slack_mode", "socket"),
+            port=getattr(args, "port", None),
+        )
         return EXIT_OK
 
     return await _with_app(args, work)
@@ -412,6 +439,24 @@ async def cmd_ask(args: argparse.Namespace) -> int:
     return await _with_app(args, work)
 
 
+async def cmd_discord(args: argparse.Namespace) -> int:
+    import os
+
+    token = os.environ.get("DISCORD_TOKEN")
+    if not token:
+        return _fail(
+            "DISCORD_TOKEN is not set; export the bot token from the Discord developer portal "
+            "(see deploy/README.md).",
+            EXIT_CONFIG,
+        )
+    from bot.platforms.discord.commands import sync_commands
+
+    count = await sync_commands(token, args.guild, os.environ.get("DISCORD_API_URL"))
+    where = f"server {args.guild}" if args.guild else "all servers (may take up to an hour)"
+    print(f"registered {count} slash commands for {where}")
+    return EXIT_OK
+
+
 async def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -431,6 +476,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] =
     "check": cmd_check,
     "digest": cmd_digest,
     "ask": cmd_ask,
+    "discord": cmd_discord,
     "classify": cmd_classify,
     "eval": cmd_eval,
     "reclassify": cmd_reclassify,

@@ -28,6 +28,7 @@ from bot.chat.deliver import (
     send_alerts,
 )
 from bot.models import Digest, PollOutcome, Subscription
+from bot.ops.chat import start_chat
 from bot.ops.feedhealth import flagged_note
 from bot.ops.metrics import Metrics
 from bot.ops.runtime import (
@@ -205,29 +206,41 @@ def build_scheduler(running: Running, tick_seconds: int) -> AsyncIOScheduler:
 
 
 async def run_forever(
-    app: App, *, tick_seconds: int, out: TextIO, environ: Mapping[str, str] | None = None
+    app: App,
+    *,
+    tick_seconds: int,
+    out: TextIO,
+    environ: Mapping[str, str] | None = None,
+    slack_mode: str = "socket",
+    port: int | None = None,
 ) -> None:
     """Run until SIGINT or SIGTERM, then stop cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    posters = build_posters(app, out, environ if environ is not None else environment())
+    env = environ if environ is not None else environment()
+    posters = build_posters(app, out, env)
     feeds = await app.store.list_feeds()
+    chat = await start_chat(app, env, slack_mode, out)
+    commands = f"; slash commands on {', '.join(chat.names)}" if chat.names else ""
     print(
         f"ChipWire running: {len(feeds)} feeds, store {safe_url(app.settings.database_url)}; "
-        f"{platforms_line(posters)}. Ctrl-C stops.",
+        f"{platforms_line(posters)}{commands}. Ctrl-C stops.",
         file=out,
         flush=True,
     )
     await app.start_workers()
     running = Running(app, out, app.delivery_context(posters), Metrics(), Liveness(app))
-    health = await start_health(running.liveness, running.metrics, out)
+    health = await start_health(
+        running.liveness, running.metrics, out, routes=chat.routes, port=port
+    )
     try:
         await _run_until(stop, running, tick_seconds)
     finally:
         if health is not None:
             await health.cleanup()
+        await chat.stop()
         await close_posters(posters)
         print("ChipWire stopped.", file=out, flush=True)
 

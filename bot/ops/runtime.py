@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from bot.chat.deliver import Poster
 
 log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 TOKENS = ("DISCORD_TOKEN", "SLACK_BOT_TOKEN")
 
@@ -77,19 +79,29 @@ class Liveness:
         return HealthReport(store_ok, running, self.last_poll_at, self.last_digest_at, detail)
 
 
-async def start_health(liveness: Liveness, metrics: Metrics, out: TextIO) -> web.AppRunner | None:
+async def start_health(
+    liveness: Liveness,
+    metrics: Metrics,
+    out: TextIO,
+    *,
+    routes: Sequence[tuple[str, Handler]] = (),
+    port: int | None = None,
+) -> web.AppRunner | None:
+    """/healthz and /metrics, plus `routes` (Slack's /slack/events in HTTP mode)."""
     settings = liveness.app.settings.ops
-    if settings.health_port == 0:
+    port = settings.health_port if port is None else port
+    if port == 0:
         return None
+    web_app = health_app(liveness.check, metrics)
+    for path, handler in routes:
+        web_app.router.add_post(path, handler)
     try:
-        runner = await serve(
-            health_app(liveness.check, metrics), settings.health_host, settings.health_port
-        )
+        runner = await serve(web_app, settings.health_host, port)
     except OSError as exc:
         print(
-            f"warning: cannot serve /healthz and /metrics on {settings.health_host}:"
-            f"{settings.health_port} ({exc.strerror or exc}); set [ops] health_port "
-            "(0 turns it off) or CHIPWIRE_HEALTH_PORT. Running without them.",
+            f"warning: cannot serve /healthz and /metrics on {settings.health_host}:{port} "
+            f"({exc.strerror or exc}); set [ops] health_port (0 turns it off) or "
+            "CHIPWIRE_HEALTH_PORT. Running without them.",
             file=out,
             flush=True,
         )
