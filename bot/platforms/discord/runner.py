@@ -18,7 +18,9 @@ def start_gateway(
     if api_base:
         client = routed_client(api_base)
     else:
-        client = discord.Client(intents=discord.Intents(guilds=True))
+        client = discord.Client(
+            intents=discord.Intents(guilds=True), allowed_mentions=discord.AllowedMentions.none()
+        )
     build_tree(client, lambda: context)
     task = asyncio.create_task(client.start(token), name="discord")
     return task, client.close

@@ -1,0 +1,59 @@
+"""`chipwire ask` for every command, on the data `chipwire demo` stores."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def chipwire(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--database-url", f"sqlite:///{database}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    database = tmp_path_factory.mktemp("ask") / "demo.db"
+    assert chipwire(database, "demo").returncode == 0
+    return database
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("help", "company"),
+        ("latest", "Latest AI-chip news"),
+        ("latest huawei 3", "Huawei"),
+        ("company 华为", "Huawei"),
+        ("company NVDA", "Nvidia"),
+        ("search H20", "H20"),
+        ("search Ant Group 30", "Ant Group"),
+        ("why 1", "Companies: Nvidia"),
+        ("digest", "Top stories"),
+        ("subscriptions", "console"),
+        ("feeds list", "ChipWire Demo Wire"),
+    ],
+)
+def test_every_command_answers_on_the_demo_data(demo_store: Path, text: str, expected: str) -> None:
+    result = chipwire(demo_store, "ask", text)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert expected in result.stdout
+
+
+def test_a_bad_command_is_an_error_reply_not_a_crash(demo_store: Path) -> None:
+    result = chipwire(demo_store, "ask", "compnay huawei")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "help" in result.stdout.lower()
+
+
+def test_a_subscription_from_the_config_file_is_not_changed_from_chat(demo_store: Path) -> None:
+    result = chipwire(demo_store, "ask", "subscribe nvidia daily 07:30 Asia/Shanghai")
+    assert result.returncode == 2 and "config file" in result.stdout
