@@ -222,7 +222,8 @@ async def run_forever(
     env = environ if environ is not None else environment()
     posters = build_posters(app, out, env)
     feeds = await app.store.list_feeds()
-    chat = await start_chat(app, env, slack_mode, out)
+    metrics = Metrics()
+    chat = await start_chat(app, env, slack_mode, out, metrics.observe_command)
     commands = f"; slash commands on {', '.join(chat.names)}" if chat.names else ""
     print(
         f"ChipWire running: {len(feeds)} feeds, store {safe_url(app.settings.database_url)}; "
@@ -231,7 +232,7 @@ async def run_forever(
         flush=True,
     )
     await app.start_workers()
-    running = Running(app, out, app.delivery_context(posters), Metrics(), Liveness(app))
+    running = Running(app, out, app.delivery_context(posters), metrics, Liveness(app))
     health = await start_health(
         running.liveness, running.metrics, out, routes=chat.routes, port=port
     )

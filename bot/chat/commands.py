@@ -12,6 +12,7 @@ import asyncio
 import difflib
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -92,6 +93,8 @@ class Context:
     fetcher: Fetcher | None = None  # None: `feeds add/test` say they cannot fetch here
     # Called after subscribe/unsubscribe so the scheduler can add or drop the digest job.
     on_subscriptions_changed: Callable[[], Awaitable[None]] | None = None
+    # Called with (command name, seconds) after each command, for the metrics.
+    on_command: Callable[[str, float], None] | None = None
 
     @property
     def company_names(self) -> Mapping[str, str]:
@@ -147,6 +150,16 @@ def _param_usage(param: Param) -> str:
 
 async def dispatch(ctx: Context, command: Command) -> Reply:
     """Run the command; every failure becomes a private reply, never an exception."""
+    started = time.perf_counter()
+    try:
+        return await _dispatch(ctx, command)
+    finally:
+        if ctx.on_command is not None:
+            name = command.name.lower() if command.name.lower() in BY_NAME else "unknown"
+            ctx.on_command(name, time.perf_counter() - started)
+
+
+async def _dispatch(ctx: Context, command: Command) -> Reply:
     spec = BY_NAME.get(command.name.lower())
     if spec is None:
         return _unknown(command.name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 from aiohttp import web
@@ -50,14 +50,18 @@ def _admins(environ: Mapping[str, str]) -> frozenset[str]:
 
 
 async def start_chat(
-    app: App, environ: Mapping[str, str], slack_mode: str, out: TextIO
+    app: App,
+    environ: Mapping[str, str],
+    slack_mode: str,
+    out: TextIO,
+    on_command: Callable[[str, float], None] | None = None,
 ) -> ChatPlatforms:
     from bot.chat.ask import context_from_app
 
     started = ChatPlatforms()
     if not (environ.get("DISCORD_TOKEN") or environ.get("SLACK_BOT_TOKEN")):
         return started
-    context = context_from_app(app)
+    context = replace(context_from_app(app), on_command=on_command)
     if environ.get("DISCORD_TOKEN"):
         await _start_discord(started, context, environ)
     if environ.get("SLACK_BOT_TOKEN"):

@@ -397,3 +397,14 @@ async def test_ask_runs_the_same_handler_on_an_app(tmp_path: Path) -> None:
         assert (await ask(app, 'search "unclosed')).startswith("error: cannot read that command")
         denied = await ask(app, "unsubscribe", is_admin=False)
         assert denied.startswith("error: Only admins")
+
+
+async def test_every_command_is_timed_for_the_metrics(ctx: Context) -> None:
+    from dataclasses import replace
+
+    timed: list[tuple[str, float]] = []
+    measured = replace(ctx, on_command=lambda name, seconds: timed.append((name, seconds)))
+    await run(measured, "help")
+    await run(measured, "nonsense")
+    assert [name for name, _ in timed] == ["help", "unknown"]
+    assert all(seconds >= 0 for _, seconds in timed)
