@@ -138,12 +138,12 @@ def test_compose_publishes_the_health_port_and_restarts(service: dict[str, Any])
     assert test[0] == "CMD" and any("/healthz" in part for part in test)
 
 
-def test_env_example_names_the_four_tokens_empty() -> None:
+def test_env_example_names_the_tokens_and_the_admin_list_empty() -> None:
     text = (DEPLOY / ".env.example").read_text()
     assignments = dict(
         line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#")
     )
-    assert set(assignments) == set(TOKENS)
+    assert set(assignments) == {*TOKENS, "SLACK_ADMINS"}
     assert all(value == "" for value in assignments.values())
     assert "console" in text
 
