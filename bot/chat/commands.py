@@ -288,11 +288,16 @@ async def _latest(ctx: Context, command: Command) -> Reply:
     return Reply(title=f"Latest AI-chip news{about}", cards=_cards(ctx, found))
 
 
+TOP_SOURCES_WINDOW = timedelta(days=30)
+
+
 async def _company_card(ctx: Context, command: Command) -> Reply:
     company = ctx.catalog.company(_company(ctx, " ".join(command.args)))
     now = ctx.clock()
     this_week, last_week = await _read(ctx, queries.weekly_mentions, company.id, now)
-    sources = await _read(ctx, queries.top_sources, company.id, limit=5)
+    # the last month: a card must answer in milliseconds on a store of millions of articles
+    since = now - TOP_SOURCES_WINDOW
+    sources = await _read(ctx, queries.top_sources, company.id, since=since, limit=5)
     stories = await _read(
         ctx,
         queries.latest_articles,

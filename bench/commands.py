@@ -1,0 +1,127 @@
+"""Benchmark: `company`, `latest` and `search` answering on a store of 1,000,000 articles.
+
+Run: .venv/bin/python bench/commands.py [--articles 1000000] [--runs 50]
+
+It fills a temporary SQLite store through the ingest path (Store.ingest; a year of news about
+the tracked companies, a tenth of it relevant), then runs each command through the shared
+dispatcher (`bot.chat.commands.dispatch`, as Discord, Slack and `chipwire ask` do) `--runs` times
+with varied arguments, and prints p50 / p95 / worst per command. Target: p95 under 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.feedserver import GENERAL, NOUNS, VERBS
+from bot.chat.commands import dispatch, make_context
+from bot.chat.messages import Command
+from bot.models import Article, Classification, FeedConfig
+from bot.news.catalog import load_catalog
+from bot.settings import settings_from_mapping
+from bot.store.repo import Store
+
+NOW = datetime(2026, 11, 28, 8, tzinfo=UTC)
+COMPANIES = ("nvidia", "amd", "huawei", "tsmc", "smic", "intel", "ant-group", "alibaba", "samsung")
+WORDS = [*GENERAL, *NOUNS, *VERBS]
+QUERIES = {
+    "company": ["huawei", "华为", "NVDA", "tsmc", "AMD", "smic"],
+    "latest": ["", "nvidia", "huawei 5", "tsmc 10"],
+    "search": ["export rules", "HBM supply", "foundry capacity", "chip nvidia", "training 30"],
+}
+
+
+def fake(n: int, rng: random.Random) -> tuple[Article, Classification]:
+    company = rng.choice(COMPANIES)
+    words = " ".join(rng.choice(WORDS) for _ in range(9))
+    article = Article(
+        guid=f"g{n}",
+        url=f"https://news.example/{n}",
+        title=f"{company} {words}",
+        summary=f"{words} {' '.join(rng.choice(WORDS) for _ in range(30))}.",
+        published_at=NOW - timedelta(minutes=rng.uniform(0, 365 * 24 * 60)),
+        language="en",
+        author=None,
+        source="bench",
+        content_hash=f"h{n}",
+    )
+    relevant = rng.random() < 0.1
+    verdict = Classification(relevant, 0.8 if relevant else 0.2, (company,), ("bench",))
+    return article, verdict
+
+
+async def fill(store: Store, total: int) -> None:
+    rng = random.Random(11)
+    feeds = [
+        await store.add_feed(
+            FeedConfig(url=f"https://src{k}.example/rss", name=f"Source {k}"),
+            "cli",
+            NOW,
+            history=False,
+        )
+        for k in range(20)
+    ]
+    batch = 10_000
+    for start in range(0, total, batch):
+        feed = feeds[(start // batch) % len(feeds)]
+        items = [fake(n, rng) for n in range(start, min(total, start + batch))]
+        await store.ingest(feed, items, NOW - timedelta(hours=1))
+
+
+async def measure(store: Store, runs: int) -> dict[str, list[float]]:
+    settings = settings_from_mapping({}, Path("bench.toml"))
+    ctx = make_context(store, load_catalog(), lambda: NOW, settings)
+    timings: dict[str, list[float]] = {name: [] for name in QUERIES}
+    for k in range(runs):
+        for name, variants in QUERIES.items():
+            args = tuple(variants[k % len(variants)].split())
+            command = Command(name, args, "console", "bench", True)
+            started = time.perf_counter()
+            reply = await dispatch(ctx, command)
+            timings[name].append((time.perf_counter() - started) * 1000)
+            if reply.error:
+                raise SystemExit(f"{name} {args}: {reply.title}")
+    return timings
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=50)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        store = await Store.open(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}")
+        try:
+            started = time.perf_counter()
+            await fill(store, args.articles)
+            print(f"filled {args.articles:,} articles in {time.perf_counter() - started:.0f} s")
+            await measure(store, 3)  # warm the page cache, as a running bot's is
+            timings = await measure(store, args.runs)
+        finally:
+            await store.close()
+    print("| command | p50 ms | p95 ms | worst ms |\n|---|---|---|---|")
+    for name, values in timings.items():
+        print(
+            f"| {name} | {statistics.median(values):.1f} | {p95(values):.1f} | {max(values):.1f} |"
+        )
+    worst = max(p95(values) for values in timings.values())
+    print(f"target: p95 under 50 ms — {'met' if worst < 50 else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
