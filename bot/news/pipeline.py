@@ -1,4 +1,4 @@
-"""poll_feeds / poll_feed: the one orchestrator that does I/O for ingest.
+"""poll_feeds: the one orchestrator that does I/O for ingest.
 
 Each feed: fetch (aiohttp) → stop early on a 304 or an unchanged body → parse, normalise and
 classify the entries it has not given before (pure, in worker processes) → hand the result to one
@@ -126,11 +126,6 @@ async def assign_stories(store: Store, now: datetime, window: timedelta = STORY_
     ]
     await store.set_story_keys(changes)
     return len(changes)
-
-
-async def poll_feed(ctx: PollContext, feed: FeedState) -> PollOutcome:
-    """Poll one feed and store the result."""
-    return (await poll_feeds(ctx, [feed]))[0]
 
 
 class KnownGuids:

@@ -25,8 +25,6 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-TOKENS = ("DISCORD_TOKEN", "SLACK_BOT_TOKEN")
-
 
 def build_posters(app: App, out: TextIO, environ: Mapping[str, str]) -> dict[str, Poster]:
     """The console always; Discord and Slack when their tokens are set (never logged)."""

@@ -122,16 +122,13 @@ class Store:
         """Insert configured feeds the store lacks and refresh settings of config-owned ones."""
         async with self._writing() as conn:
             known = {row.url: row for row in await conn.execute(select(feeds))}
+            missing = [_new_feed_values(f, "config", now) for f in configured if f.url not in known]
+            if missing:  # one statement: a first start may bring a thousand feeds
+                await conn.execute(feeds.insert(), missing)
             for feed in configured:
                 row = known.get(feed.url)
                 wanted = _feed_settings(feed)
-                if row is None:
-                    await conn.execute(
-                        feeds.insert().values(**_new_feed_values(feed, "config", now))
-                    )
-                elif row.origin == "config" and any(
-                    row._mapping[k] != v for k, v in wanted.items()
-                ):
+                if row is not None and row.origin == "config" and _differs(row, wanted):
                     await conn.execute(update(feeds).where(feeds.c.id == row.id).values(**wanted))
 
     async def add_feed(
