@@ -52,6 +52,12 @@ def parse_feed(
     return _resolve_links(feed, base_url)
 
 
+def check_prolog(body: bytes) -> None:
+    """Raise FeedRejected for entity declarations, external DTDs and HTML, before any parser."""
+    text_head, complete = _decoded_head(body)
+    _check_prolog(text_head, complete=complete)
+
+
 # --- the prolog: refuse before any XML parser sees the document -------------------------
 
 _BOMS = (
