@@ -30,12 +30,23 @@ class Card:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply (a chart): attached on Discord, uploaded on Slack, written to
+    disk by the console."""
+
+    filename: str  # e.g. "trend-nvidia-huawei-30d.png"; letters, digits, dots and dashes only
+    data: bytes
+    description: str  # alt text / upload title
+
+
+@dataclass(frozen=True)
 class Reply:
     title: str
     lines: tuple[str, ...] = ()
     cards: tuple[Card, ...] = ()
     ephemeral: bool = False  # only the asker sees it
     error: bool = False
+    attachment: Attachment | None = None
 
 
 def error_reply(message: str, *lines: str) -> Reply:
