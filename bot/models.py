@@ -169,6 +169,16 @@ class DigestSection:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply or a digest (a chart): attached on Discord, uploaded on Slack,
+    written to disk by the console."""
+
+    filename: str  # e.g. "trend-nvidia-huawei-30d.png"; letters, digits, dots and dashes only
+    data: bytes
+    description: str  # alt text / upload title
+
+
+@dataclass(frozen=True)
 class Digest:
     """What one subscription receives for one period, ranked and grouped, before rendering."""
 
@@ -178,6 +188,7 @@ class Digest:
     timezone: str  # IANA name the times are shown in
     sections: tuple[DigestSection, ...]
     empty_note: str | None = None  # set when there is nothing new and the subscription wants a note
+    chart: Attachment | None = None  # the weekly trend chart of the followed companies
 
     @property
     def stories(self) -> tuple[Story, ...]:

@@ -9,6 +9,10 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from bot.models import Attachment
+
+__all__ = ["Attachment", "Card", "Command", "Reply", "error_reply", "parse_command_line"]
+
 
 @dataclass(frozen=True)
 class Command:
@@ -27,16 +31,6 @@ class Card:
     url: str | None
     body: str
     fields: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file sent with a reply (a chart): attached on Discord, uploaded on Slack, written to
-    disk by the console."""
-
-    filename: str  # e.g. "trend-nvidia-huawei-30d.png"; letters, digits, dots and dashes only
-    data: bytes
-    description: str  # alt text / upload title
 
 
 @dataclass(frozen=True)
