@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.models import FeedState
+from bot.store import mentions
 from bot.store.records import ArticleRecord, utc_text
 from bot.store.schema import UTCDateTime, article_sources, articles, feeds
 
@@ -230,6 +231,7 @@ async def _insert_articles(
     result = await conn.execute(statement.returning(articles.c.id, articles.c.url), rows)
     ids = {row.url: row.id for row in result}
     raced = {row[0] for row in plan.new_rows if row[0] not in ids}
+    await mentions.index_new(conn, list(ids.values()))
     if raced:
         for chunk in chunks(sorted(raced)):
             ids |= {row.url: row.id for row in await conn.execute(_IDS_BY_URL, {"values": chunk})}
@@ -255,6 +257,7 @@ async def _insert_articles_sqlite(conn: AsyncConnection, plan: _Plan) -> dict[st
     before = (await conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM articles")).scalar()
     await conn.exec_driver_sql(_SQLITE_ARTICLES, plan.new_rows)
     await conn.exec_driver_sql(_SQLITE_INDEX_NEW, (before,))
+    await mentions.index_new_sqlite(conn, int(before or 0))
     inserted = await conn.exec_driver_sql("SELECT url, id FROM articles WHERE id > ?", (before,))
     return {row.url: row.id for row in inserted}
 
@@ -399,12 +402,16 @@ async def _move_feed(conn: AsyncConnection, feed_id: int, new_url: str) -> None:
 
 
 def _article_row(item: ArticleRecord, seen: Any, history: bool, sqlite: bool) -> tuple[Any, ...]:
+    # A date after the moment we first saw the entry is a feed's mistake (a wrong zone, a
+    # scheduled post); left alone it would top "latest" until it came true. Search relies on
+    # published <= first seen too (repo.Store.search).
+    published = min(item.published_text, seen) if sqlite else min(item.published_at, seen)
     return (
         item.url,
         item.guid,
         item.title,
         item.summary,
-        item.published_text if sqlite else item.published_at,
+        published,
         seen,
         item.language,
         item.author,

@@ -3,22 +3,23 @@
 Each function takes a sync `Connection`; call it through
 `async with store.engine.connect() as conn: await conn.run_sync(fn, ...)` (writes through
 `store.engine.begin()`). Companies are stored as a JSON array of ids, and an id cannot hold a
-quote, so `companies LIKE '%"id"%'` matches exactly that id.
+quote, so `companies LIKE '%"id"%'` matches exactly that id; per-company questions read the
+`article_companies` table (one row per mention, clustered by company and time) instead.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, distinct, func, select, update
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection, String, cast, distinct, func, literal, select, update
 
 from bot.models import Subscription, SubscriptionConfig
 from bot.store.digests import subscription_values, to_subscription
 from bot.store.repo import StoredArticle, stored_article
+from bot.store.schema import article_companies as named
 from bot.store.schema import article_sources, articles, feeds
 from bot.store.schema import subscriptions as subs
 
@@ -37,23 +38,25 @@ class OwnedSubscription:
     origin: str  # config | chat | cli
 
 
-def mentions(company_id: str) -> ColumnElement[bool]:
-    return articles.c.companies.contains(json.dumps(company_id), autoescape=True)
-
-
 def latest_articles(
     conn: Connection, company_id: str | None, *, limit: int, min_score: float
 ) -> list[StoredArticle]:
     """The newest relevant articles, about `company_id` when given."""
-    query = (
-        select(articles)
-        .where(articles.c.relevant.is_(True), articles.c.score >= min_score)
-        .order_by(articles.c.published_at.desc(), articles.c.id.desc())
-        .limit(limit)
-    )
-    if company_id is not None:
-        query = query.where(mentions(company_id))
-    return [stored_article(row) for row in conn.execute(query)]
+    if company_id is None:
+        query = (
+            select(articles)
+            .where(articles.c.relevant.is_(True), articles.c.score >= min_score)
+            .order_by(articles.c.published_at.desc(), articles.c.id.desc())
+        )
+    else:
+        query = (
+            select(articles)
+            .join(named, named.c.article_id == articles.c.id)
+            .where(named.c.company_id == company_id, named.c.relevant.is_(True))
+            .where(named.c.score >= min_score)
+            .order_by(named.c.published_at.desc(), named.c.article_id.desc())
+        )
+    return [stored_article(row) for row in conn.execute(query.limit(limit))]
 
 
 def weekly_mentions(conn: Connection, company_id: str, now: datetime) -> tuple[int, int]:
@@ -66,9 +69,9 @@ def weekly_mentions(conn: Connection, company_id: str, now: datetime) -> tuple[i
 def _count_between(conn: Connection, company_id: str, since: datetime, until: datetime) -> int:
     query = (
         select(func.count())
-        .select_from(articles)
-        .where(mentions(company_id), articles.c.published_at > since)
-        .where(articles.c.published_at <= until)
+        .select_from(named)
+        .where(named.c.company_id == company_id, named.c.published_at > since)
+        .where(named.c.published_at <= until)
     )
     return int(conn.execute(query).scalar_one())
 
@@ -77,20 +80,19 @@ def top_sources(
     conn: Connection, company_id: str, *, since: datetime | None = None, limit: int = 5
 ) -> list[tuple[str, int]]:
     """Feed names that carried the most articles naming the company, with their counts."""
-    named = select(articles.c.id).where(mentions(company_id))
-    if since is not None:
-        named = named.where(articles.c.published_at > since)
     count = func.count(distinct(article_sources.c.article_id)).label("n")
-    # Driven from the articles (an index range on published_at), not from every source row.
     query = (
         select(feeds.c.name, count)
-        .select_from(article_sources)
+        .select_from(named)
+        .join(article_sources, article_sources.c.article_id == named.c.article_id)
         .join(feeds, feeds.c.id == article_sources.c.feed_id)
-        .where(article_sources.c.article_id.in_(named))
+        .where(named.c.company_id == company_id)
         .group_by(feeds.c.name)
         .order_by(count.desc(), feeds.c.name)
         .limit(limit)
     )
+    if since is not None:
+        query = query.where(named.c.published_at > since)
     return [(row.name, int(row.n)) for row in conn.execute(query)]
 
 
@@ -138,3 +140,45 @@ def _refuse_config(row: Any) -> None:
             f"subscription {row.id} comes from the config file; change it there "
             "(chat changes would be undone at the next start)"
         )
+
+
+def relevant_mentions(
+    conn: Connection,
+    company_ids: Sequence[str],
+    since: datetime,
+    until: datetime,
+    *,
+    min_score: float,
+) -> list[tuple[str, datetime, str]]:
+    """(company, published, story) for each relevant article naming one of the companies and
+    published in [since, until); an article not yet grouped is its own story."""
+    story = func.coalesce(articles.c.story_key, literal("article:") + cast(articles.c.id, String))
+    query = (
+        select(named.c.company_id, named.c.published_at, story.label("story"))
+        .join(articles, articles.c.id == named.c.article_id)
+        .where(named.c.company_id.in_(list(company_ids)), named.c.relevant.is_(True))
+        .where(named.c.score >= min_score)
+        .where(named.c.published_at >= since, named.c.published_at < until)
+    )
+    return [(row.company_id, row.published_at, row.story) for row in conn.execute(query)]
+
+
+def source_count(
+    conn: Connection,
+    company_ids: Sequence[str],
+    since: datetime,
+    until: datetime,
+    *,
+    min_score: float,
+) -> int:
+    """How many feeds carried the relevant articles naming these companies in [since, until)."""
+    ids = (
+        select(named.c.article_id)
+        .where(named.c.company_id.in_(list(company_ids)), named.c.relevant.is_(True))
+        .where(named.c.score >= min_score)
+        .where(named.c.published_at >= since, named.c.published_at < until)
+    )
+    query = select(func.count(distinct(article_sources.c.feed_id))).where(
+        article_sources.c.article_id.in_(ids)
+    )
+    return int(conn.execute(query).scalar_one())

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, literal_column, select, text, update
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -25,7 +25,7 @@ from bot.models import (
     SubscriptionConfig,
 )
 from bot.settings import safe_url
-from bot.store import digests
+from bot.store import digests, mentions
 from bot.store.errors import StoreError
 from bot.store.ingest import (
     FeedUpdate,
@@ -37,6 +37,7 @@ from bot.store.ingest import (
 from bot.store.migrate import upgrade_to_head
 from bot.store.records import article_record, verdict_columns
 from bot.store.schema import article_sources, articles, feeds
+from bot.store.search import newest_matches_postgresql, newest_matches_sqlite
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,7 @@ class Store:
         ]
         async with self._writing() as conn:
             await conn.execute(statement, rows)
+            await mentions.reindex(conn, self.dialect, [article_id for article_id, _ in verdicts])
 
     async def find_article(self, reference: str) -> StoredArticle | None:
         """By numeric id, else by (canonical) URL."""
@@ -375,22 +377,25 @@ class Store:
         async with self.engine.connect() as conn:
             return [stored_article(row) for row in await conn.execute(query)]
 
-    async def search(self, text: str, limit: int = 20) -> list[StoredArticle]:
-        """Full-text search over title and summary, newest first."""
+    async def search(
+        self,
+        text: str,
+        limit: int = 20,
+        *,
+        company: str | None = None,
+        since: datetime | None = None,
+    ) -> list[StoredArticle]:
+        """Full-text search over title and summary, newest first; only articles naming
+        `company` and published after `since` when given."""
         terms = _search_terms(text)
         if not terms:
             return []
+        find = newest_matches_postgresql if self.dialect == "postgresql" else newest_matches_sqlite
         async with self.engine.connect() as conn:
-            query = self._search_query(terms).order_by(articles.c.published_at.desc()).limit(limit)
-            return [stored_article(row) for row in await conn.execute(query)]
-
-    def _search_query(self, terms: list[str]) -> Any:
-        if self.dialect == "postgresql":
-            tsquery = func.plainto_tsquery("simple", " ".join(terms))
-            return select(articles).where(literal_column("articles.search").op("@@")(tsquery))
-        match = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
-        ids = text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match")
-        return select(articles).where(articles.c.id.in_(ids.bindparams(match=match)))
+            rows = await conn.run_sync(
+                lambda sync: find(sync, terms, limit=limit, company=company, since=since)
+            )
+        return [stored_article(row) for row in rows]
 
 
 # helpers -----------------------------------------------------------------------------------

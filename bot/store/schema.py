@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -106,6 +107,22 @@ article_sources = Table(
     Index("ix_article_sources_feed_guid", "feed_id", "guid"),
 )
 
+
+article_companies = Table(
+    # One row per company an article names, clustered by (company, time): company cards, counts
+    # and trend charts read an index range instead of every article's JSON. Kept by the writes
+    # that set `articles.companies` (bot/store/mentions.py).
+    "article_companies",
+    metadata,
+    Column("company_id", String(64), nullable=False),
+    Column("published_at", UTCDateTime(), nullable=False),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("relevant", Boolean),
+    Column("score", Float),
+    PrimaryKeyConstraint("company_id", "published_at", "article_id"),
+    Index("ix_article_companies_article", "article_id"),
+    sqlite_with_rowid=False,
+)
 
 subscriptions = Table(
     "subscriptions",
