@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
+from bot.chat import trends
 from bot.chat.deliver import DeliveryContext, compose_digest, period_start
 from bot.chat.messages import Card, Command, Reply, error_reply
 from bot.chat.resolve import CompanyIndex, build_index
@@ -43,6 +44,7 @@ from bot.settings import Settings
 from bot.store import queries
 from bot.store.errors import StoreError
 from bot.store.repo import Store, StoredArticle
+from bot.trends.cache import ChartCache
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,6 @@ MAX_CARDS = 10  # Discord's embeds per message
 DEFAULT_COUNT = 5
 MAX_COUNT = 20
 MAX_DAYS = 3650
-SEARCH_POOL = 200  # newest matches fetched before the company/days filters
 MAX_FEED_LINES = 40
 DEFAULT_SCHEDULE = "daily 08:00"
 GENERIC_ERROR = "Something went wrong; try again or ask an admin."
@@ -95,6 +96,8 @@ class Context:
     on_subscriptions_changed: Callable[[], Awaitable[None]] | None = None
     # Called with (command name, seconds) after each command, for the metrics.
     on_command: Callable[[str, float], None] | None = None
+    # Rendered charts, shared by every platform of one running bot; None renders each anew.
+    charts: ChartCache | None = None
 
     @property
     def company_names(self) -> Mapping[str, str]:
@@ -112,6 +115,7 @@ def make_context(
     *,
     fetcher: Fetcher | None = None,
     on_subscriptions_changed: Callable[[], Awaitable[None]] | None = None,
+    charts: ChartCache | None = None,
 ) -> Context:
     return Context(
         store=store,
@@ -121,6 +125,7 @@ def make_context(
         settings=settings,
         fetcher=fetcher,
         on_subscriptions_changed=on_subscriptions_changed,
+        charts=charts,
     )
 
 
@@ -353,19 +358,16 @@ async def _search(ctx: Context, command: Command) -> Reply:
     text = " ".join(words).strip()
     if not text:
         raise UsageError("give some words to search for.")
-    found = await ctx.store.search(text, limit=SEARCH_POOL)
-    if days is not None:
-        since = ctx.clock() - timedelta(days=days)
-        found = [a for a in found if a.published_at > since]
-    if company is not None:
-        found = [a for a in found if company in a.companies]
+    since = ctx.clock() - timedelta(days=days) if days is not None else None
+    # one more than is shown tells whether to say there are more
+    found = await ctx.store.search(text, MAX_CARDS + 1, company=company, since=since)
     shown = truncate(one_line(text), 80)
     if not found:
         return Reply(
             title=f"No stored article matches '{shown}'.",
             lines=("Try fewer or other words, another language, or more days.",),
         )
-    more = (f"{len(found) - MAX_CARDS} more; narrow it with a company or days.",)
+    more = ("Newest first; there are more. Narrow it with a company or days.",)
     lines = more if len(found) > MAX_CARDS else ()
     return Reply(title=f"Search: {shown}", lines=lines, cards=_cards(ctx, found))
 
@@ -716,6 +718,65 @@ async def _feeds_remove(ctx: Context, text: str) -> Reply:
     )
 
 
+# trend, share ----------------------------------------------------------------------------------
+
+
+async def _trend_chart(ctx: Context, command: Command) -> Reply:
+    words = list(command.args)
+    days = trends.DEFAULT_TREND_DAYS
+    if len(words) > 1 and words[-1].isdigit():
+        days = _bounded_int(words.pop(), "days", 1, trends.MAX_CHART_DAYS)
+    order = {company: index for index, company in enumerate(ctx.catalog.ids)}
+    # catalog order: the same companies give the same chart (and cache entry) however asked
+    companies = sorted(_companies(ctx, words), key=lambda c: order.get(c, len(order)))
+    if not companies:
+        raise UsageError("name at least one company, e.g. trend nvidia huawei 30.")
+    if len(companies) > trends.MAX_TREND_COMPANIES:
+        raise UsageError(f"compare at most {trends.MAX_TREND_COMPANIES} companies at once.")
+    data = await trends.trend_data(ctx, companies, days)
+    if not any(s.total for s in data.series):
+        return Reply(
+            title=f"No relevant stories about {_names(ctx, companies)} in the last {days} days.",
+            lines=("Try more days or other companies.",),
+        )
+    chart = await trends.trend_chart(ctx, data)
+    return Reply(title=trends.trend_title(data), lines=trends.trend_lines(data), attachment=chart)
+
+
+async def _share(ctx: Context, command: Command) -> Reply:
+    days = trends.DEFAULT_SHARE_DAYS
+    if command.args:
+        days = _bounded_int(command.args[0], "days", 1, trends.MAX_CHART_DAYS)
+    data = await trends.trend_data(ctx, ctx.catalog.ids, days)
+    if not any(s.total for s in data.series):
+        return Reply(title=f"No relevant stories in the last {days} days.")
+    chart = await trends.share_chart(ctx, data)
+    return Reply(
+        title=trends.share_title(days), lines=trends.share_reply_lines(data), attachment=chart
+    )
+
+
+def _companies(ctx: Context, args: Sequence[str]) -> list[str]:
+    """Company ids from words and quoted names; a name may span words ("ant group")."""
+    words = [w for arg in args for w in re.split(r"[,\s]+", arg) if w]
+    found: list[str] = []
+    index = 0
+    while index < len(words):
+        for span in (3, 2, 1):
+            company = ctx.resolve_company(" ".join(words[index : index + span]))
+            if company is not None and index + span <= len(words):
+                break
+        else:
+            company, span = _company(ctx, words[index]), 1  # raises with suggestions
+        found.append(company)
+        index += span
+    return list(dict.fromkeys(found))
+
+
+def _names(ctx: Context, company_ids: Sequence[str]) -> str:
+    return ", ".join(ctx.company_names.get(c, c) for c in company_ids)
+
+
 # the table -----------------------------------------------------------------------------------
 
 _COMPANY = "Company name, alias or ticker: Nvidia, 华为, NVDA"
@@ -750,6 +811,39 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ),
         False,
         _search,
+    ),
+    CommandSpec(
+        "trend",
+        "A chart of daily relevant stories per company",
+        (
+            Param(
+                "companies",
+                _COMPANY + "; several to compare",
+                required=True,
+                kind="company",
+                many=True,
+            ),
+            Param(
+                "days",
+                f"Window in days (1-{trends.MAX_CHART_DAYS}, default {trends.DEFAULT_TREND_DAYS})",
+                kind="int",
+            ),
+        ),
+        False,
+        _trend_chart,
+    ),
+    CommandSpec(
+        "share",
+        "Share of voice: which companies dominated the news, as a chart and a ranking",
+        (
+            Param(
+                "days",
+                f"Window in days (1-{trends.MAX_CHART_DAYS}, default {trends.DEFAULT_SHARE_DAYS})",
+                kind="int",
+            ),
+        ),
+        False,
+        _share,
     ),
     CommandSpec("digest", "This channel's digest now, as a private preview", (), False, _digest),
     CommandSpec(

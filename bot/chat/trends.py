@@ -1,0 +1,146 @@
+"""`trend` and `share`: how much relevant news each company drew, day by day, as charts.
+
+The store answers with one row per (company, story) mention; `daily_story_counts` turns those
+into per-day counts (a story counted once, on the UTC day of its first article), and the
+rendering (bot/trends/chart.py) runs off the event loop through the chart cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from bot.models import Attachment
+from bot.trends.cache import ChartKey
+from bot.trends.series import (
+    CompanySeries,
+    TrendData,
+    caption,
+    colours_for,
+    share_lines,
+    share_of_voice,
+)
+
+if TYPE_CHECKING:
+    from bot.chat.commands import Context
+
+DEFAULT_TREND_DAYS = 30
+DEFAULT_SHARE_DAYS = 7
+MAX_CHART_DAYS = 365
+MAX_TREND_COMPANIES = 8
+SHARE_SHOWN = 10
+
+Mention = tuple[str, datetime, str]  # company id, published, story key
+
+
+def window_days(today: date, days: int) -> tuple[date, ...]:
+    """The `days` UTC days ending with `today`, oldest first."""
+    return tuple(today - timedelta(days=offset) for offset in range(days - 1, -1, -1))
+
+
+def window_bounds(days: Sequence[date]) -> tuple[datetime, datetime]:
+    """[midnight UTC of the first day, midnight UTC after the last)."""
+    start = datetime.combine(days[0], time(), tzinfo=UTC)
+    return start, datetime.combine(days[-1] + timedelta(days=1), time(), tzinfo=UTC)
+
+
+def daily_story_counts(
+    mentions: Iterable[Mention], days: Sequence[date], company_ids: Sequence[str]
+) -> dict[str, tuple[int, ...]]:
+    """Stories per company per day; a story spanning days counts on its first day only."""
+    first_day: dict[tuple[str, str], date] = {}
+    for company, published, story in mentions:
+        day = published.astimezone(UTC).date()
+        key = (company, story)
+        if key not in first_day or day < first_day[key]:
+            first_day[key] = day
+    position = {day: index for index, day in enumerate(days)}
+    counts = {company: [0] * len(days) for company in company_ids}
+    for (company, _), day in first_day.items():
+        if company in counts and day in position:
+            counts[company][position[day]] += 1
+    return {company: tuple(values) for company, values in counts.items()}
+
+
+async def trend_data(ctx: Context, company_ids: Sequence[str], days: int) -> TrendData:
+    """Daily relevant-story counts of the companies over the last `days` UTC days."""
+    from bot.store import queries
+
+    window = window_days(ctx.clock().astimezone(UTC).date(), days)
+    since, until = window_bounds(window)
+    threshold = ctx.settings.relevance_threshold
+    async with ctx.store.engine.connect() as conn:
+        mentions = await conn.run_sync(
+            queries.relevant_mentions, company_ids, since, until, min_score=threshold
+        )
+        sources = await conn.run_sync(
+            queries.source_count, company_ids, since, until, min_score=threshold
+        )
+    counts = daily_story_counts(mentions, window, company_ids)
+    series = tuple(
+        CompanySeries(company, ctx.company_names.get(company, company), counts[company])
+        for company in company_ids
+    )
+    return TrendData(days=window, series=series, source_count=sources)
+
+
+def trend_title(data: TrendData) -> str:
+    names = [s.name for s in data.series]
+    shown = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    return f"{shown}: relevant stories per day, last {data.window_days} days"
+
+
+def trend_lines(data: TrendData) -> tuple[str, ...]:
+    totals = " · ".join(f"{s.name} {s.total:,}" for s in data.series)
+    return (caption(data) + " (UTC days).", f"Totals: {totals}.")
+
+
+def share_title(days: int) -> str:
+    return f"Share of voice, last {days} days"
+
+
+def chart_filename(kind: str, company_ids: Sequence[str], days: int) -> str:
+    about = "-".join(company_ids[:4]) + ("-more" if len(company_ids) > 4 else "")
+    return f"{kind}-{about}-{days}d.png" if about else f"{kind}-{days}d.png"
+
+
+async def trend_chart(ctx: Context, data: TrendData) -> Attachment:
+    from bot.trends.chart import render_trend_png
+
+    ids = tuple(s.company_id for s in data.series)
+    colours = colours_for(data.series, ctx.catalog.ids)
+    title = trend_title(data)
+    png = await _render(
+        ctx,
+        ChartKey("trend", ids, data.window_days, data.last_day),
+        lambda: render_trend_png(data, colours, title),
+    )
+    return Attachment(chart_filename("trend", ids, data.window_days), png, title)
+
+
+async def share_chart(ctx: Context, data: TrendData) -> Attachment:
+    from bot.trends.chart import render_share_png
+
+    rows = [row for row in share_of_voice(data) if row.stories][:SHARE_SHOWN]
+    colours = colours_for(rows, ctx.catalog.ids)
+    title = share_title(data.window_days)
+    text = caption(data) + " (UTC days)"
+    png = await _render(
+        ctx,
+        ChartKey("share", (), data.window_days, data.last_day),
+        lambda: render_share_png(rows, colours, title, text),
+    )
+    return Attachment(chart_filename("share", (), data.window_days), png, title)
+
+
+async def _render(ctx: Context, key: ChartKey, render: Callable[[], bytes]) -> bytes:
+    if ctx.charts is None:  # a one-off (chipwire trend / ask): no cache to keep
+        return await asyncio.to_thread(render)
+    return await ctx.charts.get(key, render)
+
+
+def share_reply_lines(data: TrendData) -> tuple[str, ...]:
+    rows = [row for row in share_of_voice(data) if row.stories]
+    return (*share_lines(rows, SHARE_SHOWN), caption(data) + " (UTC days).")
