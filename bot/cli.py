@@ -442,16 +442,19 @@ async def cmd_ask(args: argparse.Namespace) -> int:
 async def cmd_discord(args: argparse.Namespace) -> int:
     import os
 
-    token = os.environ.get("DISCORD_TOKEN")
-    if not token:
+    from bot.ops.secrets import credentials_for
+
+    credentials = credentials_for(_settings(args), os.environ)
+    if not credentials.discord_token:
         return _fail(
-            "DISCORD_TOKEN is not set; export the bot token from the Discord developer portal "
-            "(see deploy/README.md).",
+            "DISCORD_TOKEN is not set; export the bot token from the Discord developer portal, "
+            "or put it in the file [chat] secrets_file names (see deploy/README.md).",
             EXIT_CONFIG,
         )
     from bot.platforms.discord.commands import sync_commands
 
-    count = await sync_commands(token, args.guild, os.environ.get("DISCORD_API_URL"))
+    token, api_url = credentials.discord_token, credentials.discord_api_url
+    count = await sync_commands(token, args.guild, api_url)
     where = f"server {args.guild}" if args.guild else "all servers (may take up to an hour)"
     print(f"registered {count} slash commands for {where}")
     return EXIT_OK

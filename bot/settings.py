@@ -21,6 +21,7 @@ from bot.schedules import ScheduleError, check_timezone, parse_schedule
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "chipwire.toml"
 MIN_INTERVAL = 60
 SQLITE_FILE = "chipwire.db"
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
 class ConfigError(Exception):
@@ -57,6 +58,14 @@ class OpsSettings:
 
 
 @dataclass(frozen=True)
+class ChatSettings:
+    # KEY=VALUE lines with the chat tokens (bot/ops/secrets.py); a set environment variable wins.
+    secrets_file: Path | None = None
+    # Slack user ids allowed admin commands besides workspace admins: [chat] ∪ env SLACK_ADMINS.
+    slack_admins: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Settings:
     config_path: Path
     data_dir: Path
@@ -70,6 +79,7 @@ class Settings:
     subscriptions: tuple[SubscriptionConfig, ...] = ()
     digest: DigestSettings = field(default_factory=DigestSettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
+    chat: ChatSettings = field(default_factory=ChatSettings)
 
 
 def load_settings(
@@ -133,7 +143,44 @@ def settings_from_mapping(
         subscriptions=_subscriptions(reader, raw.get("subscriptions", [])),
         digest=_digest(reader, reader.table(raw, "digest")),
         ops=_ops(reader, reader.table(raw, "ops"), environ or {}),
+        chat=_chat(reader, reader.table(raw, "chat"), environ or {}),
     )
+
+
+def _chat(reader: _Reader, table: Mapping[str, Any], environ: Mapping[str, str]) -> ChatSettings:
+    reader.no_unknown_keys(table, "chat", {"secrets_file", "slack_admins"})
+    secrets = reader.optional_string(table, "chat.secrets_file")
+    return ChatSettings(
+        secrets_file=_resolve(reader.path.parent, secrets) if secrets else None,
+        slack_admins=_slack_admins(reader, table) | _env_slack_admins(environ),
+    )
+
+
+def _slack_admins(reader: _Reader, table: Mapping[str, Any]) -> frozenset[str]:
+    value = table.get("slack_admins", [])
+    if not isinstance(value, list) or not all(isinstance(user, str) for user in value):
+        raise reader.fail(
+            "chat.slack_admins", value, 'an array of Slack user ids, e.g. ["U012AB3CD"]'
+        )
+    for index, user in enumerate(value):
+        if not SLACK_USER_ID.fullmatch(user.strip()):
+            raise reader.fail(
+                f"chat.slack_admins[{index}]",
+                user,
+                'a Slack user id such as "U012AB3CD" (profile → ⋮ → Copy member ID)',
+            )
+    return frozenset(user.strip() for user in value)
+
+
+def _env_slack_admins(environ: Mapping[str, str]) -> frozenset[str]:
+    users = [user.strip() for user in environ.get("SLACK_ADMINS", "").split(",") if user.strip()]
+    for user in users:
+        if not SLACK_USER_ID.fullmatch(user):
+            raise ConfigError(
+                f"SLACK_ADMINS: {user!r} is not a Slack user id; expected comma-separated ids "
+                "such as U012AB3CD (profile → ⋮ → Copy member ID)."
+            )
+    return frozenset(users)
 
 
 def _ops(reader: _Reader, table: Mapping[str, Any], environ: Mapping[str, str]) -> OpsSettings:

@@ -90,3 +90,53 @@ def test_bad_config_names_file_key_and_expectation(
 def test_a_missing_config_file_says_how_to_choose_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--config PATH or set CHIPWIRE_CONFIG"):
         load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_chat_names_a_secrets_file_and_slack_admins(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[chat]\nsecrets_file = "private/secrets.env"\nslack_admins = ["U012AB3CD", "W0ENTERP1"]\n',
+    )
+    settings = load_settings(path, environ={"SLACK_ADMINS": " UFROMENV1 ,, U012AB3CD"})
+    assert settings.chat.secrets_file == tmp_path / "private" / "secrets.env"
+    assert settings.chat.slack_admins == {"U012AB3CD", "W0ENTERP1", "UFROMENV1"}
+
+
+def test_a_secrets_file_under_home_is_expanded(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, '[chat]\nsecrets_file = "~/cw.env"\n'), environ={})
+    assert settings.chat.secrets_file == Path.home() / "cw.env"
+
+
+def test_chat_is_optional(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ""), environ={})
+    assert settings.chat.secrets_file is None and settings.chat.slack_admins == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[chat]\ntoken = 'xoxb-1'\n", r"chat.token is not a known setting"),
+        ("[chat]\nsecrets_file = ''\n", r"chat.secrets_file = '' .* a non-empty string"),
+        ("[chat]\nsecrets_file = 1\n", r"chat.secrets_file = 1"),
+        ("[chat]\nslack_admins = 'U012AB3CD'\n", r"chat.slack_admins = .* an array of Slack"),
+        ("[chat]\nslack_admins = [1]\n", r"chat.slack_admins = \[1\]"),
+        (
+            "[chat]\nslack_admins = ['U012AB3CD', 'u0lower']\n",
+            r"chat.slack_admins\[1\] = 'u0lower' .* a Slack user id",
+        ),
+        ("[chat]\nslack_admins = ['@alice']\n", r"chat.slack_admins\[0\] = '@alice'"),
+        ("chat = 1\n", r"chat = 1 is not valid; expected a table \[chat\]"),
+    ],
+)
+def test_bad_chat_settings_name_file_key_and_expectation(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=expected) as caught:
+        load_settings(path, environ={})
+    assert str(path) in str(caught.value)
+
+
+def test_a_bad_slack_admins_variable_says_what_it_expects(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"SLACK_ADMINS: 'alice' is not a Slack user id"):
+        load_settings(write(tmp_path, ""), environ={"SLACK_ADMINS": "U012AB3CD,alice"})

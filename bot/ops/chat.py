@@ -3,7 +3,8 @@
 Discord: a gateway client whose CommandTree comes from the command table (commands are synced
 with `chipwire discord sync`, not on every start). Slack: the bolt app, over Socket Mode by
 default (needs `SLACK_APP_TOKEN`) or over HTTP on the health server's `/slack/events`.
-Tokens come from the environment only and are never printed.
+Tokens come from the environment or the `[chat] secrets_file` (`bot/ops/secrets.py`) and are
+never printed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 from aiohttp import web
+
+from bot.ops.secrets import Credentials, credentials_for
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -45,34 +48,35 @@ class ChatPlatforms:
             await asyncio.wait(self._tasks, timeout=3)
 
 
-def _admins(environ: Mapping[str, str]) -> frozenset[str]:
-    return frozenset(u.strip() for u in environ.get("SLACK_ADMINS", "").split(",") if u.strip())
-
-
 async def start_chat(
     app: App,
-    environ: Mapping[str, str],
+    credentials: Credentials | Mapping[str, str],
     slack_mode: str,
     out: TextIO,
     on_command: Callable[[str, float], None] | None = None,
 ) -> ChatPlatforms:
+    """`credentials` may also be the environment: they are then loaded with the secrets file."""
     from bot.chat.ask import context_from_app
 
+    found = credentials_for(app.settings, credentials)
     started = ChatPlatforms()
-    if not (environ.get("DISCORD_TOKEN") or environ.get("SLACK_BOT_TOKEN")):
+    if not (found.discord_token or found.slack_bot_token):
         return started
     context = replace(context_from_app(app), on_command=on_command)
-    if environ.get("DISCORD_TOKEN"):
-        await _start_discord(started, context, environ)
-    if environ.get("SLACK_BOT_TOKEN"):
-        _start_slack(started, context, environ, slack_mode, out)
+    if found.discord_token:
+        await _start_discord(started, context, found.discord_token, found.discord_api_url)
+    if found.slack_bot_token:
+        admins = app.settings.chat.slack_admins
+        _start_slack(started, context, found, admins, slack_mode, out)
     return started
 
 
-async def _start_discord(started: ChatPlatforms, context: Any, environ: Mapping[str, str]) -> None:
+async def _start_discord(
+    started: ChatPlatforms, context: Any, token: str, api_url: str | None
+) -> None:
     from bot.platforms.discord.runner import start_gateway
 
-    task, close = start_gateway(environ["DISCORD_TOKEN"], context, environ.get("DISCORD_API_URL"))
+    task, close = start_gateway(token, context, api_url)
     started.names.append("discord")
     started._tasks.append(task)
     started._stoppers.append(close)
@@ -81,14 +85,14 @@ async def _start_discord(started: ChatPlatforms, context: Any, environ: Mapping[
 def _start_slack(
     started: ChatPlatforms,
     context: Any,
-    environ: Mapping[str, str],
+    credentials: Credentials,
+    admins: frozenset[str],
     mode: str,
     out: TextIO,
 ) -> None:
     from bot.platforms.slack.runner import EVENTS_PATH, http_handler, slack_app, start_socket_mode
 
-    secret = environ.get("SLACK_SIGNING_SECRET", "")
-    if not secret:
+    if not (credentials.slack_bot_token and credentials.slack_signing_secret):
         print(
             "warning: SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not; Slack commands "
             "are off (digests to Slack still go out).",
@@ -97,24 +101,25 @@ def _start_slack(
         return
     app = slack_app(
         context,
-        signing_secret=secret,
-        token=environ["SLACK_BOT_TOKEN"],
-        api_url=environ.get("SLACK_API_URL"),
-        admins=_admins(environ),
+        signing_secret=credentials.slack_signing_secret,
+        token=credentials.slack_bot_token,
+        api_url=credentials.slack_api_url,
+        admins=admins,
     )
     if mode == "http":
         started.routes.append((EVENTS_PATH, http_handler(app)))
         started.names.append("slack (http)")
         return
-    app_token = environ.get("SLACK_APP_TOKEN")
-    if not app_token:
+    if not credentials.slack_app_token:
         print(
             "warning: Slack Socket Mode needs SLACK_APP_TOKEN (an app-level token with "
             "connections:write); or run with --slack-mode http. Slack commands are off.",
             file=out,
         )
         return
-    task, close = start_socket_mode(app, app_token)
+    # Bolt's socket client takes the app's own Web API client, so SLACK_API_URL covers
+    # apps.connections.open too.
+    task, close = start_socket_mode(app, credentials.slack_app_token)
     started._tasks.append(task)
     started._stoppers.append(close)
     started.names.append("slack (socket mode)")

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.ops.health import HealthReport, health_app, serve
 from bot.ops.metrics import Metrics
+from bot.ops.secrets import Credentials, credentials_for
 from bot.platforms.console.poster import ConsolePoster
 
 if TYPE_CHECKING:
@@ -26,20 +27,25 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def build_posters(app: App, out: TextIO, environ: Mapping[str, str]) -> dict[str, Poster]:
-    """The console always; Discord and Slack when their tokens are set (never logged)."""
+def build_posters(
+    app: App, out: TextIO, credentials: Credentials | Mapping[str, str]
+) -> dict[str, Poster]:
+    """The console always; Discord and Slack when their tokens are set (never logged).
+
+    `credentials` may also be the environment: they are then loaded with the secrets file."""
+    found = credentials_for(app.settings, credentials)
     posters: dict[str, Poster] = {"console": ConsolePoster(out, app.company_names)}
-    if environ.get("DISCORD_TOKEN"):
+    if found.discord_token:
         from bot.platforms.discord.poster import DiscordPoster
 
         posters["discord"] = DiscordPoster(
-            environ["DISCORD_TOKEN"], app.company_names, api_base=environ.get("DISCORD_API_URL")
+            found.discord_token, app.company_names, api_base=found.discord_api_url
         )
-    if environ.get("SLACK_BOT_TOKEN"):
+    if found.slack_bot_token:
         from bot.platforms.slack.poster import SlackPoster
 
         posters["slack"] = SlackPoster(
-            environ["SLACK_BOT_TOKEN"], app.company_names, api_url=environ.get("SLACK_API_URL")
+            found.slack_bot_token, app.company_names, api_url=found.slack_api_url
         )
     return posters
 
