@@ -34,7 +34,9 @@ def build_posters(
 
     `credentials` may also be the environment: they are then loaded with the secrets file."""
     found = credentials_for(app.settings, credentials)
-    posters: dict[str, Poster] = {"console": ConsolePoster(out, app.company_names)}
+    posters: dict[str, Poster] = {
+        "console": ConsolePoster(out, app.company_names, chart_dir=app.settings.data_dir / "charts")
+    }
     if found.discord_token:
         from bot.platforms.discord.poster import DiscordPoster
 

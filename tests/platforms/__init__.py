@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
-from bot.models import Digest, DigestSection, Story
+from bot.models import Attachment, Digest, DigestSection, Story
 
 T0 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 COMPANY_NAMES = {
@@ -144,3 +146,28 @@ def strings_in(value: object) -> list[str]:
     if isinstance(value, list | tuple):
         return [s for v in value for s in strings_in(v)]
     return []
+
+
+def tiny_png(width: int = 3, height: int = 2) -> bytes:
+    """A real PNG (8-bit greyscale): the platforms never decode it, but a viewer could."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + bytes(range(width)) for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG = tiny_png()
+
+
+def chart(filename: str = "trend-nvidia-huawei-30d.png", data: bytes = PNG) -> Attachment:
+    return Attachment(filename, data, "Mentions per day: Nvidia and Huawei, last 30 days")

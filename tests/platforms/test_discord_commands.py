@@ -12,10 +12,10 @@ from typing import Any
 
 import discord
 import pytest
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from bot.chat.commands import COMMANDS, Context, make_context
-from bot.chat.messages import Card, Reply
+from bot.chat.messages import Card, Command, Reply
 from bot.news.catalog import load_catalog
 from bot.platforms.discord.commands import (
     ADMIN_GROUP,
@@ -28,7 +28,7 @@ from bot.platforms.discord.commands import (
 )
 from bot.store.repo import Store
 from tests.chat.test_commands import HUAWEI, NOW, NVIDIA, ago, settings_for, stored
-from tests.platforms import HOSTILE_SUMMARY, HOSTILE_TITLE
+from tests.platforms import HOSTILE_SUMMARY, HOSTILE_TITLE, PNG, chart
 
 TOKEN = "MTIz.fake-bot-token.secret"
 APP_ID = "42"
@@ -50,10 +50,25 @@ class FakeDiscord:
 
     base: str = ""
     calls: list[tuple[str, str, Any]] = field(default_factory=list)  # (method, path, json)
+    files: list[tuple[str, str | None, bytes]] = field(default_factory=list)  # (part, name, data)
 
     async def record(self, request: web.Request) -> Any:
-        body = await request.json() if request.can_read_body else None
+        if request.content_type == "multipart/form-data":
+            body = await self._multipart(request)
+        else:
+            body = await request.json() if request.can_read_body else None
         self.calls.append((request.method, request.path, body))
+        return body
+
+    async def _multipart(self, request: web.Request) -> Any:
+        """`payload_json` is the message; every other part a file, kept with its name."""
+        body = None
+        async for part in await request.multipart():
+            assert isinstance(part, BodyPartReader)
+            if part.name == "payload_json":
+                body = json.loads(await part.text())
+            else:
+                self.files.append((part.name or "", part.filename, bytes(await part.read())))
         return body
 
     async def me(self, request: web.Request) -> web.Response:
@@ -409,6 +424,85 @@ async def test_sync_registers_both_groups(fake: FakeDiscord) -> None:
     assert count == 2
     (body,) = fake.posted(rf".*/applications/{APP_ID}/guilds/{GUILD}/commands")
     assert {cmd["name"] for cmd in body} == {GROUP, ADMIN_GROUP}
+
+
+# charts --------------------------------------------------------------------------------------
+
+
+def answer_with(monkeypatch: pytest.MonkeyPatch, reply: Reply) -> list[Command]:
+    """The adapter's dispatch answers `reply` (the trend command is not in the table yet)."""
+    seen: list[Command] = []
+
+    async def dispatch(_: Context, command: Command) -> Reply:
+        seen.append(command)
+        return reply
+
+    monkeypatch.setattr("bot.platforms.discord.commands.dispatch", dispatch)
+    return seen
+
+
+def company_payload() -> dict[str, Any]:
+    return interaction_payload(GROUP, "company", [{"name": "name", "type": 3, "value": "nvidia"}])
+
+
+async def test_a_chart_is_a_file_in_the_follow_up_shown_inside_the_embed(
+    fake: FakeDiscord, client: discord.Client, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attached = chart()
+    seen = answer_with(
+        monkeypatch, Reply(title="Trend: Nvidia", lines=("up 20%",), attachment=attached)
+    )
+    await run(client, ctx, company_payload())
+
+    assert [c.name for c in seen] == ["company"]
+    (callback,) = fake.posted(r".*/callback")
+    assert callback["type"] == 5  # deferred before the chart was made
+    (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
+    assert not followup.get("flags", 0) & 64
+    assert followup["embeds"][0]["title"] == "Trend: Nvidia"
+    assert followup["embeds"][0]["image"] == {"url": f"attachment://{attached.filename}"}
+    assert followup["attachments"] == [
+        {"id": 0, "filename": attached.filename, "description": attached.description}
+    ]
+    assert followup["allowed_mentions"] == {"parse": []}
+    assert fake.files == [("files[0]", attached.filename, PNG)]
+
+
+async def test_a_private_chart_stays_private(
+    fake: FakeDiscord, client: discord.Client, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer_with(monkeypatch, Reply(title="Mine", ephemeral=True, attachment=chart()))
+    await run(client, ctx, company_payload())
+    (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
+    assert followup["flags"] & 64
+    assert [name for _, name, _ in fake.files] == [chart().filename]
+    # The public placeholder went first, so the chart is not shown to the channel.
+    assert fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc/messages/@original") == [None]
+
+
+async def test_an_odd_filename_is_made_one_the_embed_can_refer_to(
+    fake: FakeDiscord, client: discord.Client, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer_with(monkeypatch, Reply(title="Trend", attachment=chart("../trend 华为.png")))
+    await run(client, ctx, company_payload())
+    (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
+    [(_, name, data)] = fake.files
+    assert name == "_trend___.png" and data == PNG
+    assert followup["embeds"][0]["image"]["url"] == f"attachment://{name}"
+
+
+async def test_a_chart_over_the_upload_limit_is_left_out_and_the_reply_says_so(
+    fake: FakeDiscord, client: discord.Client, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer_with(monkeypatch, Reply(title="Trend", lines=("up",), attachment=chart()))
+    payload = company_payload()
+    payload["attachment_size_limit"] = len(PNG) - 1  # Discord tells each interaction its limit
+    await run(client, ctx, payload)
+    (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
+    assert fake.files == [] and "attachments" not in followup
+    header = followup["embeds"][0]
+    assert "image" not in header
+    assert header["description"] == "The chart was too large to attach.\nup"
 
 
 # embeds --------------------------------------------------------------------------------------

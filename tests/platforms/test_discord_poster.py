@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,15 +13,15 @@ from typing import Any
 
 import discord
 import pytest
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from bot.chat.deliver import DeliveryContext, deliver_digest
 from bot.models import Digest, DigestSection, Subscription
 from bot.platforms.discord.poster import MAX_NONCE, DiscordPoster, channel_id, part_nonce
-from bot.platforms.discord.render import render_discord
+from bot.platforms.discord.render import CHART_TOO_LARGE, MAX_FILE, render_discord
 from bot.store.repo import Store
 from tests.chat.test_deliver import NVIDIA, Clock, no_sleep, stored, subscribe, utc
-from tests.platforms import COMPANY_NAMES, hostile_digest, make_story
+from tests.platforms import COMPANY_NAMES, PNG, chart, hostile_digest, make_story
 
 TOKEN = "MTIz.fake-bot-token.secret"
 CHANNEL = "123"
@@ -38,6 +39,7 @@ class FakeDiscord:
     auth: set[str] = field(default_factory=set)
     by_nonce: dict[str, dict[str, Any]] = field(default_factory=dict)
     logins: int = 0
+    files: dict[int, list[tuple[str | None, bytes]]] = field(default_factory=dict)  # by attempt
 
     async def me(self, request: web.Request) -> web.Response:
         self.logins += 1
@@ -50,7 +52,10 @@ class FakeDiscord:
 
     async def create_message(self, request: web.Request) -> web.Response:
         self.auth.add(request.headers.get("Authorization", ""))
-        body = await request.json()
+        if request.content_type == "multipart/form-data":
+            body = await self._multipart(request)
+        else:
+            body = await request.json()
         self.attempts.append(body)
         status = self.failures.pop(len(self.attempts) - 1, None)
         if status is not None:
@@ -63,6 +68,18 @@ class FakeDiscord:
         if nonce is not None:
             self.by_nonce[nonce] = message
         return web.json_response(message)
+
+    async def _multipart(self, request: web.Request) -> dict[str, Any]:
+        """`payload_json` is the message; the other parts are its files, kept per attempt."""
+        body: dict[str, Any] = {}
+        files = self.files.setdefault(len(self.attempts), [])
+        async for part in await request.multipart():
+            assert isinstance(part, BodyPartReader)
+            if part.name == "payload_json":
+                body = json.loads(await part.text())
+            else:
+                files.append((part.filename, bytes(await part.read())))
+        return body
 
     def _message(self, channel: str, body: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -274,6 +291,63 @@ async def test_the_api_base_does_not_touch_discord_py_globals(
 ) -> None:
     await poster.post(subscription(), hostile_digest(), NONCE)
     assert discord.http.Route.BASE == "https://discord.com/api/v10"
+
+
+# charts --------------------------------------------------------------------------------------
+
+
+async def test_the_chart_is_a_file_on_the_last_part_with_its_nonce(
+    fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    digest = replace(long_digest(), chart=chart())
+    parts = len(render_discord(digest, COMPANY_NAMES))
+    await poster.post(subscription(), digest, NONCE)
+    assert fake.nonces() == [f"{NONCE}p{k}" for k in range(parts)]
+    assert fake.files == {parts - 1: [(chart().filename, PNG)]}  # only the last part has a file
+    *earlier, last = fake.messages
+    assert all("attachments" not in body for body in earlier)
+    assert all("image" not in e for body in earlier for e in body["embeds"])
+    assert last["embeds"][0]["image"] == {"url": f"attachment://{chart().filename}"}
+    assert last["attachments"] == [
+        {"id": 0, "filename": chart().filename, "description": chart().description}
+    ]
+    assert last["enforce_nonce"] is True and last["allowed_mentions"] == {"parse": []}
+
+
+async def test_a_retry_of_the_chart_part_sends_the_file_again_and_nothing_else(
+    fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    digest = replace(long_digest(), chart=chart())
+    parts = len(render_discord(digest, COMPANY_NAMES))
+    fake.fail(403, after=parts - 1)
+    with pytest.raises(discord.Forbidden):
+        await poster.post(subscription(), digest, NONCE)
+    tried = len(fake.attempts)
+    await poster.post(subscription(), digest, NONCE)
+    assert fake.nonces(fake.attempts[tried:]) == [f"{NONCE}p{parts - 1}"]
+    assert fake.files[tried] == [(chart().filename, PNG)]
+    assert fake.nonces() == [f"{NONCE}p{k}" for k in range(parts)]
+
+
+async def test_an_empty_note_carries_the_chart_as_a_plain_file(
+    fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    empty = replace(hostile_digest(), sections=(), empty_note="Nothing new.", chart=chart())
+    await poster.post(subscription(), empty, NONCE)
+    [body] = fake.messages
+    assert body["content"] == "Nothing new." and body["embeds"] == []
+    assert fake.files == {0: [(chart().filename, PNG)]}
+
+
+async def test_a_chart_over_the_limit_is_not_sent_and_the_digest_says_so(
+    fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    huge = replace(hostile_digest(), chart=chart(data=b"\0" * (MAX_FILE + 1)))
+    await poster.post(subscription(), huge, NONCE)
+    [body] = fake.messages
+    assert fake.files == {} and "attachments" not in body
+    assert "image" not in body["embeds"][0]
+    assert body["embeds"][0]["description"].endswith("\n" + CHART_TOO_LARGE)
 
 
 # End to end: deliver_digest with a real store, posting to the fake Discord.

@@ -5,6 +5,10 @@ Requests are signed with slack_sdk's `SignatureVerifier` and dispatched with
 replies go over real HTTP to a fake Slack on 127.0.0.1 (response_url, `users.info`,
 `chat.postMessage`, `chat.postEphemeral`). The command table runs on a real SQLite store.
 
+Charts go through slack_sdk's `files_upload_v2`, whose three steps the fake answers too:
+`files.getUploadURLExternal` (an upload URL pointing back at the fake), the POST of the bytes to it,
+and `files.completeUploadExternal`.
+
 The apps are built with `process_before_response=True`: Bolt then runs the listener (which acks
 first) to its end before `async_dispatch` returns, so the reply has reached the fake Slack when
 the test looks. In production over HTTP it stays False and the command finishes after the ack.
@@ -27,10 +31,13 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.chat.commands import Context, make_context
-from bot.chat.messages import Card, Reply
+from bot.chat.messages import Card, Command, Reply
 from bot.news.catalog import load_catalog
 from bot.platforms.slack.commands import (
     EVENTS_PATH,
+    INVITE_NOTE,
+    PRIVATE_CHART_NOTE,
+    UPLOAD_FAILED_NOTE,
     build_app,
     fallback_text,
     http_handler,
@@ -40,7 +47,7 @@ from bot.platforms.slack.render import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_
 from bot.platforms.textsafety import text_len
 from bot.store.repo import Store
 from tests.chat.test_commands import HUAWEI, NOW, ago, settings_for, stored
-from tests.platforms import HOSTILE_SUMMARY, HOSTILE_TITLE
+from tests.platforms import HOSTILE_SUMMARY, HOSTILE_TITLE, PNG, chart
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-1111-2222-secretsecret"
@@ -50,6 +57,8 @@ ADMIN = "UADMIN"
 MEMBER = "UMEMBER"
 LISTED = "ULISTED"
 BROKEN = "UBROKEN"  # users.info fails for them
+FILE_ID = "F0CHART1"
+THREAD = "1764313200.000100"
 
 
 @dataclass
@@ -60,6 +69,8 @@ class FakeSlack:
     responses: list[dict[str, Any]] = field(default_factory=list)  # response_url posts
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # Web API calls
     auth: set[str] = field(default_factory=set)
+    uploads: list[tuple[str, bytes]] = field(default_factory=list)  # (file id, bytes)
+    complete_error: str | None = None  # files.completeUploadExternal refuses with it
 
     @property
     def api_url(self) -> str:
@@ -71,21 +82,30 @@ class FakeSlack:
     def methods(self) -> list[str]:
         return [method for method, _ in self.calls]
 
+    def args(self, method: str) -> dict[str, Any]:
+        [args] = [args for name, args in self.calls if name == method]
+        return args
+
     async def respond(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())
         return web.Response(text="ok")
 
+    async def upload(self, request: web.Request) -> web.Response:
+        self.uploads.append((request.match_info["file"], await request.read()))
+        return web.Response(text=f"OK - {request.content_length}")
+
     async def api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         self.auth.add(request.headers.get("Authorization", ""))
-        if request.method == "GET":  # slack_sdk sends users.info as a GET with a query
-            args: dict[str, Any] = dict(request.query)
-        elif request.content_type == "application/json":
-            args = dict(await request.json())
-        else:
-            args = dict(await request.post())
-        if isinstance(args.get("blocks"), str):
-            args["blocks"] = json.loads(args["blocks"])
+        # slack_sdk sends some methods' arguments in the query string (users.info, files.*)
+        args: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            args |= await request.json()
+        elif request.method == "POST":
+            args |= await request.post()
+        for key in ("blocks", "files"):
+            if isinstance(args.get(key), str):
+                args[key] = json.loads(args[key])
         self.calls.append((method, args))
         if method == "users.info" and args["user"] == BROKEN:
             return web.json_response({"ok": False, "error": "missing_scope"})
@@ -96,6 +116,13 @@ class FakeSlack:
             )
         if method in ("chat.postMessage", "chat.postEphemeral"):
             return web.json_response({"ok": True, "channel": args["channel"], "ts": "1.000001"})
+        if method == "files.getUploadURLExternal":
+            url = f"{self.base}/upload/{FILE_ID}"
+            return web.json_response({"ok": True, "upload_url": url, "file_id": FILE_ID})
+        if method == "files.completeUploadExternal" and self.complete_error:
+            return web.json_response({"ok": False, "error": self.complete_error})
+        if method == "files.completeUploadExternal":
+            return web.json_response({"ok": True, "files": args["files"]})
         return web.json_response({"ok": False, "error": "unknown_method"})
 
 
@@ -105,6 +132,7 @@ async def fake() -> AsyncIterator[FakeSlack]:
     app = web.Application()
     app.router.add_route("*", "/api/{method}", server.api)
     app.router.add_post("/respond/{n}", server.respond)
+    app.router.add_post("/upload/{file}", server.upload)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -151,7 +179,9 @@ def app(ctx: Context, fake: FakeSlack) -> AsyncApp:
     )
 
 
-def slash_body(text: str, *, user: str = MEMBER, response_url: str | None = None) -> str:
+def slash_body(
+    text: str, *, user: str = MEMBER, response_url: str | None = None, **extra: str
+) -> str:
     form = {
         "token": "legacy-verification-token",
         "team_id": TEAM,
@@ -167,7 +197,7 @@ def slash_body(text: str, *, user: str = MEMBER, response_url: str | None = None
     }
     if response_url is not None:
         form["response_url"] = response_url
-    return urlencode(form)
+    return urlencode(form | extra)
 
 
 def signed_headers(
@@ -346,6 +376,104 @@ async def test_the_aiohttp_handler_serves_slack_events(app: AsyncApp, fake: Fake
         await runner.cleanup()
     [answer] = fake.responses
     assert answer["text"] == "Huawei"
+
+
+# charts --------------------------------------------------------------------------------------
+
+
+def answer_with(monkeypatch: pytest.MonkeyPatch, reply: Reply) -> list[Command]:
+    """The adapter's dispatch answers `reply` (the trend command is not in the table yet)."""
+    seen: list[Command] = []
+
+    async def dispatch(_: Context, command: Command) -> Reply:
+        seen.append(command)
+        return reply
+
+    monkeypatch.setattr("bot.platforms.slack.commands.dispatch", dispatch)
+    return seen
+
+
+def trend_reply(**options: Any) -> Reply:
+    return Reply(title="Trend: Nvidia", lines=("up 20%",), attachment=chart(), **options)
+
+
+async def test_a_chart_is_uploaded_into_the_channel_after_the_reply(
+    app: AsyncApp, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = answer_with(monkeypatch, trend_reply())
+    assert await command(app, fake, "trend nvidia") == 200
+    assert [(c.name, c.args) for c in seen] == [("trend", ("nvidia",))]
+    [answer] = fake.responses
+    assert answer["response_type"] == "in_channel" and answer["text"] == "Trend: Nvidia"
+    assert fake.methods() == ["files.getUploadURLExternal", "files.completeUploadExternal"]
+    wanted = fake.args("files.getUploadURLExternal")
+    assert (wanted["filename"], wanted["length"]) == (chart().filename, str(len(PNG)))
+    assert wanted["alt_txt"] == chart().description
+    assert fake.uploads == [(FILE_ID, PNG)]
+    done = fake.args("files.completeUploadExternal")
+    assert done["channel_id"] == CHANNEL and "thread_ts" not in done
+    assert done["files"] == [{"id": FILE_ID, "title": chart().description}]
+    assert fake.auth == {f"Bearer {TOKEN}"}
+
+
+async def test_a_chart_goes_into_the_thread_the_command_came_from(
+    app: AsyncApp, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer_with(monkeypatch, trend_reply())
+    body = slash_body("trend nvidia", response_url=fake.response_url(), thread_ts=THREAD)
+    assert await send(app, body, signed_headers(body)) == 200
+    done = fake.args("files.completeUploadExternal")
+    assert (done["channel_id"], done["thread_ts"]) == (CHANNEL, THREAD)
+
+
+@pytest.mark.parametrize(
+    ("error", "note"),
+    [
+        ("not_in_channel", INVITE_NOTE),
+        ("channel_not_found", INVITE_NOTE),
+        ("file_uploads_disabled", UPLOAD_FAILED_NOTE),
+    ],
+)
+async def test_a_refused_upload_is_a_private_note_not_a_crash(
+    app: AsyncApp, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch, error: str, note: str
+) -> None:
+    answer_with(monkeypatch, trend_reply())
+    fake.complete_error = error
+    assert await command(app, fake, "trend nvidia") == 200  # Bolt answers 500 if we raised
+    reply, hint = fake.responses
+    assert reply["response_type"] == "in_channel"
+    assert hint["response_type"] == "ephemeral" and hint["replace_original"] is False
+    assert hint["text"] == note
+    if error == "not_in_channel":
+        assert "`/invite @ChipWire`" in hint["text"]
+
+
+async def test_without_a_response_url_the_chart_follows_the_posted_message(
+    app: AsyncApp, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer_with(monkeypatch, trend_reply())
+    fake.complete_error = "not_in_channel"
+    body = slash_body("trend nvidia")
+    assert await send(app, body, signed_headers(body)) == 200
+    assert fake.methods() == [
+        "chat.postMessage",
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+        "chat.postEphemeral",
+    ]
+    hint = fake.args("chat.postEphemeral")
+    assert (hint["channel"], hint["user"], hint["text"]) == (CHANNEL, MEMBER, INVITE_NOTE)
+
+
+async def test_a_private_reply_says_the_chart_is_left_out_and_uploads_nothing(
+    app: AsyncApp, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer_with(monkeypatch, trend_reply(ephemeral=True))
+    assert await command(app, fake, "trend nvidia") == 200
+    [answer] = fake.responses
+    assert answer["response_type"] == "ephemeral"
+    assert PRIVATE_CHART_NOTE in dumped(answer["blocks"])
+    assert fake.calls == [] and fake.uploads == []
 
 
 # Block Kit -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.chat.deliver import DeliveryContext, deliver_digest
 from bot.models import Digest, DigestSection, Subscription
@@ -20,11 +20,12 @@ from bot.platforms.slack.poster import SlackPoster, api_base_url, channel_of
 from bot.platforms.slack.render import render_slack
 from bot.store.repo import Store
 from tests.chat.test_deliver import NVIDIA, Clock, no_sleep, stored, subscribe, utc
-from tests.platforms import COMPANY_NAMES, hostile_digest, make_story
+from tests.platforms import COMPANY_NAMES, PNG, chart, hostile_digest, make_story
 
 TOKEN = "xoxb-1111-2222-secretsecret"
 CHANNEL = "C0123ABCD"
 NONCE = "cw7-1764313200"
+FILE_ID = "F0CHART1"
 
 
 @dataclass
@@ -36,9 +37,15 @@ class FakeSlack:
     attempts: int = 0
     answers: dict[int, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # attempt -> reply
     auth: set[str] = field(default_factory=set)
+    events: list[str] = field(default_factory=list)  # every call, in order
+    uploads: list[bytes] = field(default_factory=list)
+    completed: list[dict[str, Any]] = field(default_factory=list)
+    upload_status: int = 200
+    complete_error: str | None = None
 
     async def post_message(self, request: web.Request) -> web.Response:
         self.auth.add(request.headers.get("Authorization", ""))
+        self.events.append("chat.postMessage")
         body = await self._body(request)
         self.attempts += 1
         status, answer = self.answers.pop(self.attempts - 1, (200, {"ok": True}))
@@ -48,6 +55,26 @@ class FakeSlack:
             self.messages.append(body)
             answer = {**answer, "channel": body["channel"], "ts": f"1764313200.{self.attempts:06d}"}
         return web.json_response(answer, status=status)
+
+    async def upload_url(self, request: web.Request) -> web.Response:
+        self.events.append("files.getUploadURLExternal")
+        base = self.api_url.removesuffix("/api/")
+        return web.json_response(
+            {"ok": True, "upload_url": f"{base}/upload/{FILE_ID}", "file_id": FILE_ID}
+        )
+
+    async def upload(self, request: web.Request) -> web.Response:
+        self.events.append("upload")
+        self.uploads.append(await request.read())
+        return web.Response(status=self.upload_status, text="OK")
+
+    async def complete(self, request: web.Request) -> web.Response:
+        self.events.append("files.completeUploadExternal")
+        args = dict(request.query) | dict(await request.post())
+        if self.complete_error:
+            return web.json_response({"ok": False, "error": self.complete_error})
+        self.completed.append(args)
+        return web.json_response({"ok": True, "files": json.loads(args["files"])})
 
     @staticmethod
     async def _body(request: web.Request) -> dict[str, Any]:
@@ -68,6 +95,9 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack()
     app = web.Application()
     app.router.add_post("/api/chat.postMessage", fake.post_message)
+    app.router.add_post("/api/files.getUploadURLExternal", fake.upload_url)
+    app.router.add_post("/api/files.completeUploadExternal", fake.complete)
+    app.router.add_post(f"/upload/{FILE_ID}", fake.upload)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -165,6 +195,45 @@ async def test_the_token_is_sent_as_bearer_and_never_logged(
     assert "chat.postMessage" in caplog.text  # slack_sdk did log its requests
     assert TOKEN not in caplog.text
     assert TOKEN not in str(refused.value) and TOKEN not in repr(poster)
+
+
+async def test_the_chart_is_uploaded_after_the_messages(
+    fake: FakeSlack, poster: SlackPoster
+) -> None:
+    digest = replace(long_digest(), chart=chart())
+    await poster.post(subscription(), digest, NONCE)
+    upload = ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+    assert fake.events == ["chat.postMessage"] * 3 + upload
+    assert fake.uploads == [PNG]
+    [done] = fake.completed
+    assert done["channel_id"] == CHANNEL
+    assert json.loads(done["files"]) == [{"id": FILE_ID, "title": chart().description}]
+
+
+async def test_a_refused_upload_raises_and_the_retry_repeats_only_the_upload(
+    fake: FakeSlack, poster: SlackPoster
+) -> None:
+    digest = replace(hostile_digest(), chart=chart())
+    fake.complete_error = "not_in_channel"
+    with pytest.raises(SlackApiError) as refused:
+        await poster.post(subscription(), digest, NONCE)
+    assert refused.value.response["error"] == "not_in_channel"
+    assert len(fake.messages) == 1 and fake.completed == []
+    fake.complete_error = None
+    fake.events.clear()
+    await poster.post(subscription(), digest, NONCE)
+    assert fake.events == ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+    assert len(fake.messages) == 1 and len(fake.completed) == 1
+    fake.events.clear()
+    await poster.post(subscription(), digest, NONCE)  # all taken: nothing is sent again
+    assert fake.events == []
+
+
+async def test_a_failed_file_transfer_raises(fake: FakeSlack, poster: SlackPoster) -> None:
+    fake.upload_status = 500
+    with pytest.raises(SlackRequestError):
+        await poster.post(subscription(), replace(hostile_digest(), chart=chart()), NONCE)
+    assert fake.completed == []
 
 
 def test_targets_and_base_urls() -> None:

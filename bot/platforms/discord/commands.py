@@ -15,6 +15,9 @@ validates and serialises the options itself. Options become the command's words 
 (omitted optional ones skipped), which is what the shared handlers read; a `company` option that
 takes several names (`subscribe companies:`) is split like a chat line, so quote a name with a
 space: `"Intel Foundry" nvidia`.
+
+A reply's chart goes in the same follow-up as a file, shown inside the first embed; one larger
+than the interaction's upload limit is left out and the reply says so.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import logging
 import re
 import shlex
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -31,17 +35,21 @@ from discord import app_commands
 
 from bot.chat.commands import COMMANDS, GENERIC_ERROR, CommandSpec, Context, Param, dispatch
 from bot.chat.messages import Card, Command, Reply, error_reply
-from bot.platforms.discord.poster import _RoutedHTTPClient
+from bot.platforms.discord.poster import _RoutedHTTPClient, chart_file
 from bot.platforms.discord.render import (
+    CHART_TOO_LARGE,
     COLOUR,
     MAX_DESCRIPTION,
     MAX_EMBEDS,
     MAX_FIELD_NAME,
     MAX_FIELD_VALUE,
     MAX_FIELDS,
+    MAX_FILE,
     MAX_TITLE,
     MAX_TOTAL,
+    chart_fits,
     escape_markdown,
+    image_url,
     link_url,
 )
 from bot.platforms.textsafety import fit, linkable, one_line, text_len, truncate
@@ -209,12 +217,26 @@ async def run_command(
             await interaction.delete_original_response()
         except discord.HTTPException:
             log.warning("could not remove the placeholder before a private reply", exc_info=True)
+    reply = within_upload_limit(reply, upload_limit(interaction))
     await interaction.followup.send(
         embeds=reply_embeds(reply),
+        file=chart_file(reply.attachment) if reply.attachment else discord.utils.MISSING,
         ephemeral=reply.ephemeral,
         allowed_mentions=discord.AllowedMentions.none(),
     )
     return reply
+
+
+def upload_limit(interaction: discord.Interaction) -> int:
+    """The interaction's own limit (boosted servers allow more); discord.py < 2.6 lacks it."""
+    return getattr(interaction, "filesize_limit", None) or MAX_FILE
+
+
+def within_upload_limit(reply: Reply, limit: int) -> Reply:
+    """The reply without a chart too large to attach, saying so first."""
+    if reply.attachment is None or chart_fits(reply.attachment, limit):
+        return reply
+    return replace(reply, lines=(CHART_TOO_LARGE, *reply.lines), attachment=None)
 
 
 def _callback(spec: CommandSpec, context_factory: ContextFactory) -> Any:
@@ -350,14 +372,17 @@ def card_embed(card: Card, colour: int = COLOUR) -> discord.Embed:
 
 
 def reply_embeds(reply: Reply) -> list[discord.Embed]:
-    """A header embed (title, lines) then one embed per card, within Discord's message limits:
-    at most 10 embeds and 6,000 characters; cards that do not fit are counted in the header."""
+    """A header embed (title, lines, the chart) then one embed per card, within Discord's message
+    limits: at most 10 embeds and 6,000 characters; cards that do not fit are counted in the
+    header. The chart's file must go in the same message (`chart_file`)."""
     colour = ERROR_COLOUR if reply.error else COLOUR
     title = fit(one_line(reply.title), MAX_TITLE, escape_markdown) or "ChipWire"
     budget = MAX_DESCRIPTION - (MORE_RESERVE if reply.cards else 0)
     budget = min(budget, MAX_TOTAL - text_len(title) - MORE_RESERVE)
     description = _lines_text(reply.lines, budget) if reply.lines else ""
     header = discord.Embed(title=title, description=description or None, colour=colour)
+    if reply.attachment is not None:
+        header.set_image(url=image_url(reply.attachment))
     embeds = [header]
     used = _embed_size(header)
     shown = 0

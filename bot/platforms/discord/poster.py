@@ -2,7 +2,8 @@
 
 Each rendered part goes out as one "create message" call with its own nonce, derived from the
 delivery's, and `enforce_nonce`, so a retry of a part Discord already took returns the existing
-message instead of creating a second one. Any refusal raises (`discord.HTTPException`), which
+message instead of creating a second one. A digest's chart is a file on the last part (the same
+call, so the same nonce covers it). Any refusal raises (`discord.HTTPException`), which
 `bot.chat.deliver` retries and reports.
 """
 
@@ -10,15 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Mapping
+import io
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import discord
 from discord.http import HTTPClient, MultipartParameters, Route, handle_message_parameters
 
-from bot.models import Digest, Subscription
+from bot.models import Attachment, Digest, Subscription
 from bot.platforms.accepted import AcceptedParts, fingerprint
-from bot.platforms.discord.render import render_discord
+from bot.platforms.discord.render import (
+    MAX_FILE_DESCRIPTION,
+    attachment_name,
+    chart_fits,
+    render_discord,
+)
+from bot.platforms.textsafety import one_line, truncate
 
 MAX_NONCE = 25  # Discord refuses longer nonces
 
@@ -57,21 +66,51 @@ def part_nonce(nonce: str, index: int) -> str:
     return hashlib.blake2b(readable.encode(), digest_size=12).hexdigest()
 
 
-def message_params(payload: Mapping[str, Any], nonce: str) -> MultipartParameters:
-    """A rendered payload as discord.py's request parameters; mentions always off."""
+def chart_file(chart: Attachment) -> discord.File:
+    """The chart as a file an embed can show with `attachment://<its filename>`."""
+    return discord.File(
+        io.BytesIO(chart.data),
+        filename=attachment_name(chart.filename),
+        description=truncate(one_line(chart.description), MAX_FILE_DESCRIPTION) or None,
+    )
+
+
+def message_params(
+    payload: Mapping[str, Any], nonce: str, files: Sequence[discord.File] = ()
+) -> MultipartParameters:
+    """A rendered payload (and files) as discord.py's request parameters; mentions always off."""
     options: dict[str, Any] = {}
     if "content" in payload:
         options["content"] = payload["content"]
+    if files:
+        options["files"] = list(files)
     params = handle_message_parameters(
         embeds=[discord.Embed.from_dict(e) for e in payload.get("embeds", ())],
         allowed_mentions=discord.AllowedMentions.none(),
         nonce=nonce,
         **options,
     )
-    # discord.py >= 2.4 adds this itself; older versions send the nonce unenforced.
+    _enforce_nonce(params)
+    return params
+
+
+def _enforce_nonce(params: MultipartParameters) -> None:
+    """discord.py >= 2.4 adds `enforce_nonce` itself; older versions send the nonce unenforced.
+    With files the payload is already serialised into the `payload_json` part."""
     if params.payload is not None:
         params.payload.setdefault("enforce_nonce", True)
-    return params
+    for part in params.multipart or ():
+        if part["name"] == "payload_json":
+            payload = json.loads(part["value"])
+            payload.setdefault("enforce_nonce", True)
+            part["value"] = json.dumps(payload)
+
+
+def _chart_files(digest: Digest) -> list[discord.File]:
+    """The chart for the last part; none when too large (the rendered embed says so)."""
+    if digest.chart is None or not chart_fits(digest.chart):
+        return []
+    return [chart_file(digest.chart)]
 
 
 class DiscordPoster:
@@ -101,12 +140,14 @@ class DiscordPoster:
         if not payloads:
             return
         http = await self._client()
+        last = len(payloads) - 1
         for index, payload in enumerate(payloads):
             part = part_nonce(nonce, index)
             key = f"{channel}:{part}:{fingerprint(payload)}"
             if key in self._accepted:
                 continue
-            await http.send_message(channel, params=message_params(payload, part))
+            files = _chart_files(digest) if index == last else []
+            await http.send_message(channel, params=message_params(payload, part, files))
             self._accepted.add(key)
 
     async def _client(self) -> _RoutedHTTPClient:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
-from bot.models import Digest, Story
+from bot.models import Attachment, Digest, Story
 from bot.platforms.textsafety import (
     companies_text,
     fit,
@@ -37,6 +37,8 @@ MAX_FIELD_NAME = 256
 MAX_FIELD_VALUE = 1024
 MAX_FOOTER = 2048
 MAX_CONTENT = 2000
+MAX_FILE = 25 * 1024 * 1024  # a bot's upload limit in a server without boosts
+MAX_FILE_DESCRIPTION = 1024
 
 # Our own caps per story piece (after escaping). They bound one story's block well below an
 # embed description and a message, so every story fits into a fresh embed whole.
@@ -52,11 +54,13 @@ CONTINUED = " (cont.)"
 PART_RESERVE = len(" (part 9999/9999)")
 BLOCK_SEPARATOR = "\n\n"
 NO_MENTIONS: dict[str, list[str]] = {"parse": []}
+CHART_TOO_LARGE = "The chart was too large to attach."
 
 _SPECIAL = frozenset("\\*_~`|>#-[]()<")
 _MASS_MENTION = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
 _LEADING_LIST = re.compile(r"^(\d+)(\.)|^\+")
 _URL_UNSAFE = frozenset(' ()<>\\"`[]{}|^')
+_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def escape_markdown(text: str) -> str:
@@ -87,6 +91,20 @@ def link_url(url: str) -> str:
         "".join(f"%{b:02X}" for b in ch.encode()) if ch in _URL_UNSAFE or ch.isspace() else ch
         for ch in one_line(url)
     )
+
+
+def attachment_name(filename: str) -> str:
+    """A filename an embed can show with `attachment://`: Discord matches only ASCII letters,
+    digits, dots, dashes and underscores there."""
+    return _FILENAME_UNSAFE.sub("_", filename).strip(".") or "chart.png"
+
+
+def image_url(chart: Attachment) -> str:
+    return f"attachment://{attachment_name(chart.filename)}"
+
+
+def chart_fits(chart: Attachment, limit: int = MAX_FILE) -> bool:
+    return len(chart.data) <= limit
 
 
 def story_block(story: Story, where: tzinfo, company_names: Mapping[str, str]) -> str:
@@ -163,18 +181,46 @@ class _Packer:
 
 
 def render_discord(digest: Digest, company_names: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Ordered message payloads for the digest; [] for an empty digest without a note."""
-    if not digest.stories:
-        if not digest.empty_note:
-            return []
-        note = fit(one_line(digest.empty_note), MAX_CONTENT, escape_markdown)
-        return [{"content": note, "embeds": [], "allowed_mentions": dict(NO_MENTIONS)}]
+    """Ordered message payloads for the digest; [] for an empty digest without a note.
+
+    A chart goes with the last message (the poster attaches the file): its first embed shows it,
+    or says it was too large to attach.
+    """
+    payloads = _story_payloads(digest, company_names) if digest.stories else _note(digest)
+    if payloads and digest.chart is not None:
+        _show_chart(payloads[-1], digest.chart)
+    return payloads
+
+
+def _note(digest: Digest) -> list[dict[str, Any]]:
+    if not digest.empty_note:
+        return []
+    room = MAX_CONTENT - (len(CHART_TOO_LARGE) + 1 if digest.chart else 0)
+    note = fit(one_line(digest.empty_note), room, escape_markdown)
+    return [{"content": note, "embeds": [], "allowed_mentions": dict(NO_MENTIONS)}]
+
+
+def _show_chart(payload: dict[str, Any], chart: Attachment) -> None:
+    fits = chart_fits(chart)
+    if payload["embeds"]:
+        header = payload["embeds"][0]
+        if fits:
+            header["image"] = {"url": image_url(chart)}
+        else:
+            header["description"] = f"{header['description']}\n{CHART_TOO_LARGE}"
+    elif not fits:
+        payload["content"] = f"{payload['content']}\n{CHART_TOO_LARGE}"
+
+
+def _story_payloads(digest: Digest, company_names: Mapping[str, str]) -> list[dict[str, Any]]:
     where = zone(digest.timezone)
     title = (
         fit(one_line(digest.title), MAX_TITLE - PART_RESERVE, escape_markdown) or "ChipWire digest"
     )
     period = escape_markdown(period_text(digest.period_start, digest.period_end, digest.timezone))
     header_cost = text_len(title) + PART_RESERVE + text_len(period)
+    if digest.chart is not None:  # room for the too-large note under the period
+        header_cost += len(CHART_TOO_LARGE) + 1
     packer = _Packer(budget=MAX_TOTAL - header_cost)
     for section in digest.sections:
         heading = (

@@ -9,6 +9,10 @@ with `chat.postEphemeral` / `chat.postMessage` when Slack sent no response_url.
 it is a single-workspace app whose bot token is handed to Bolt by a local `authorize` function.
 The only call it makes itself is `users.info`, and only for admin-only commands from users who are
 not in the `admins` allow-list.
+
+A reply's chart is uploaded after the reply with `files_upload_v2` (needs the `files:write` scope
+and the bot in the channel; if it is not, the asker is told privately how to invite it). Slack
+cannot attach an uploaded file to an ephemeral message, so a private reply says so instead.
 """
 
 from __future__ import annotations
@@ -16,18 +20,19 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import ClientError, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.authorization import AuthorizeResult
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.commands import BY_NAME, Context, dispatch
-from bot.chat.messages import Card, Command, Reply, error_reply, parse_command_line
-from bot.platforms.slack.poster import api_base_url
+from bot.chat.messages import Attachment, Card, Command, Reply, error_reply, parse_command_line
+from bot.platforms.slack.poster import MAX_ALT_TEXT, api_base_url
 from bot.platforms.slack.render import (
     MAX_BLOCKS,
     MAX_HEADER_TEXT,
@@ -39,7 +44,7 @@ from bot.platforms.slack.render import (
     escape_plain,
     link_url,
 )
-from bot.platforms.textsafety import fit, linkable, one_line, text_len
+from bot.platforms.textsafety import fit, linkable, one_line, text_len, truncate
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,14 @@ FALLBACK_TEXT = 150
 MAX_REPLY_CHARS = MAX_MESSAGE_CHARS - 2 * FALLBACK_TEXT
 CUT_NOTE = "More not shown; narrow the command to see the rest."
 FAILED = "Something went wrong; try again or ask an admin."
+BOT_NAME = "ChipWire"
+NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
+INVITE_NOTE = (
+    "I could not post the chart here because I am not in this channel: "
+    f"invite me with `/invite @{BOT_NAME}` and run the command again."
+)
+UPLOAD_FAILED_NOTE = "I could not post the chart here; try again later."
+PRIVATE_CHART_NOTE = "Slack cannot attach a chart to a private reply; it is left out."
 
 ContextFactory = Callable[[], Context | Awaitable[Context]]
 AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -167,6 +180,16 @@ async def is_workspace_admin(client: AsyncWebClient, user: str) -> bool:
 async def _answer(
     reply: Reply, body: Mapping[str, Any], respond: AsyncRespond, client: AsyncWebClient
 ) -> None:
+    if reply.attachment is not None and reply.ephemeral:
+        reply = replace(reply, lines=(*reply.lines, PRIVATE_CHART_NOTE), attachment=None)
+    await _post_reply(reply, body, respond, client)
+    if reply.attachment is not None:
+        await _upload_chart(reply.attachment, body, respond, client)
+
+
+async def _post_reply(
+    reply: Reply, body: Mapping[str, Any], respond: AsyncRespond, client: AsyncWebClient
+) -> None:
     text = fallback_text(reply)
     blocks = reply_blocks(reply)
     if body.get("response_url"):
@@ -189,6 +212,48 @@ async def _answer(
             unfurl_links=False,
             unfurl_media=False,
         )
+
+
+async def _upload_chart(
+    chart: Attachment, body: Mapping[str, Any], respond: AsyncRespond, client: AsyncWebClient
+) -> None:
+    """Upload into the command's channel (its thread when Slack names one); a refusal becomes a
+    private note to the asker, never an error for Bolt."""
+    alt = truncate(one_line(chart.description), MAX_ALT_TEXT) or None
+    try:
+        await client.files_upload_v2(
+            channel=body["channel_id"],
+            file=chart.data,
+            filename=chart.filename,
+            title=alt,
+            alt_txt=alt,
+            # Slash-command payloads carry no thread today; honour one if Slack ever sends it.
+            thread_ts=body.get("thread_ts") or None,
+        )
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        log.warning("chart upload to %s refused: %s", body.get("channel_id"), error)
+        await _tell_asker(
+            INVITE_NOTE if error in NOT_A_MEMBER else UPLOAD_FAILED_NOTE, body, respond, client
+        )
+    except (SlackRequestError, ClientError, TimeoutError) as exc:
+        log.warning("chart upload to %s failed: %s", body.get("channel_id"), exc)
+        await _tell_asker(UPLOAD_FAILED_NOTE, body, respond, client)
+
+
+async def _tell_asker(
+    note: str, body: Mapping[str, Any], respond: AsyncRespond, client: AsyncWebClient
+) -> None:
+    """A private note; the response_url works even where the bot is not a member."""
+    try:
+        if body.get("response_url"):
+            await respond(text=note, response_type="ephemeral", replace_original=False)
+        else:
+            await client.chat_postEphemeral(
+                channel=body["channel_id"], user=body["user_id"], text=note
+            )
+    except (SlackApiError, ClientError, TimeoutError) as exc:
+        log.warning("could not tell %s about the chart: %s", body.get("user_id"), exc)
 
 
 # Block Kit -----------------------------------------------------------------------------------

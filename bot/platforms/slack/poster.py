@@ -1,13 +1,16 @@
 """Digests to Slack channels through slack_sdk's Web API client (`chat.postMessage`).
 
-Each rendered part is one message, in order. Slack has no idempotency key, so the parts Slack
-already took are remembered (per process) under the delivery's nonce: a retry after part 2 of 3
-failed resumes at part 2 instead of repeating part 1. A refusal raises `SlackApiError`, which
+Each rendered part is one message, in order, then the digest's chart is uploaded after them
+(`files_upload_v2`). Slack has no idempotency key, so the parts Slack already took, the chart
+included, are remembered (per process) under the delivery's nonce: a retry after part 2 of 3 (or
+the chart) failed resumes there instead of repeating what was posted. A refusal raises
+(`SlackApiError`; `SlackRequestError` when the file transfer itself fails), which
 `bot.chat.deliver` retries and reports.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -16,11 +19,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.models import Digest, Subscription
+from bot.models import Attachment, Digest, Subscription
 from bot.platforms.accepted import AcceptedParts, fingerprint
 from bot.platforms.slack.render import render_slack
+from bot.platforms.textsafety import one_line, truncate
 
 DEFAULT_API_URL = "https://slack.com/api/"
+MAX_ALT_TEXT = 1000
 
 
 def channel_of(target: str) -> str:
@@ -72,6 +77,18 @@ class SlackPoster:
                 unfurl_media=False,
             )
             self._accepted.add(key)
+        if digest.chart is not None:
+            await self._upload(channel, digest.chart, nonce)
+
+    async def _upload(self, channel: str, chart: Attachment, nonce: str) -> None:
+        key = f"{channel}:{nonce}:chart:{hashlib.sha256(chart.data).hexdigest()}"
+        if key in self._accepted:
+            return
+        alt = truncate(one_line(chart.description), MAX_ALT_TEXT) or None
+        await self._client.files_upload_v2(
+            channel=channel, file=chart.data, filename=chart.filename, title=alt, alt_txt=alt
+        )
+        self._accepted.add(key)
 
     async def close(self) -> None:
         """Nothing to release: slack_sdk opens a session per call when it is not given one."""
