@@ -38,7 +38,7 @@ def parse_schedule(text: str) -> str:
             return template.format(m=int(minute), h=int(hour), day=day[0] if day else "")
     if len(cleaned.split()) == 5:
         try:
-            CronTrigger.from_crontab(cleaned, timezone="UTC")
+            CronTrigger.from_crontab(apscheduler_crontab(cleaned), timezone="UTC")
         except ValueError as exc:
             message = f"schedule {text!r} is not a valid cron expression ({exc}); {HELP}"
             raise ScheduleError(message) from None
@@ -58,7 +58,35 @@ def check_timezone(name: str) -> str:
 
 
 def _trigger(cron: str, timezone: str) -> CronTrigger:
-    return CronTrigger.from_crontab(cron, timezone=ZoneInfo(timezone))
+    return CronTrigger.from_crontab(apscheduler_crontab(cron), timezone=ZoneInfo(timezone))
+
+
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_NUMERIC_DAYS = re.compile(r"(\*|\d)(?:-(\d))?(?:/(\d+))?")
+
+
+def apscheduler_crontab(cron: str) -> str:
+    """APScheduler 3 counts weekdays from Monday = 0; cron from Sunday = 0 (and 7). Numeric
+    weekdays are spelled out as names, which both read alike: "0 9 * * 1" fires on Mondays."""
+    *rest, weekday = cron.split()
+    return " ".join([*rest, ",".join(_weekday_names(part) for part in weekday.split(","))])
+
+
+def _weekday_names(part: str) -> str:
+    match = _NUMERIC_DAYS.fullmatch(part)
+    if match is None:  # names (mon-fri) or something from_crontab will reject with a reason
+        return part
+    first, last, step = match.groups()
+    if first == "*":
+        start, end = 0, 6
+    else:
+        start, end = int(first), int(last) if last is not None else int(first)
+        if last is None and step is not None:
+            end = 6
+    if not (0 <= start <= 7 and 0 <= end <= 7 and start <= end):
+        return part
+    days = sorted({day % 7 for day in range(start, end + 1, int(step or 1))})
+    return ",".join(_DAY_NAMES[day] for day in days)
 
 
 def fire_times(cron: str, timezone: str, after: datetime, until: datetime) -> list[datetime]:
@@ -84,6 +112,12 @@ def next_fire(cron: str, timezone: str, now: datetime) -> datetime:
     moment = _trigger(cron, timezone).get_next_fire_time(None, now + timedelta(microseconds=1))
     assert moment is not None  # a valid crontab always fires again
     return moment.astimezone(UTC)
+
+
+def is_weekly(cron: str) -> bool:
+    """Fires on one day of the week: "weekly mon 09:00" or a cron such as "0 9 * * 1"."""
+    _minute, _hour, day, month, weekday = cron.split()
+    return day == "*" and month == "*" and weekday.isalnum()
 
 
 def trigger_for(cron: str, timezone: str) -> CronTrigger:

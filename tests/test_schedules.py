@@ -4,7 +4,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.schedules import ScheduleError, check_timezone, fire_times, last_fire, parse_schedule
+from bot.schedules import (
+    ScheduleError,
+    check_timezone,
+    fire_times,
+    is_weekly,
+    last_fire,
+    parse_schedule,
+)
 
 
 @pytest.mark.parametrize(
@@ -67,3 +74,36 @@ def test_last_fire_finds_the_missed_weekly_digest() -> None:
     monday_nine_rome = utc(2026, 11, 23, 8)
     now = utc(2026, 11, 28, 12)
     assert last_fire("0 9 * * mon", "Europe/Rome", now, timedelta(days=8)) == monday_nine_rome
+
+
+@pytest.mark.parametrize(
+    ("cron", "weekdays"),
+    [
+        ("0 9 * * 1", {"Mon"}),
+        ("0 9 * * 0", {"Sun"}),
+        ("0 9 * * 7", {"Sun"}),
+        ("0 9 * * 1-5", {"Mon", "Tue", "Wed", "Thu", "Fri"}),
+        ("0 9 * * 5-7", {"Fri", "Sat", "Sun"}),
+        ("0 9 * * */2", {"Sun", "Tue", "Thu", "Sat"}),
+        ("0 9 * * 1,3", {"Mon", "Wed"}),
+        ("0 9 * * mon-fri", {"Mon", "Tue", "Wed", "Thu", "Fri"}),
+    ],
+)
+def test_numeric_weekdays_mean_what_they_mean_in_cron(cron: str, weekdays: set[str]) -> None:
+    start = datetime(2026, 11, 28, 10, tzinfo=UTC)
+    fired = fire_times(parse_schedule(cron), "UTC", start, start + timedelta(days=14))
+    assert {moment.strftime("%a") for moment in fired} == weekdays
+
+
+@pytest.mark.parametrize(
+    ("schedule", "weekly"),
+    [
+        ("weekly mon 09:00", True),
+        ("0 9 * * 1", True),
+        ("daily 08:00", False),
+        ("weekdays 18:00", False),
+        ("0 9 1 * 1", False),
+    ],
+)
+def test_weekly_schedules_are_told_apart(schedule: str, weekly: bool) -> None:
+    assert is_weekly(parse_schedule(schedule)) is weekly
