@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -15,6 +15,7 @@ from bot.news.parsejob import ClassifierSpec, InlineParser, PoolParser, make_par
 from bot.news.pipeline import PollContext
 from bot.settings import ConfigError, Settings
 from bot.store.repo import Store
+from bot.trends.cache import ChartCache
 
 Clock = Callable[[], datetime]
 
@@ -43,6 +44,7 @@ class App:
     parser: InlineParser | PoolParser
     clock: Clock
     names: Mapping[str, str]  # company id → display name, from the catalog
+    charts: ChartCache = field(default_factory=ChartCache)  # shared by commands and digests
 
     def poll_context(self) -> PollContext:
         return PollContext(
@@ -76,6 +78,7 @@ class App:
             clock=self.clock,
             settings=self.settings.digest,
             company_names=self.names,
+            charts=self.charts,
         )
 
     async def start_workers(self) -> None:
@@ -83,6 +86,7 @@ class App:
         await self.parser.start()
 
     async def aclose(self) -> None:
+        self.charts.close()
         await self.fetcher.close()
         self.parser.close()
         await self.store.close()

@@ -45,6 +45,7 @@ class DigestSettings:
     per_company: int = 5
     company_priority: Mapping[str, float] = field(default_factory=dict)
     lookback_hours: int = 24  # how far back a subscription's first digest reaches
+    trend_chart: bool = True  # weekly digests carry a four-week chart of the followed companies
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,9 @@ def _subscription(reader: _Reader, table: Mapping[str, Any], key: str) -> Subscr
 
 def _digest(reader: _Reader, table: Mapping[str, Any]) -> DigestSettings:
     reader.no_unknown_keys(
-        table, "digest", {"top_stories", "per_company", "company_priority", "lookback_hours"}
+        table,
+        "digest",
+        {"top_stories", "per_company", "company_priority", "lookback_hours", "trend_chart"},
     )
     priority = reader.table(table, "company_priority")
     for company, value in priority.items():
@@ -276,6 +279,7 @@ def _digest(reader: _Reader, table: Mapping[str, Any]) -> DigestSettings:
         per_company=reader.integer(table, "digest.per_company", 5, minimum=1),
         company_priority={k: float(v) for k, v in priority.items()},
         lookback_hours=reader.integer(table, "digest.lookback_hours", 24, minimum=1),
+        trend_chart=reader.boolean(table, "digest.trend_chart", True),
     )
 
 

@@ -733,13 +733,13 @@ async def _trend_chart(ctx: Context, command: Command) -> Reply:
         raise UsageError("name at least one company, e.g. trend nvidia huawei 30.")
     if len(companies) > trends.MAX_TREND_COMPANIES:
         raise UsageError(f"compare at most {trends.MAX_TREND_COMPANIES} companies at once.")
-    data = await trends.trend_data(ctx, companies, days)
+    data = await _trend_data(ctx, companies, days)
     if not any(s.total for s in data.series):
         return Reply(
             title=f"No relevant stories about {_names(ctx, companies)} in the last {days} days.",
             lines=("Try more days or other companies.",),
         )
-    chart = await trends.trend_chart(ctx, data)
+    chart = await trends.trend_chart(data, ctx.catalog.ids, ctx.charts)
     return Reply(title=trends.trend_title(data), lines=trends.trend_lines(data), attachment=chart)
 
 
@@ -747,12 +747,23 @@ async def _share(ctx: Context, command: Command) -> Reply:
     days = trends.DEFAULT_SHARE_DAYS
     if command.args:
         days = _bounded_int(command.args[0], "days", 1, trends.MAX_CHART_DAYS)
-    data = await trends.trend_data(ctx, ctx.catalog.ids, days)
+    data = await _trend_data(ctx, ctx.catalog.ids, days)
     if not any(s.total for s in data.series):
         return Reply(title=f"No relevant stories in the last {days} days.")
-    chart = await trends.share_chart(ctx, data)
+    chart = await trends.share_chart(data, ctx.catalog.ids, ctx.charts)
     return Reply(
         title=trends.share_title(days), lines=trends.share_reply_lines(data), attachment=chart
+    )
+
+
+async def _trend_data(ctx: Context, companies: Sequence[str], days: int) -> trends.TrendData:
+    return await trends.trend_data(
+        ctx.store,
+        ctx.company_names,
+        companies,
+        days=days,
+        today=ctx.clock().astimezone(UTC).date(),
+        min_score=ctx.settings.relevance_threshold,
     )
 
 

@@ -12,21 +12,24 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.models import Digest, DigestArticle, DigestSection, Subscription
+from bot.chat.trends import MAX_TREND_COMPANIES, top_companies, trend_chart, trend_data
+from bot.models import Attachment, Digest, DigestArticle, DigestSection, Subscription
 from bot.news.digest import build_digest, rank_stories
 from bot.news.stories import stories_of
-from bot.schedules import last_fire
+from bot.schedules import is_weekly, last_fire
 from bot.settings import DigestSettings
 from bot.store.repo import Store
+from bot.trends.cache import ChartCache
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 CATCH_UP_WINDOW = timedelta(days=8)  # a weekly digest missed while down is still sent
+WEEKLY_CHART_DAYS = 28
 
 
 class Poster(Protocol):
@@ -42,6 +45,7 @@ class DeliveryContext:
     clock: Clock
     settings: DigestSettings = field(default_factory=DigestSettings)
     company_names: Mapping[str, str] = field(default_factory=dict)
+    charts: ChartCache | None = None  # the weekly digest's trend chart
     retries: int = 3
     retry_delay: float = 2.0  # seconds, doubled per attempt
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -126,6 +130,8 @@ async def deliver_digest(
     if not digest.stories and digest.empty_note is None:
         await ctx.store.finish_digest(subscription, period_end, (), ctx.clock())
         return DeliveryOutcome(subscription.id, period_end, "empty")
+    if ctx.settings.trend_chart and is_weekly(subscription.schedule) and digest.stories:
+        digest = replace(digest, chart=await weekly_chart(ctx, subscription, period_end))
     error = await _post_with_retries(ctx, subscription, digest, period_end)
     if error is not None:
         await ctx.store.fail_digest(subscription.id, period_end, error, ctx.clock())
@@ -136,6 +142,31 @@ async def deliver_digest(
     await ctx.store.finish_digest(subscription, period_end, shown, ctx.clock())
     platform = platform_of(subscription.target)
     return DeliveryOutcome(subscription.id, period_end, "sent", len(digest.stories), None, platform)
+
+
+async def weekly_chart(
+    ctx: DeliveryContext, subscription: Subscription, period_end: datetime
+) -> Attachment | None:
+    """The followed companies (else the most covered ones) over the last four weeks; a chart
+    that cannot be drawn leaves the digest without one, never unsent."""
+    try:
+        followed = list(subscription.companies) or list(ctx.company_names)
+        data = await trend_data(
+            ctx.store,
+            ctx.company_names,
+            followed,
+            days=WEEKLY_CHART_DAYS,
+            today=period_end.astimezone(UTC).date(),
+            min_score=subscription.min_relevance,
+        )
+        shown = set(top_companies(data, MAX_TREND_COMPANIES if subscription.companies else 5))
+        if not shown:
+            return None
+        data = replace(data, series=tuple(s for s in data.series if s.company_id in shown))
+        return await trend_chart(data, list(ctx.company_names), ctx.charts)
+    except Exception:
+        log.warning("weekly chart for subscription=%s failed", subscription.id, exc_info=True)
+        return None
 
 
 async def _post_with_retries(

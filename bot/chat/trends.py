@@ -8,12 +8,13 @@ rendering (bot/trends/chart.py) runs off the event loop through the chart cache.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from bot.models import Attachment
-from bot.trends.cache import ChartKey
+from bot.store import queries
+from bot.trends.cache import ChartCache, ChartKey
 from bot.trends.series import (
     CompanySeries,
     TrendData,
@@ -24,7 +25,7 @@ from bot.trends.series import (
 )
 
 if TYPE_CHECKING:
-    from bot.chat.commands import Context
+    from bot.store.repo import Store
 
 DEFAULT_TREND_DAYS = 30
 DEFAULT_SHARE_DAYS = 7
@@ -64,23 +65,28 @@ def daily_story_counts(
     return {company: tuple(values) for company, values in counts.items()}
 
 
-async def trend_data(ctx: Context, company_ids: Sequence[str], days: int) -> TrendData:
-    """Daily relevant-story counts of the companies over the last `days` UTC days."""
-    from bot.store import queries
-
-    window = window_days(ctx.clock().astimezone(UTC).date(), days)
+async def trend_data(
+    store: Store,
+    names: Mapping[str, str],
+    company_ids: Sequence[str],
+    *,
+    days: int,
+    today: date,
+    min_score: float,
+) -> TrendData:
+    """Daily relevant-story counts of the companies over the `days` UTC days ending `today`."""
+    window = window_days(today, days)
     since, until = window_bounds(window)
-    threshold = ctx.settings.relevance_threshold
-    async with ctx.store.engine.connect() as conn:
+    async with store.engine.connect() as conn:
         mentions = await conn.run_sync(
-            queries.relevant_mentions, company_ids, since, until, min_score=threshold
+            queries.relevant_mentions, company_ids, since, until, min_score=min_score
         )
         sources = await conn.run_sync(
-            queries.source_count, company_ids, since, until, min_score=threshold
+            queries.source_count, company_ids, since, until, min_score=min_score
         )
     counts = daily_story_counts(mentions, window, company_ids)
     series = tuple(
-        CompanySeries(company, ctx.company_names.get(company, company), counts[company])
+        CompanySeries(company, names.get(company, company), counts[company])
         for company in company_ids
     )
     return TrendData(days=window, series=series, source_count=sources)
@@ -94,7 +100,7 @@ def trend_title(data: TrendData) -> str:
 
 def trend_lines(data: TrendData) -> tuple[str, ...]:
     totals = " · ".join(f"{s.name} {s.total:,}" for s in data.series)
-    return (caption(data) + " (UTC days).", f"Totals: {totals}.")
+    return (caption(data) + " (UTC days; the last is today so far).", f"Totals: {totals}.")
 
 
 def share_title(days: int) -> str:
@@ -106,41 +112,55 @@ def chart_filename(kind: str, company_ids: Sequence[str], days: int) -> str:
     return f"{kind}-{about}-{days}d.png" if about else f"{kind}-{days}d.png"
 
 
-async def trend_chart(ctx: Context, data: TrendData) -> Attachment:
+async def trend_chart(
+    data: TrendData, catalog_ids: Sequence[str], charts: ChartCache | None
+) -> Attachment:
     from bot.trends.chart import render_trend_png
 
     ids = tuple(s.company_id for s in data.series)
-    colours = colours_for(data.series, ctx.catalog.ids)
+    colours = colours_for(data.series, catalog_ids)
     title = trend_title(data)
     png = await _render(
-        ctx,
+        charts,
         ChartKey("trend", ids, data.window_days, data.last_day),
         lambda: render_trend_png(data, colours, title),
     )
     return Attachment(chart_filename("trend", ids, data.window_days), png, title)
 
 
-async def share_chart(ctx: Context, data: TrendData) -> Attachment:
+async def share_chart(
+    data: TrendData, catalog_ids: Sequence[str], charts: ChartCache | None
+) -> Attachment:
     from bot.trends.chart import render_share_png
 
     rows = [row for row in share_of_voice(data) if row.stories][:SHARE_SHOWN]
-    colours = colours_for(rows, ctx.catalog.ids)
+    colours = colours_for(rows, catalog_ids)
     title = share_title(data.window_days)
-    text = caption(data) + " (UTC days)"
+    text = share_caption(data)
     png = await _render(
-        ctx,
+        charts,
         ChartKey("share", (), data.window_days, data.last_day),
         lambda: render_share_png(rows, colours, title, text),
     )
     return Attachment(chart_filename("share", (), data.window_days), png, title)
 
 
-async def _render(ctx: Context, key: ChartKey, render: Callable[[], bytes]) -> bytes:
-    if ctx.charts is None:  # a one-off (chipwire trend / ask): no cache to keep
+def top_companies(data: TrendData, limit: int) -> list[str]:
+    """The companies with the most stories in the window, most first; none without stories."""
+    return [row.company_id for row in share_of_voice(data) if row.stories][:limit]
+
+
+async def _render(charts: ChartCache | None, key: ChartKey, render: Callable[[], bytes]) -> bytes:
+    if charts is None:  # a one-off (chipwire trend, ask): no cache to keep
         return await asyncio.to_thread(render)
-    return await ctx.charts.get(key, render)
+    return await charts.get(key, render)
+
+
+def share_caption(data: TrendData) -> str:
+    """The trend caption without "per day": a share counts the whole window."""
+    return caption(data).replace(" per day", "", 1) + " (UTC days)"
 
 
 def share_reply_lines(data: TrendData) -> tuple[str, ...]:
     rows = [row for row in share_of_voice(data) if row.stories]
-    return (*share_lines(rows, SHARE_SHOWN), caption(data) + " (UTC days).")
+    return (*share_lines(rows, SHARE_SHOWN), share_caption(data) + ".")

@@ -11,6 +11,7 @@ import pytest
 from bot.chat.deliver import DeliveryContext, catch_up, deliver_digest, deliver_due
 from bot.models import Classification, Digest, FeedConfig, Subscription, SubscriptionConfig
 from bot.platforms.console.poster import ConsolePoster
+from bot.settings import DigestSettings
 from bot.store.repo import Store
 from tests.support import article
 
@@ -219,3 +220,54 @@ async def test_stories_assigned_after_a_poll_are_what_the_digest_groups(store: S
     await deliver_digest(context(store, clock, poster), subscription, utc(2026, 11, 28, 7))
     stories = {s.key: len(s.sources) for s in poster.digests[0].stories}
     assert stories == {"a1": 3, "a2": 1}
+
+
+async def test_a_weekly_digest_carries_a_trend_chart_of_its_companies(store: Store) -> None:
+    clock = Clock(utc(2026, 11, 20, 12))
+    await subscribe(store, clock.now, schedule="0 9 * * 1", companies=("nvidia", "huawei"))
+    await stored(store, utc(2026, 11, 22, 20), (1, NVIDIA), (2, HUAWEI))
+    await stored(store, utc(2026, 11, 18, 5), (3, NVIDIA), feed="b")
+    poster = RecordingPoster()
+    clock.now = utc(2026, 11, 23, 8, 0, 5)  # Monday 09:00:05 in Rome
+    names = {"nvidia": "Nvidia", "huawei": "Huawei"}
+    [outcome] = await deliver_due(replace(context(store, clock, poster), company_names=names))
+    assert outcome.status == "sent"
+    chart = poster.digests[0].chart
+    assert chart is not None and chart.filename == "trend-nvidia-huawei-28d.png"
+    assert chart.data.startswith(b"\x89PNG") and "Nvidia and Huawei" in chart.description
+
+
+async def test_daily_digests_and_a_switched_off_chart_carry_none(store: Store) -> None:
+    clock = Clock(utc(2026, 11, 20, 12))
+    await subscribe(store, clock.now, schedule="0 9 * * 1")
+    await stored(store, utc(2026, 11, 22, 20), (1, NVIDIA))
+    poster = RecordingPoster()
+    off = replace(context(store, clock, poster), settings=DigestSettings(trend_chart=False))
+    clock.now = utc(2026, 11, 23, 8, 0, 5)
+    [outcome] = await deliver_due(off)
+    assert outcome.status == "sent" and poster.digests[0].chart is None
+    await store.sync_config_subscriptions(
+        [SubscriptionConfig(target="console", schedule="0 8 * * *", timezone="Europe/Rome")],
+        clock.now,
+    )
+    await stored(store, utc(2026, 11, 23, 20), (2, NVIDIA))
+    clock.now = utc(2026, 11, 24, 7, 0, 5)
+    [daily] = await deliver_due(context(store, clock, poster))
+    assert daily.status == "sent" and poster.digests[1].chart is None
+
+
+async def test_a_chart_that_cannot_be_drawn_never_stops_the_digest(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object) -> None:
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr("bot.chat.deliver.trend_chart", broken)
+    clock = Clock(utc(2026, 11, 20, 12))
+    await subscribe(store, clock.now, schedule="0 9 * * 1")
+    await stored(store, utc(2026, 11, 22, 20), (1, NVIDIA))
+    poster = RecordingPoster()
+    clock.now = utc(2026, 11, 23, 8, 0, 5)
+    [outcome] = await deliver_due(context(store, clock, poster))
+    assert outcome.status == "sent" and poster.digests[0].stories
+    assert poster.digests[0].chart is None

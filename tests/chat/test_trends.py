@@ -14,6 +14,7 @@ from bot.models import Classification, FeedConfig
 from bot.news.catalog import load_catalog
 from bot.store.repo import Store
 from bot.trends.cache import ChartCache
+from bot.trends.series import TrendData
 from tests.chat.test_commands import settings_for
 from tests.support import article
 
@@ -68,6 +69,12 @@ async def run(ctx: Context, text: str) -> Reply:
     return await dispatch(ctx, Command(name, tuple(args), "console", "tester", False))
 
 
+async def trend_data(ctx: Context, companies: list[str], days: int) -> TrendData:
+    return await trends.trend_data(
+        ctx.store, ctx.company_names, companies, days=days, today=TODAY, min_score=0.5
+    )
+
+
 def png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     assert data[12:16] == b"IHDR"
@@ -90,7 +97,7 @@ def test_a_story_spanning_days_counts_once_on_its_first_day() -> None:
 
 
 async def test_trend_data_counts_relevant_stories_per_day(ctx: Context) -> None:
-    data = await trends.trend_data(ctx, ["nvidia", "huawei"], 7)
+    data = await trend_data(ctx, ["nvidia", "huawei"], 7)
     assert data.days == trends.window_days(TODAY, 7)
     by_id = {s.company_id: s.counts for s in data.series}
     assert by_id["nvidia"] == (0, 0, 0, 0, 3, 1, 1)
@@ -102,7 +109,7 @@ async def test_grouped_articles_count_as_one_story(ctx: Context) -> None:
     ids = {a.url: a.id for a in await ctx.store.search("Story", 20)}
     one, two = ids["https://news.example/1"], ids["https://news.example/2"]
     await ctx.store.set_story_keys([(one, "story-a"), (two, "story-a")])
-    data = await trends.trend_data(ctx, ["nvidia"], 7)
+    data = await trend_data(ctx, ["nvidia"], 7)
     assert data.series[0].counts[4] == 2
 
 
@@ -110,7 +117,10 @@ async def test_trend_replies_with_a_chart_of_the_companies(ctx: Context) -> None
     reply = await run(ctx, "trend nvidia 华为 7")
     assert not reply.error, reply.title
     assert reply.title == "Nvidia and Huawei: relevant stories per day, last 7 days"
-    assert "from 2 sources" in reply.lines[0]
+    assert reply.lines[0] == (
+        "Relevant stories per day, 2026-11-22 – 2026-11-28 (7 days), from 2 sources"
+        " (UTC days; the last is today so far)."
+    )
     assert reply.lines[1] == "Totals: Nvidia 5 · Huawei 2."
     assert reply.attachment is not None
     assert reply.attachment.filename == "trend-nvidia-huawei-7d.png"
@@ -153,7 +163,9 @@ async def test_share_ranks_the_companies_and_draws_them(ctx: Context) -> None:
     reply = await run(ctx, "share 7")
     assert reply.title == "Share of voice, last 7 days"
     assert reply.lines[:2] == ("1. Nvidia — 5 stories (71%)", "2. Huawei — 2 stories (29%)")
-    assert "from 2 sources" in reply.lines[2]
+    assert reply.lines[2] == (
+        "Relevant stories, 2026-11-22 – 2026-11-28 (7 days), from 2 sources (UTC days)."
+    )
     assert reply.attachment is not None and reply.attachment.filename == "share-7d.png"
     assert png_size(reply.attachment.data) == (1000, 500)
 
