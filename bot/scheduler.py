@@ -39,6 +39,7 @@ from bot.ops.runtime import (
     platforms_line,
     start_health,
 )
+from bot.ops.secrets import load_credentials
 from bot.platforms.console.ingest_report import poll_with_report
 from bot.schedules import trigger_for
 from bot.settings import safe_url
@@ -180,6 +181,31 @@ def add_digest_jobs(
         )
 
 
+def sync_digest_jobs(
+    scheduler: AsyncIOScheduler, running: Running, subscriptions: list[Subscription]
+) -> None:
+    """One job per subscription as the store has them now: new ones added, changed ones
+    rescheduled, removed ones dropped."""
+    wanted = {f"digest-{s.id}" for s in subscriptions}
+    for job in scheduler.get_jobs():
+        if job.id.startswith("digest-") and job.id not in wanted:
+            job.remove()
+    add_digest_jobs(scheduler, running, subscriptions)
+
+
+@dataclass
+class DigestJobs:
+    """Lets chat subscribe/unsubscribe reach the scheduler, which starts after the chat."""
+
+    scheduler: AsyncIOScheduler | None = None
+    running: Running | None = None
+
+    async def refresh(self) -> None:
+        if self.scheduler is not None and self.running is not None:
+            subscriptions = await self.running.app.store.list_subscriptions()
+            sync_digest_jobs(self.scheduler, self.running, subscriptions)
+
+
 def build_scheduler(running: Running, tick_seconds: int) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
@@ -219,11 +245,14 @@ async def run_forever(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    env = environ if environ is not None else environment()
-    posters = build_posters(app, out, env)
+    credentials = load_credentials(app.settings, environ if environ is not None else environment())
+    posters = build_posters(app, out, credentials)
     feeds = await app.store.list_feeds()
     metrics = Metrics()
-    chat = await start_chat(app, env, slack_mode, out, metrics.observe_command)
+    jobs = DigestJobs()
+    chat = await start_chat(
+        app, credentials, slack_mode, out, metrics.observe_command, jobs.refresh
+    )
     commands = f"; slash commands on {', '.join(chat.names)}" if chat.names else ""
     print(
         f"ChipWire running: {len(feeds)} feeds, store {safe_url(app.settings.database_url)}; "
@@ -233,11 +262,12 @@ async def run_forever(
     )
     await app.start_workers()
     running = Running(app, out, app.delivery_context(posters), metrics, Liveness(app))
+    jobs.running = running
     health = await start_health(
         running.liveness, running.metrics, out, routes=chat.routes, port=port
     )
     try:
-        await _run_until(stop, running, tick_seconds)
+        await _run_until(stop, running, tick_seconds, jobs)
     finally:
         if health is not None:
             await health.cleanup()
@@ -246,7 +276,9 @@ async def run_forever(
         print("ChipWire stopped.", file=out, flush=True)
 
 
-async def _run_until(stop: asyncio.Event, running: Running, tick_seconds: int) -> None:
+async def _run_until(
+    stop: asyncio.Event, running: Running, tick_seconds: int, jobs: DigestJobs
+) -> None:
     for outcome in await catch_up(running.delivery, running.app.clock()):
         _report_delivery(running, outcome, "digest")
         print(
@@ -256,6 +288,7 @@ async def _run_until(stop: asyncio.Event, running: Running, tick_seconds: int) -
         )
     scheduler = build_scheduler(running, tick_seconds)
     add_digest_jobs(scheduler, running, await running.app.store.list_subscriptions())
+    jobs.scheduler = scheduler
     running.liveness.scheduler = scheduler
     scheduler.start()
     try:

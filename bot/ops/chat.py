@@ -54,6 +54,7 @@ async def start_chat(
     slack_mode: str,
     out: TextIO,
     on_command: Callable[[str, float], None] | None = None,
+    on_subscriptions_changed: Callable[[], Awaitable[None]] | None = None,
 ) -> ChatPlatforms:
     """`credentials` may also be the environment: they are then loaded with the secrets file."""
     from bot.chat.ask import context_from_app
@@ -62,7 +63,12 @@ async def start_chat(
     started = ChatPlatforms()
     if not (found.discord_token or found.slack_bot_token):
         return started
-    context = replace(context_from_app(app), on_command=on_command)
+    context = replace(
+        context_from_app(app),
+        on_command=on_command,
+        on_subscriptions_changed=on_subscriptions_changed,
+        charts=app.charts,
+    )
     if found.discord_token:
         await _start_discord(started, context, found.discord_token, found.discord_api_url)
     if found.slack_bot_token:
