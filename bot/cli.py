@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from bot.news.classify import Classifier
     from bot.store.repo import FeedSummary, Store
 
-EXIT_OK, EXIT_CONFIG, EXIT_STORE = 0, 2, 3
+EXIT_OK, EXIT_NOTHING, EXIT_CONFIG, EXIT_STORE = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,6 +132,24 @@ def build_parser() -> argparse.ArgumentParser:
         help='run a chat command here and print the reply, e.g. chipwire ask "company huawei"',
     )
     ask.add_argument("text", nargs="+", help="the command and its arguments, as typed in chat")
+    ask.add_argument(
+        "--out-dir", type=Path, help="where a reply's chart is written (default: this folder)"
+    )
+    trend = commands.add_parser(
+        "trend", help="chart daily relevant stories per company into a PNG file"
+    )
+    trend.add_argument("companies", nargs="+", help="names, aliases or tickers: nvidia 华为 AMD")
+    trend.add_argument("--days", type=int, help="window in days (default 30)")
+    trend.add_argument(
+        "--out", type=Path, help="PNG file to write (default: a name in this folder)"
+    )
+    share = commands.add_parser(
+        "share", help="chart each company's share of the AI-chip news into a PNG file"
+    )
+    share.add_argument("days", nargs="?", type=int, help="window in days (default 7)")
+    share.add_argument(
+        "--out", type=Path, help="PNG file to write (default: a name in this folder)"
+    )
 
     commands.add_parser("check", help="validate the config and the store, and report")
     commands.add_parser(
@@ -297,7 +315,26 @@ async def cmd_check(args: argparse.Namespace) -> int:
         )
         if failing:
             print(f"{len(failing)} feeds are failing; 'chipwire feeds list' shows why.")
+    print(_chat_line(settings))
     return EXIT_OK
+
+
+def _chat_line(settings: Settings) -> str:
+    """Which platforms `chipwire run` would start (names only: no value is ever printed)."""
+    import os
+
+    from bot.ops.secrets import credentials_for
+
+    found = credentials_for(settings, os.environ)
+    platforms = []
+    if found.discord_token:
+        platforms.append("Discord")
+    if found.slack_bot_token:
+        mode = "Socket Mode" if found.slack_app_token else "HTTP mode only (no SLACK_APP_TOKEN)"
+        platforms.append(f"Slack, {mode}")
+    if not platforms:
+        return "chat: no tokens set; chipwire run posts to the console"
+    return "chat: " + "; ".join(platforms)
 
 
 def _classifier(settings: Settings) -> Classifier:
@@ -427,14 +464,49 @@ def render_digest(digest: Digest, names: Mapping[str, str], form: str) -> str:
 
 
 async def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.chat.ask import ask_reply
-    from bot.platforms.console.reply_render import render_reply
+    from bot.chat.ask import answer_text, ask_reply
 
     async def work(app: App) -> int:
         text = args.text[0] if len(args.text) == 1 else shlex.join(args.text)
         reply = await ask_reply(app, text)
-        print(render_reply(reply))
+        print(answer_text(reply, args.out_dir))
         return EXIT_CONFIG if reply.error else EXIT_OK
+
+    return await _with_app(args, work)
+
+
+async def cmd_trend(args: argparse.Namespace) -> int:
+    words = ["trend", *args.companies, *([str(args.days)] if args.days is not None else [])]
+    return await _chart_command(args, words)
+
+
+async def cmd_share(args: argparse.Namespace) -> int:
+    return await _chart_command(
+        args, ["share", *([str(args.days)] if args.days is not None else [])]
+    )
+
+
+async def _chart_command(args: argparse.Namespace, words: list[str]) -> int:
+    """`trend` and `share` run the chat command's own handler and write its chart.
+    Exit 0: written; 1: nothing to draw in the window; 2: bad arguments or config."""
+    from bot.chat.ask import ask_reply
+    from bot.platforms.console.reply_render import render_reply
+
+    async def work(app: App) -> int:
+        reply = await ask_reply(app, shlex.join(words))
+        print(render_reply(reply), end="")
+        if reply.error:
+            return EXIT_CONFIG
+        if reply.attachment is None:
+            return EXIT_NOTHING
+        path = args.out or Path(reply.attachment.filename)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(reply.attachment.data)
+        except OSError as exc:
+            return _fail(f"cannot write {path}: {exc.strerror or exc}", EXIT_CONFIG)
+        print(f"chart: {path}")
+        return EXIT_OK
 
     return await _with_app(args, work)
 
@@ -479,6 +551,8 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] =
     "check": cmd_check,
     "digest": cmd_digest,
     "ask": cmd_ask,
+    "trend": cmd_trend,
+    "share": cmd_share,
     "discord": cmd_discord,
     "classify": cmd_classify,
     "eval": cmd_eval,

@@ -104,10 +104,27 @@ def test_feeds_add_refuses_a_non_http_url(config: Path, capsys: pytest.CaptureFi
     assert "http(s)" in capsys.readouterr().err
 
 
-def test_check_reports_config_and_store(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_reports_config_and_store(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     assert main(["--config", str(config), "check"]) == 0
     out = capsys.readouterr().out
     assert "config ok" in out and "2 feeds" in out and "store ok" in out
+    assert "chat: no tokens set; chipwire run posts to the console" in out
+
+
+def test_check_names_the_platforms_with_tokens_never_the_tokens(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "discord-secret-value")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value")
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    assert main(["--config", str(config), "check"]) == 0
+    out = capsys.readouterr().out
+    assert "chat: Discord; Slack, HTTP mode only (no SLACK_APP_TOKEN)" in out
+    assert "secret-value" not in out
 
 
 def test_a_bad_config_exits_2_with_file_and_key_and_no_traceback(tmp_path: Path) -> None:
