@@ -1,8 +1,8 @@
 """`trend` and `share`: how much relevant news each company drew, day by day, as charts.
 
-The store answers with one row per (company, story) mention; `daily_story_counts` turns those
-into per-day counts (a story counted once, on the UTC day of its first article), and the
-rendering (bot/trends/chart.py) runs off the event loop through the chart cache.
+The store counts stories per company and UTC day (a story once, on the day of its first
+article); `counts_by_day` lays those counts out over the window, and the rendering
+(bot/trends/chart.py) runs off the event loop through the chart cache.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ MAX_CHART_DAYS = 365
 MAX_TREND_COMPANIES = 8
 SHARE_SHOWN = 10
 
-Mention = tuple[str, datetime, str]  # company id, published, story key
+DayCount = tuple[str, str, int]  # company id, UTC day "YYYY-MM-DD", stories
 
 
 def window_days(today: date, days: int) -> tuple[date, ...]:
@@ -47,21 +47,15 @@ def window_bounds(days: Sequence[date]) -> tuple[datetime, datetime]:
     return start, datetime.combine(days[-1] + timedelta(days=1), time(), tzinfo=UTC)
 
 
-def daily_story_counts(
-    mentions: Iterable[Mention], days: Sequence[date], company_ids: Sequence[str]
+def counts_by_day(
+    rows: Iterable[DayCount], days: Sequence[date], company_ids: Sequence[str]
 ) -> dict[str, tuple[int, ...]]:
-    """Stories per company per day; a story spanning days counts on its first day only."""
-    first_day: dict[tuple[str, str], date] = {}
-    for company, published, story in mentions:
-        day = published.astimezone(UTC).date()
-        key = (company, story)
-        if key not in first_day or day < first_day[key]:
-            first_day[key] = day
-    position = {day: index for index, day in enumerate(days)}
+    """Each company's stories per day of the window, 0 where the store had none."""
+    position = {day.isoformat(): index for index, day in enumerate(days)}
     counts = {company: [0] * len(days) for company in company_ids}
-    for (company, _), day in first_day.items():
+    for company, day, stories in rows:
         if company in counts and day in position:
-            counts[company][position[day]] += 1
+            counts[company][position[day]] += stories
     return {company: tuple(values) for company, values in counts.items()}
 
 
@@ -78,13 +72,13 @@ async def trend_data(
     window = window_days(today, days)
     since, until = window_bounds(window)
     async with store.engine.connect() as conn:
-        mentions = await conn.run_sync(
-            queries.relevant_mentions, company_ids, since, until, min_score=min_score
+        rows = await conn.run_sync(
+            queries.first_day_counts, company_ids, since, until, min_score=min_score
         )
         sources = await conn.run_sync(
             queries.source_count, company_ids, since, until, min_score=min_score
         )
-    counts = daily_story_counts(mentions, window, company_ids)
+    counts = counts_by_day(rows, window, company_ids)
     series = tuple(
         CompanySeries(company, names.get(company, company), counts[company])
         for company in company_ids

@@ -142,25 +142,39 @@ def _refuse_config(row: Any) -> None:
         )
 
 
-def relevant_mentions(
+def first_day_counts(
     conn: Connection,
     company_ids: Sequence[str],
     since: datetime,
     until: datetime,
     *,
     min_score: float,
-) -> list[tuple[str, datetime, str]]:
-    """(company, published, story) for each relevant article naming one of the companies and
-    published in [since, until); an article not yet grouped is its own story."""
+) -> list[tuple[str, str, int]]:
+    """(company, UTC day "YYYY-MM-DD", stories) for the relevant articles naming the companies
+    published in [since, until): a story counts once, on the day of its first article; an
+    article not yet grouped is its own story. Counted in the database: a year of a busy
+    company is tens of thousands of mentions."""
     story = func.coalesce(articles.c.story_key, literal("article:") + cast(articles.c.id, String))
-    query = (
-        select(named.c.company_id, named.c.published_at, story.label("story"))
+    day = _utc_day(conn.dialect.name, named.c.published_at)
+    firsts = (
+        select(named.c.company_id, func.min(day).label("day"))
         .join(articles, articles.c.id == named.c.article_id)
         .where(named.c.company_id.in_(list(company_ids)), named.c.relevant.is_(True))
         .where(named.c.score >= min_score)
         .where(named.c.published_at >= since, named.c.published_at < until)
+        .group_by(named.c.company_id, story)
+        .subquery()
     )
-    return [(row.company_id, row.published_at, row.story) for row in conn.execute(query)]
+    query = select(firsts.c.company_id, firsts.c.day, func.count().label("n")).group_by(
+        firsts.c.company_id, firsts.c.day
+    )
+    return [(row.company_id, row.day, int(row.n)) for row in conn.execute(query)]
+
+
+def _utc_day(dialect: str, column: Any) -> Any:
+    if dialect == "sqlite":  # stored as naive UTC text, "YYYY-MM-DD HH:MM:SS.ffffff"
+        return func.substr(column, 1, 10)
+    return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
 
 
 def source_count(

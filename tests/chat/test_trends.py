@@ -81,19 +81,18 @@ def png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def test_a_story_spanning_days_counts_once_on_its_first_day() -> None:
+def test_counts_are_laid_out_over_the_window_with_zeros() -> None:
     days = trends.window_days(date(2026, 11, 28), 3)
     assert days == (date(2026, 11, 26), date(2026, 11, 27), date(2026, 11, 28))
-    mentions = [
-        ("nvidia", datetime(2026, 11, 27, 23, tzinfo=UTC), "s1"),
-        ("nvidia", datetime(2026, 11, 28, 1, tzinfo=UTC), "s1"),  # the same story next day
-        ("nvidia", datetime(2026, 11, 28, 2, tzinfo=UTC), "s2"),
-        ("huawei", datetime(2026, 11, 26, 5, tzinfo=UTC), "s1"),  # same story, other company
-        ("huawei", datetime(2026, 11, 20, 5, tzinfo=UTC), "s9"),  # before the window
-        ("amd", datetime(2026, 11, 28, 5, tzinfo=UTC), "s3"),  # not asked for
+    rows = [
+        ("nvidia", "2026-11-27", 2),
+        ("nvidia", "2026-11-28", 1),
+        ("huawei", "2026-11-26", 4),
+        ("huawei", "2026-11-20", 9),  # before the window
+        ("amd", "2026-11-28", 5),  # not asked for
     ]
-    counts = trends.daily_story_counts(mentions, days, ["nvidia", "huawei", "tsmc"])
-    assert counts == {"nvidia": (0, 1, 1), "huawei": (1, 0, 0), "tsmc": (0, 0, 0)}
+    counts = trends.counts_by_day(rows, days, ["nvidia", "huawei", "tsmc"])
+    assert counts == {"nvidia": (0, 2, 1), "huawei": (4, 0, 0), "tsmc": (0, 0, 0)}
 
 
 async def test_trend_data_counts_relevant_stories_per_day(ctx: Context) -> None:

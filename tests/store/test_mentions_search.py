@@ -7,6 +7,7 @@ from alembic import command
 from sqlalchemy import select, text
 
 from bot.models import Classification, FeedConfig
+from bot.store import queries
 from bot.store.migrate import alembic_config
 from bot.store.repo import Store
 from bot.store.schema import article_companies
@@ -174,3 +175,33 @@ async def test_migration_0005_copies_the_mentions_of_stored_articles(tmp_path) -
         await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
     assert await mention_rows(store) == before and len(before) == 3
     await store.close()
+
+
+async def test_stories_count_once_per_company_on_their_first_utc_day(store: Store) -> None:
+    state = await feed(store)
+    late = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)
+    items = [
+        (article(1, published_at=late), CHIPS),  # nvidia + huawei, story s1, day 26
+        (article(2, published_at=late + timedelta(hours=1)), CHIPS),  # s1 again, day 27
+        (article(3, published_at=late + timedelta(hours=2)), CHIPS),  # no story yet: its own
+        (article(4, published_at=late + timedelta(hours=3)), PHONES),  # not relevant
+        (article(5, published_at=late - timedelta(days=5)), CHIPS),  # before the window
+    ]
+    await store.ingest(state, items, NOW)
+    ids = await ids_by_url(store)
+    await store.set_story_keys([(ids[f"https://news.example/{n}"], "s1") for n in (1, 2)])
+    since = datetime(2026, 11, 25, tzinfo=UTC)
+    async with store.engine.connect() as conn:
+        rows = await conn.run_sync(
+            queries.first_day_counts,
+            ["nvidia", "huawei", "amd"],
+            since,
+            NOW,
+            min_score=0.5,
+        )
+    assert sorted(rows) == [
+        ("huawei", "2026-11-26", 1),
+        ("huawei", "2026-11-27", 1),
+        ("nvidia", "2026-11-26", 1),
+        ("nvidia", "2026-11-27", 1),
+    ]
