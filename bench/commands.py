@@ -7,6 +7,7 @@ the tracked companies, a tenth of it relevant, stored in publication order as a 
 stores it), then runs each command through the shared
 dispatcher (`bot.chat.commands.dispatch`, as Discord, Slack and `chipwire ask` do) `--runs` times
 with varied arguments, and prints p50 / p95 / worst per command. Target: p95 under 50 ms.
+It also times `trend` and `share` rendering their charts afresh (no cache), for the record.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ QUERIES = {
     "company": ["huawei", "华为", "NVDA", "tsmc", "AMD", "smic"],
     "latest": ["", "nvidia", "huawei 5", "tsmc 10"],
     "search": ["export rules", "HBM supply", "foundry capacity", "chip nvidia", "training 30"],
+}
+# Charts, rendered afresh each time (no cache): the chat adapters defer first, so these answer
+# against Discord's 15-minute follow-up window, not the 50 ms target; measured to show the margin.
+CHARTS = {
+    "trend": ["nvidia huawei 30", "amd intel tsmc 90", "smic 7", "nvidia amd huawei tsmc 365"],
+    "share": ["7", "30"],
 }
 
 
@@ -83,12 +90,14 @@ async def fill(store: Store, total: int) -> None:
         await store.ingest(feed, items, times[-1] + timedelta(minutes=rng.uniform(1, 15)))
 
 
-async def measure(store: Store, runs: int) -> dict[str, list[float]]:
+async def measure(
+    store: Store, runs: int, commands: dict[str, list[str]]
+) -> dict[str, list[float]]:
     settings = settings_from_mapping({}, Path("bench.toml"))
     ctx = make_context(store, load_catalog(), lambda: NOW, settings)
-    timings: dict[str, list[float]] = {name: [] for name in QUERIES}
+    timings: dict[str, list[float]] = {name: [] for name in commands}
     for k in range(runs):
-        for name, variants in QUERIES.items():
+        for name, variants in commands.items():
             args = tuple(variants[k % len(variants)].split())
             command = Command(name, args, "console", "bench", True)
             started = time.perf_counter()
@@ -123,17 +132,18 @@ async def main(argv: list[str] | None = None) -> int:
                 started = time.perf_counter()
                 await fill(store, args.articles)
                 print(f"filled {args.articles:,} articles in {time.perf_counter() - started:.0f} s")
-            await measure(store, 3)  # warm the page cache, as a running bot's is
-            timings = await measure(store, args.runs)
+            await measure(store, 3, QUERIES | CHARTS)  # warm the page cache, as a bot's is
+            timings = await measure(store, args.runs, QUERIES)
+            charts = await measure(store, max(4, args.runs // 5), CHARTS)
         finally:
             await store.close()
     print("| command | p50 ms | p95 ms | worst ms |\n|---|---|---|---|")
-    for name, values in timings.items():
+    for name, values in (timings | charts).items():
         print(
             f"| {name} | {statistics.median(values):.1f} | {p95(values):.1f} | {max(values):.1f} |"
         )
     worst = max(p95(values) for values in timings.values())
-    print(f"target: p95 under 50 ms — {'met' if worst < 50 else 'NOT met'}")
+    print(f"target: company, latest, search p95 under 50 ms — {'met' if worst < 50 else 'NOT met'}")
     return 0
 
 

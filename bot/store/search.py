@@ -20,7 +20,7 @@ from sqlalchemy import Connection, exists, func, literal_column, select, text
 from bot.store.schema import article_companies, articles
 
 FIRST_CHUNK = 256
-CHUNKS = 3  # 256, 1,024 and 4,096 matches read newest-stored first before sorting them all
+CHUNKS = 2  # 256 and 1,024 matches read newest-stored first before sorting them all
 _FTS_IDS = text(
     "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match AND rowid < :below "
     "ORDER BY rowid DESC LIMIT :size"
