@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import re
 import shlex
 import sys
@@ -177,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except KeyboardInterrupt:
         return EXIT_OK
+    except BrokenPipeError:  # `chipwire … | head`: the reader left; no traceback for that
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _fail(message: str, code: int, stream: TextIO | None = None) -> int:
@@ -321,7 +325,6 @@ async def cmd_check(args: argparse.Namespace) -> int:
 
 def _chat_line(settings: Settings) -> str:
     """Which platforms `chipwire run` would start (names only: no value is ever printed)."""
-    import os
 
     from bot.ops.secrets import credentials_for
 
@@ -512,8 +515,6 @@ async def _chart_command(args: argparse.Namespace, words: list[str]) -> int:
 
 
 async def cmd_discord(args: argparse.Namespace) -> int:
-    import os
-
     from bot.ops.secrets import credentials_for
 
     credentials = credentials_for(_settings(args), os.environ)

@@ -219,3 +219,18 @@ def test_feeds_list_json_flags_failing_feeds(
     feeds = {f["name"]: f for f in json.loads(capsys.readouterr().out)}
     assert feeds["Broken"]["flags"] == ["failing"]
     assert feeds["Good"]["flags"] == [] and feeds["Good"]["last_new_at"] is not None
+
+
+def test_output_piped_into_a_reader_that_leaves_is_not_a_traceback(config: Path) -> None:
+    reader = subprocess.Popen(["true"], stdin=subprocess.PIPE)  # leaves without reading
+    assert reader.stdin is not None
+    reader.wait(timeout=10)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "ask", "help"],
+        stdout=reader.stdin,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+    )
+    reader.stdin.close()
+    assert "Traceback" not in result.stderr and result.returncode == 0
