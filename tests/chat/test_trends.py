@@ -180,3 +180,17 @@ async def test_charts_are_rendered_once_per_day_through_the_cache(ctx: Context) 
         assert again.attachment.data == first.attachment.data
     finally:
         cache.close()
+
+
+async def test_the_plot_draws_the_seeded_counts_one_line_per_company(ctx: Context) -> None:
+    from bot.trends.chart import trend_figure
+    from bot.trends.series import colours_for
+
+    data = await trend_data(ctx, ["nvidia", "huawei"], 7)
+    colours = colours_for(data.series, ctx.catalog.ids)
+    figure = trend_figure(data, colours, trends.trend_title(data))
+    lines = {line.get_label(): line for line in figure.axes[0].get_lines()}
+    assert set(lines) == {"Nvidia", "Huawei"}
+    assert tuple(lines["Nvidia"].get_ydata()) == (0, 0, 0, 0, 3, 1, 1)
+    assert tuple(lines["Huawei"].get_ydata()) == (0, 0, 0, 0, 0, 2, 0)
+    assert lines["Nvidia"].get_color() != lines["Huawei"].get_color()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -553,3 +554,21 @@ def test_short_reply_is_one_embed_per_card() -> None:
     assert [e.title for e in embeds] == ["Latest", "Story 0", "Story 1", "Story 2"]
     error = reply_embeds(Reply(title="Nope", lines=("do this",), ephemeral=True, error=True))
     assert len(error) == 1 and error[0].description == "do this"
+
+
+async def test_the_trend_command_attaches_its_real_chart(
+    fake: FakeDiscord, client: discord.Client, ctx: Context
+) -> None:
+    options = [
+        {"name": "companies", "type": 3, "value": "huawei NVDA"},
+        {"name": "days", "type": 4, "value": 7},
+    ]
+    await run(client, ctx, interaction_payload(GROUP, "trend", options))
+    (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
+    embed = followup["embeds"][0]
+    assert embed["title"] == "Nvidia and Huawei: relevant stories per day, last 7 days"
+    assert embed["image"] == {"url": "attachment://trend-nvidia-huawei-7d.png"}
+    [(field, filename, data)] = fake.files
+    assert (field, filename) == ("files[0]", "trend-nvidia-huawei-7d.png")
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    assert struct.unpack(">II", data[16:24]) == (1000, 500)

@@ -17,6 +17,7 @@ the test looks. In production over HTTP it stays False and the command finishes 
 from __future__ import annotations
 
 import json
+import struct
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -527,3 +528,14 @@ def test_error_replies_are_marked_and_cards_without_links_are_plain() -> None:
     assert blocks[1]["text"]["text"] == "one\ntwo"
     assert blocks[2]["text"]["text"] == "*urn:x*"
     assert fallback_text(reply) == "⚠ No &lt;b&gt;"
+
+
+async def test_the_share_command_uploads_its_real_chart(app: AsyncApp, fake: FakeSlack) -> None:
+    assert await command(app, fake, "share 30") == 200
+    [answer] = fake.responses
+    assert answer["text"] == "Share of voice, last 30 days"
+    assert "1. Huawei — 3 stories (100%)" in json.dumps(answer["blocks"], ensure_ascii=False)
+    assert fake.args("files.getUploadURLExternal")["filename"] == "share-30d.png"
+    [(_, data)] = fake.uploads
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (1000, 500)
+    assert fake.args("files.completeUploadExternal")["channel_id"] == CHANNEL
