@@ -68,9 +68,10 @@ def fake(n: int, published_at: datetime, rng: random.Random) -> tuple[Article, C
     return article, verdict
 
 
-async def fill(store: Store, total: int) -> None:
+async def fill(store: Store, total: int, *, at_once: bool = False) -> None:
     """A year of news stored as a running bot stores it: in the order it was published, each
-    batch a few minutes after its newest article."""
+    batch a few minutes after its newest article. `at_once`: the same year imported in one go,
+    every article first seen now and stored in no date order (search's worst case)."""
     rng = random.Random(11)
     feeds = [
         await store.add_feed(
@@ -81,13 +82,16 @@ async def fill(store: Store, total: int) -> None:
         )
         for k in range(20)
     ]
-    ages = sorted((rng.uniform(0, YEAR.total_seconds()) for _ in range(total)), reverse=True)
+    ages = [rng.uniform(0, YEAR.total_seconds()) for _ in range(total)]
+    if not at_once:
+        ages.sort(reverse=True)
     batch = 2_000
     for start in range(0, total, batch):
         feed = feeds[(start // batch) % len(feeds)]
         times = [NOW - timedelta(seconds=age) for age in ages[start : start + batch]]
         items = [fake(start + k, when, rng) for k, when in enumerate(times)]
-        await store.ingest(feed, items, times[-1] + timedelta(minutes=rng.uniform(1, 15)))
+        seen = NOW if at_once else max(times) + timedelta(minutes=rng.uniform(1, 15))
+        await store.ingest(feed, items, seen)
 
 
 async def measure(
@@ -120,6 +124,11 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--db", type=Path, help="keep the filled store in this file and reuse it on later runs"
     )
+    parser.add_argument(
+        "--at-once",
+        action="store_true",
+        help="fill as one big import (no date order): the worst case for search",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         path = args.db or Path(folder) / "bench.db"
@@ -130,7 +139,7 @@ async def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"{path} holds {stored:,} articles, not {args.articles:,}")
             if stored == 0:
                 started = time.perf_counter()
-                await fill(store, args.articles)
+                await fill(store, args.articles, at_once=args.at_once)
                 print(f"filled {args.articles:,} articles in {time.perf_counter() - started:.0f} s")
             await measure(store, 3, QUERIES | CHARTS)  # warm the page cache, as a bot's is
             timings = await measure(store, args.runs, QUERIES)
