@@ -164,9 +164,7 @@ async def test_search_when_stored_order_says_nothing_about_dates(tmp_path) -> No
         await store.close()
 
 
-async def test_migration_0005_copies_the_mentions_of_stored_articles(tmp_path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-    store = await Store.open(url)
+async def test_migration_0005_copies_the_mentions_of_stored_articles(store: Store) -> None:
     state = await feed(store)
     await store.ingest(state, [(article(1), CHIPS), (article(2), PHONES)], NOW)
     before = await mention_rows(store)
@@ -174,7 +172,6 @@ async def test_migration_0005_copies_the_mentions_of_stored_articles(tmp_path) -
         await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0004"))
         await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
     assert await mention_rows(store) == before and len(before) == 3
-    await store.close()
 
 
 async def test_stories_count_once_per_company_on_their_first_utc_day(store: Store) -> None:
