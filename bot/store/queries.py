@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, String, cast, distinct, func, literal, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.models import Subscription, SubscriptionConfig
 from bot.store.digests import subscription_values, to_subscription
@@ -159,9 +160,7 @@ def first_day_counts(
     firsts = (
         select(named.c.company_id, func.min(day).label("day"))
         .join(articles, articles.c.id == named.c.article_id)
-        .where(named.c.company_id.in_(list(company_ids)), named.c.relevant.is_(True))
-        .where(named.c.score >= min_score)
-        .where(named.c.published_at >= since, named.c.published_at < until)
+        .where(*_relevant_mentions(company_ids, since, until, min_score))
         .group_by(named.c.company_id, story)
         .subquery()
     )
@@ -169,6 +168,18 @@ def first_day_counts(
         firsts.c.company_id, firsts.c.day
     )
     return [(row.company_id, row.day, int(row.n)) for row in conn.execute(query)]
+
+
+def _relevant_mentions(
+    company_ids: Sequence[str], since: datetime, until: datetime, min_score: float
+) -> tuple[ColumnElement[bool], ...]:
+    return (
+        named.c.company_id.in_(list(company_ids)),
+        named.c.relevant.is_(True),
+        named.c.score >= min_score,
+        named.c.published_at >= since,
+        named.c.published_at < until,
+    )
 
 
 def _utc_day(dialect: str, column: Any) -> Any:
@@ -186,11 +197,8 @@ def source_count(
     min_score: float,
 ) -> int:
     """How many feeds carried the relevant articles naming these companies in [since, until)."""
-    ids = (
-        select(named.c.article_id)
-        .where(named.c.company_id.in_(list(company_ids)), named.c.relevant.is_(True))
-        .where(named.c.score >= min_score)
-        .where(named.c.published_at >= since, named.c.published_at < until)
+    ids = select(named.c.article_id).where(
+        *_relevant_mentions(company_ids, since, until, min_score)
     )
     query = select(func.count(distinct(article_sources.c.feed_id))).where(
         article_sources.c.article_id.in_(ids)
