@@ -17,6 +17,7 @@ from bot.store import queries
 from bot.trends.cache import ChartCache, ChartKey
 from bot.trends.series import (
     CompanySeries,
+    ShareRow,
     TrendData,
     caption,
     colours_for,
@@ -127,7 +128,7 @@ async def share_chart(
 ) -> Attachment:
     from bot.trends.chart import render_share_png
 
-    rows = [row for row in share_of_voice(data) if row.stories][:SHARE_SHOWN]
+    rows = covered(data)[:SHARE_SHOWN]
     colours = colours_for(rows, catalog_ids)
     title = share_title(data.window_days)
     text = share_caption(data)
@@ -139,9 +140,13 @@ async def share_chart(
     return Attachment(chart_filename("share", (), data.window_days), png, title)
 
 
+def covered(data: TrendData) -> list[ShareRow]:
+    """Share of voice of the companies with stories in the window, most first."""
+    return [row for row in share_of_voice(data) if row.stories]
+
+
 def top_companies(data: TrendData, limit: int) -> list[str]:
-    """The companies with the most stories in the window, most first; none without stories."""
-    return [row.company_id for row in share_of_voice(data) if row.stories][:limit]
+    return [row.company_id for row in covered(data)][:limit]
 
 
 async def _render(charts: ChartCache | None, key: ChartKey, render: Callable[[], bytes]) -> bytes:
@@ -156,5 +161,4 @@ def share_caption(data: TrendData) -> str:
 
 
 def share_reply_lines(data: TrendData) -> tuple[str, ...]:
-    rows = [row for row in share_of_voice(data) if row.stories]
-    return (*share_lines(rows, SHARE_SHOWN), share_caption(data) + ".")
+    return (*share_lines(covered(data), SHARE_SHOWN), share_caption(data) + ".")
