@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.news.catalog import load_catalog
-from bot.news.classify import Classifier
-from bot.news.classify_eval import LabelledItem, load_labelled
+from bot.classify.catalog import load_catalog
+from bot.classify.classifier import Classifier
+from bot.classify.evaluate import LabelledItem, load_labelled
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "classify_labelled.jsonl"
 

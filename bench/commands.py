@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/commands.py [--articles 1000000] [--runs 50]
 It fills a temporary SQLite store through the ingest path (Store.ingest; a year of news about
 the tracked companies, a tenth of it relevant, stored in publication order as a running bot
 stores it), then runs each command through the shared
-dispatcher (`bot.chat.commands.dispatch`, as Discord, Slack and `chipwire ask` do) `--runs` times
+dispatcher (`bot.commands.table.dispatch`, as Discord, Slack and `chipwire ask` do) `--runs` times
 with varied arguments, and prints p50 / p95 / worst per command. Target: p95 under 50 ms.
 It also times `trend` and `share` rendering their charts afresh (no cache), for the record.
 """
@@ -25,10 +25,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.feedserver import GENERAL, NOUNS, VERBS
-from bot.chat.commands import dispatch, make_context
-from bot.chat.messages import Command
+from bot.classify.catalog import load_catalog
+from bot.commands.messages import Command
+from bot.commands.table import dispatch, make_context
 from bot.models import Article, Classification, FeedConfig
-from bot.news.catalog import load_catalog
 from bot.settings import settings_from_mapping
 from bot.store.repo import Store
 

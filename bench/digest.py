@@ -25,10 +25,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.feedserver import GENERAL, NOUNS, VERBS
+from bot.digest.build import build_digest, rank_stories
+from bot.digest.stories import stories_of
+from bot.ingest.pipeline import assign_stories
 from bot.models import Article, Classification, FeedConfig, Subscription
-from bot.news.digest import build_digest, rank_stories
-from bot.news.pipeline import assign_stories
-from bot.news.stories import stories_of
 from bot.platforms.console.digest_render import render_console
 from bot.platforms.discord.render import render_discord
 from bot.platforms.slack.render import render_slack

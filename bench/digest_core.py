@@ -24,9 +24,9 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.digest.build import build_digest, rank_stories
+from bot.digest.stories import cluster_stories
 from bot.models import DigestArticle
-from bot.news.digest import build_digest, rank_stories
-from bot.news.stories import cluster_stories
 
 T = TypeVar("T")
 NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)

@@ -246,7 +246,7 @@ async def drive_chipwire(driver: Driver, classify: bool) -> None:
     write_chipwire_config(config, driver.base, driver.args.feeds, classify)
     started = time.perf_counter()
     from bot.app import build_app
-    from bot.news.pipeline import poll_feeds
+    from bot.ingest.pipeline import poll_feeds
     from bot.settings import load_settings
 
     imported = time.perf_counter()

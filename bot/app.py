@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from bot.chat.deliver import DeliveryContext, Poster
-from bot.news.catalog import CatalogError, load_catalog
-from bot.news.fetch import Fetcher, FetchLimits
-from bot.news.parsejob import ClassifierSpec, InlineParser, PoolParser, make_parser
-from bot.news.pipeline import PollContext
+from bot.classify.catalog import CatalogError, load_catalog
+from bot.digest.deliver import DeliveryContext, Poster
+from bot.ingest.fetch import Fetcher, FetchLimits
+from bot.ingest.parsers import ClassifierSpec, InlineParser, PoolParser, make_parser
+from bot.ingest.pipeline import PollContext
 from bot.settings import ConfigError, Settings
 from bot.store.repo import Store
 from bot.trends.cache import ChartCache

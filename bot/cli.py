@@ -26,8 +26,8 @@ from bot.store.errors import StoreError
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.classify.classifier import Classifier
     from bot.models import Digest
-    from bot.news.classify import Classifier
     from bot.store.repo import FeedSummary, Store
 
 EXIT_OK, EXIT_NOTHING, EXIT_CONFIG, EXIT_STORE = 0, 1, 2, 3
@@ -216,7 +216,7 @@ async def cmd_poll(args: argparse.Namespace) -> int:
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
-    from bot.scheduler import run_forever
+    from bot.run import run_forever
 
     async def work(app: App) -> int:
         if app.settings.ops.log_format == "json":
@@ -243,7 +243,7 @@ async def cmd_feeds(args: argparse.Namespace) -> int:
 
 
 async def _feeds_list(app: App, args: argparse.Namespace) -> int:
-    from bot.ops.feedhealth import summary_flags
+    from bot.ingest.feedhealth import summary_flags
     from bot.platforms.console import ingest_report as console
 
     summaries = await app.store.feed_summaries()
@@ -261,8 +261,8 @@ async def _feeds_list(app: App, args: argparse.Namespace) -> int:
 
 
 async def _feeds_add(app: App, args: argparse.Namespace) -> int:
+    from bot.ingest.urlsafety import check_url_scheme
     from bot.models import FeedConfig
-    from bot.news.urlsafety import check_url_scheme
 
     problem = check_url_scheme(args.url)
     if problem:
@@ -341,8 +341,8 @@ def _chat_line(settings: Settings) -> str:
 
 
 def _classifier(settings: Settings) -> Classifier:
-    from bot.news.catalog import CatalogError, load_catalog
-    from bot.news.classify import Classifier
+    from bot.classify.catalog import CatalogError, load_catalog
+    from bot.classify.classifier import Classifier
 
     try:
         catalog = load_catalog(extra=settings.catalog_path)
@@ -352,15 +352,15 @@ def _classifier(settings: Settings) -> Classifier:
 
 
 async def cmd_classify(args: argparse.Namespace) -> int:
-    from bot.news.classify_cli import classify_stream
+    from bot.classify.jsonl import classify_stream
 
     classify_stream(sys.stdin, sys.stdout, _classifier(_settings(args)))
     return EXIT_OK
 
 
 async def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.news.classify_cli import DEFAULT_LABELLED
-    from bot.news.classify_eval import evaluate, format_report, load_labelled
+    from bot.classify.evaluate import evaluate, format_report, load_labelled
+    from bot.classify.jsonl import DEFAULT_LABELLED
 
     classifier = _classifier(_settings(args))
     path = Path(args.data) if args.data else DEFAULT_LABELLED
@@ -391,7 +391,7 @@ async def cmd_reclassify(args: argparse.Namespace) -> int:
 
 
 async def cmd_why(args: argparse.Namespace) -> int:
-    from bot.news.normalise import canonical_url
+    from bot.ingest.normalise import canonical_url
     from bot.platforms.console import ingest_report as console
 
     store = await _open_store(_settings(args))
@@ -427,7 +427,7 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 async def cmd_digest(args: argparse.Namespace) -> int:
-    from bot.chat.deliver import compose_digest
+    from bot.digest.deliver import compose_digest
     from bot.models import Subscription
 
     try:
@@ -467,7 +467,7 @@ def render_digest(digest: Digest, names: Mapping[str, str], form: str) -> str:
 
 
 async def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.chat.ask import answer_text, ask_reply
+    from bot.platforms.console.commands import answer_text, ask_reply
 
     async def work(app: App) -> int:
         text = args.text[0] if len(args.text) == 1 else shlex.join(args.text)
@@ -492,7 +492,7 @@ async def cmd_share(args: argparse.Namespace) -> int:
 async def _chart_command(args: argparse.Namespace, words: list[str]) -> int:
     """`trend` and `share` run the chat command's own handler and write its chart.
     Exit 0: written; 1: nothing to draw in the window; 2: bad arguments or config."""
-    from bot.chat.ask import ask_reply
+    from bot.platforms.console.commands import ask_reply
     from bot.platforms.console.reply_render import render_reply
 
     async def work(app: App) -> int:

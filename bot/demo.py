@@ -136,13 +136,13 @@ async def run_demo(config: str | None, database_url: str | None, out: TextIO) ->
 
 
 async def demo_answer(app: App, text: str) -> str:
-    from bot.chat.ask import ask
+    from bot.platforms.console.commands import ask
 
     return await ask(app, text)
 
 
 async def demo_digest(app: App) -> str:
-    from bot.chat.deliver import compose_digest
+    from bot.digest.deliver import compose_digest
     from bot.models import Subscription
     from bot.platforms.console.digest_render import render_console
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.digest.schedules import ScheduleError, check_timezone, parse_schedule
 from bot.models import FeedConfig, SubscriptionConfig
-from bot.schedules import ScheduleError, check_timezone, parse_schedule
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "chipwire.toml"
 MIN_INTERVAL = 60

@@ -10,7 +10,7 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.models import SubscriptionConfig
-from bot.scheduler import DigestJobs
+from bot.run import DigestJobs
 from bot.store import queries
 from bot.store.repo import Store
 

@@ -57,7 +57,7 @@ async def start_chat(
     on_subscriptions_changed: Callable[[], Awaitable[None]] | None = None,
 ) -> ChatPlatforms:
     """`credentials` may also be the environment: they are then loaded with the secrets file."""
-    from bot.chat.ask import context_from_app
+    from bot.platforms.console.commands import context_from_app
 
     found = credentials_for(app.settings, credentials)
     started = ChatPlatforms()

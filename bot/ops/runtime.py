@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from bot.app import App
-    from bot.chat.deliver import Poster
+    from bot.digest.deliver import Poster
 
 log = logging.getLogger(__name__)
 

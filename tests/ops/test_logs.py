@@ -34,12 +34,12 @@ def lines(stream: StringIO) -> list[str]:
 def test_kv_line_has_the_fixed_fields_then_the_extras() -> None:
     out = StringIO()
     configure_logging("kv", stream=out, environ={})
-    logging.getLogger("bot.news.pipeline").info(
+    logging.getLogger("bot.ingest.pipeline").info(
         "polled %d feeds", 3, extra={"feed_id": 7, "url": "https://example.com/a b", "ok": True}
     )
     [line] = lines(out)
     assert line.startswith("ts=")
-    assert ' level=info logger=bot.news.pipeline msg="polled 3 feeds" ' in line
+    assert ' level=info logger=bot.ingest.pipeline msg="polled 3 feeds" ' in line
     assert line.endswith('feed_id=7 url="https://example.com/a b" ok=true')
     stamp = line.split()[0].removeprefix("ts=")
     assert stamp.endswith("Z") and "T" in stamp
@@ -60,13 +60,13 @@ def test_kv_keeps_a_traceback_on_one_line() -> None:
 def test_json_is_one_object_per_line() -> None:
     out = StringIO()
     configure_logging("json", stream=out, environ={})
-    log = logging.getLogger("bot.scheduler")
+    log = logging.getLogger("bot.run")
     log.warning("digest %s failed", "daily", extra={"subscription_id": 2})
     log.debug("not shown at INFO")
     log.info("second")
     first, second = (json.loads(line) for line in lines(out))
     assert first["level"] == "warning"
-    assert first["logger"] == "bot.scheduler"
+    assert first["logger"] == "bot.run"
     assert first["msg"] == "digest daily failed"
     assert first["subscription_id"] == 2
     assert first["ts"].endswith("Z")

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.chat.ask import answer_text, ask
-from bot.chat.messages import Command, Reply
+from bot.commands.messages import Command, Reply
 from bot.models import Subscription
+from bot.platforms.console.commands import answer_text, ask
 from bot.platforms.console.poster import ConsolePoster
 from bot.platforms.console.reply_render import safe_filename, save_chart
 from tests.platforms import COMPANY_NAMES, PNG, chart, hostile_digest
@@ -31,8 +31,8 @@ async def test_ask_writes_the_chart_and_prints_its_path(
         seen.append(command)
         return trend_reply()
 
-    monkeypatch.setattr("bot.chat.ask.context_from_app", lambda app: None)
-    monkeypatch.setattr("bot.chat.ask.dispatch", dispatch)
+    monkeypatch.setattr("bot.platforms.console.commands.context_from_app", lambda app: None)
+    monkeypatch.setattr("bot.platforms.console.commands.dispatch", dispatch)
     text = await ask(None, "trend nvidia", out_dir=tmp_path / "charts")  # type: ignore[arg-type]
 
     assert [(c.name, c.args, c.channel) for c in seen] == [("trend", ("nvidia",), "console")]

@@ -15,9 +15,9 @@ import discord
 import pytest
 from aiohttp import BodyPartReader, web
 
-from bot.chat.commands import COMMANDS, Context, make_context
-from bot.chat.messages import Card, Command, Reply
-from bot.news.catalog import load_catalog
+from bot.classify.catalog import load_catalog
+from bot.commands.messages import Card, Command, Reply
+from bot.commands.table import COMMANDS, Context, make_context
 from bot.platforms.discord.commands import (
     ADMIN_GROUP,
     GROUP,
@@ -28,7 +28,7 @@ from bot.platforms.discord.commands import (
     sync_commands,
 )
 from bot.store.repo import Store
-from tests.chat.test_commands import HUAWEI, NOW, NVIDIA, ago, settings_for, stored
+from tests.commands.test_commands import HUAWEI, NOW, NVIDIA, ago, settings_for, stored
 from tests.platforms import HOSTILE_SUMMARY, HOSTILE_TITLE, PNG, chart
 
 TOKEN = "MTIz.fake-bot-token.secret"

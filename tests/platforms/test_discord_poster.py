@@ -15,12 +15,12 @@ import discord
 import pytest
 from aiohttp import BodyPartReader, web
 
-from bot.chat.deliver import DeliveryContext, deliver_digest
+from bot.digest.deliver import DeliveryContext, deliver_digest
 from bot.models import Digest, DigestSection, Subscription
 from bot.platforms.discord.poster import MAX_NONCE, DiscordPoster, channel_id, part_nonce
 from bot.platforms.discord.render import CHART_TOO_LARGE, MAX_FILE, render_discord
 from bot.store.repo import Store
-from tests.chat.test_deliver import NVIDIA, Clock, no_sleep, stored, subscribe, utc
+from tests.digest.test_deliver import NVIDIA, Clock, no_sleep, stored, subscribe, utc
 from tests.platforms import COMPANY_NAMES, PNG, chart, hostile_digest, make_story
 
 TOKEN = "MTIz.fake-bot-token.secret"

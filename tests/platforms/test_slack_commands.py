@@ -31,9 +31,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.chat.commands import Context, make_context
-from bot.chat.messages import Card, Command, Reply
-from bot.news.catalog import load_catalog
+from bot.classify.catalog import load_catalog
+from bot.commands.messages import Card, Command, Reply
+from bot.commands.table import Context, make_context
 from bot.platforms.slack.commands import (
     EVENTS_PATH,
     INVITE_NOTE,
@@ -47,7 +47,7 @@ from bot.platforms.slack.commands import (
 from bot.platforms.slack.render import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from bot.platforms.textsafety import text_len
 from bot.store.repo import Store
-from tests.chat.test_commands import HUAWEI, NOW, ago, settings_for, stored
+from tests.commands.test_commands import HUAWEI, NOW, ago, settings_for, stored
 from tests.platforms import HOSTILE_SUMMARY, HOSTILE_TITLE, PNG, chart
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -14,12 +14,12 @@ import pytest
 from aiohttp import web
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from bot.chat.deliver import DeliveryContext, deliver_digest
+from bot.digest.deliver import DeliveryContext, deliver_digest
 from bot.models import Digest, DigestSection, Subscription
 from bot.platforms.slack.poster import SlackPoster, api_base_url, channel_of
 from bot.platforms.slack.render import render_slack
 from bot.store.repo import Store
-from tests.chat.test_deliver import NVIDIA, Clock, no_sleep, stored, subscribe, utc
+from tests.digest.test_deliver import NVIDIA, Clock, no_sleep, stored, subscribe, utc
 from tests.platforms import COMPANY_NAMES, PNG, chart, hostile_digest, make_story
 
 TOKEN = "xoxb-1111-2222-secretsecret"

@@ -11,8 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from bot.ingest.pipeline import poll_feeds
 from bot.models import FeedState, PollOutcome
-from bot.news.pipeline import poll_feeds
 from bot.store.repo import FeedSummary, StoredArticle
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.chat.messages import Attachment, Card, Reply
+from bot.commands.messages import Attachment, Card, Reply
 from bot.platforms.textsafety import one_line
 
 URL_CHARS = 2000

@@ -1,6 +1,6 @@
 """Slash commands: a Discord interaction → `Command` → `dispatch` → `Reply` → embeds.
 
-The commands come from the one table, `bot.chat.commands.COMMANDS`. Discord lets a default
+The commands come from the one table, `bot.commands.table.COMMANDS`. Discord lets a default
 permission be set only on a top-level command, so the table splits in two groups:
 
 * `/chipnews <command>` for everyone;
@@ -33,8 +33,8 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.chat.commands import COMMANDS, GENERIC_ERROR, CommandSpec, Context, Param, dispatch
-from bot.chat.messages import Card, Command, Reply, error_reply
+from bot.commands.messages import Card, Command, Reply, error_reply
+from bot.commands.table import COMMANDS, GENERIC_ERROR, CommandSpec, Context, Param, dispatch
 from bot.platforms.discord.poster import _RoutedHTTPClient, chart_file
 from bot.platforms.discord.render import (
     CHART_TOO_LARGE,

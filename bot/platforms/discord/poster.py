@@ -4,7 +4,7 @@ Each rendered part goes out as one "create message" call with its own nonce, der
 delivery's, and `enforce_nonce`, so a retry of a part Discord already took returns the existing
 message instead of creating a second one. A digest's chart is a file on the last part (the same
 call, so the same nonce covers it). Any refusal raises (`discord.HTTPException`), which
-`bot.chat.deliver` retries and reports.
+`bot.digest.deliver` retries and reports.
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.commands import BY_NAME, Context, dispatch
-from bot.chat.messages import Attachment, Card, Command, Reply, error_reply, parse_command_line
+from bot.commands.messages import Attachment, Card, Command, Reply, error_reply, parse_command_line
+from bot.commands.table import BY_NAME, Context, dispatch
 from bot.platforms.slack.poster import MAX_ALT_TEXT, api_base_url
 from bot.platforms.slack.render import (
     MAX_BLOCKS,

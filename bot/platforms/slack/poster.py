@@ -5,7 +5,7 @@ Each rendered part is one message, in order, then the digest's chart is uploaded
 included, are remembered (per process) under the delivery's nonce: a retry after part 2 of 3 (or
 the chart) failed resumes there instead of repeating what was posted. A refusal raises
 (`SlackApiError`; `SlackRequestError` when the file transfer itself fails), which
-`bot.chat.deliver` retries and reports.
+`bot.digest.deliver` retries and reports.
 """
 
 from __future__ import annotations

@@ -1,0 +1,326 @@
+"""Company tags and an AI-chip relevance score for one article. Pure; compile once, call often.
+
+How it works
+    Every surface form in the catalog (names, units, people, tickers, products, exclusions, topic
+    terms) goes into one trie-shaped regular expression, so an item is scanned once, whatever the
+    catalog size. Latin-script forms need a Latin word boundary on both sides (so "Intel" is not
+    found in "Intelsat", but "H20" is found in "英伟达H20"); CJK, kana and Hangul forms match as
+    substrings. A topic term ending in "*" also matches longer words ("Halbleiter*" →
+    "Halbleiterwerk"). The scan is leftmost-longest, so "Ant Group" wins over "Ant", "Samsung
+    Heavy" (an exclusion) hides "Samsung", "Apple Intelligence" hides nothing of Intel.
+
+    Strong forms (names, units, people, tickers, products) tag a company outright. Weak forms,
+    which are also words or other names, must match their exact case and need context:
+    weak names/units ("Arm", "Meta", "蚂蚁") accept a strong mention of the same company, chip-topic
+    evidence, business words, or another company in the item; weak products ("Blackwell",
+    "Ascend", "TPU") accept a strong mention of the company or chip-topic evidence, and are refused
+    after a capitalised word that is not a known name ("Edward Hopper").
+
+    Relevance: each chip topic found adds its weight once; a chip product adds PRODUCT_WEIGHT once;
+    the most chip-centric tagged company adds its ``chip_weight``; negative topics (snacks, pets,
+    phones …) subtract. The sum ``raw`` becomes ``score = 1 - exp(-raw)``, in [0, 1); relevant
+    when ``score >= threshold``. ``why`` lists every rule that fired, in order.
+
+``lang`` is accepted for the record but not used: headlines mix languages, so every lexicon applies.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.classify.catalog import Catalog
+from bot.models import Classification
+
+# Latin letters and digits, lower case: what a Latin-script form must not touch on either side.
+_LATIN = "0-9a-zß-öø-ÿĀ-ɏ"
+_LATIN_CHAR = re.compile(f"[{_LATIN}]", re.IGNORECASE)
+
+PRODUCT_WEIGHT = 0.9
+CONTEXT_MIN = 0.45  # chip evidence that lets a weak form count: one plain "chip" is enough
+
+NAME, WEAK_NAME, UNIT, WEAK_UNIT, PERSON, TICKER = (
+    "name",
+    "weak name",
+    "unit",
+    "weak unit",
+    "person",
+    "ticker",
+)
+PRODUCT, WEAK_PRODUCT, EXCLUDE, TOPIC = "product", "weak product", "exclude", "topic"
+_WEAK = frozenset((WEAK_NAME, WEAK_UNIT, WEAK_PRODUCT))
+_EXCHANGE_SUFFIX = {
+    "HKEX": ".HK",
+    "SSE": ".SS",
+    "SZSE": ".SZ",
+    "KRX": ".KS",
+    "TWSE": ".TW",
+    "TSE": ".T",
+}
+
+# Capitalised words that may stand before a product name without making it a surname.
+_NOT_GIVEN_NAMES = frozenset(
+    "The A An New Its Their Our Next First Latest With How Why When Where Exclusive Le La Les Un "  # noqa: SIM905
+    "Une Des Du Nouvelles Nouveaux Il Lo Gli I Nuovi Nuove Nuovo Der Die Das Den Dem Ein Eine "
+    "Neue Neuen Neuer El Los Las Uno Una Nuevo Nuevos Nuevas".split()
+)
+_PREV_WORD = re.compile(r"([^\W\d_][\w'’.-]*)\s+$")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'"})
+
+
+@dataclass(frozen=True)
+class _Entry:
+    kind: str
+    owner: str  # company id, or topic id for TOPIC
+    cases: frozenset[str] | None = None  # exact spellings accepted; None: any case
+
+
+@dataclass(frozen=True)
+class _Topic:
+    kind: str
+    weight: float
+
+
+class _Trie:
+    __slots__ = ("children", "end", "wild")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Trie] = {}
+        self.end = False
+        self.wild = False
+
+    def add(self, word: str, wild: bool) -> None:
+        node = self
+        for ch in word:
+            node = node.children.setdefault(ch, _Trie())
+        if wild:
+            node.wild = True
+        else:
+            node.end = True
+
+    def pattern(self, last: str = "") -> str:
+        alts = [re.escape(ch) + child.pattern(ch) for ch, child in sorted(self.children.items())]
+        latin = bool(last) and _LATIN_CHAR.match(last) is not None
+        if self.wild and latin:
+            alts.append(f"[{_LATIN}]*")
+        elif self.end or self.wild:
+            alts.append(f"(?![{_LATIN}])" if latin else "")
+        if len(alts) == 1:
+            return alts[0]
+        return "(?:" + "|".join(alts) + ")"
+
+
+def _is_latin(ch: str) -> bool:
+    return _LATIN_CHAR.match(ch) is not None
+
+
+def _variants(form: str, plural: bool) -> tuple[str, ...]:
+    if plural and _is_latin(form[-1]):
+        return (form, form + "s")
+    return (form,)
+
+
+def _cases(forms: Iterable[str]) -> frozenset[str]:
+    return frozenset(v for f in forms for v in (f, f.upper()))
+
+
+def _ticker_forms(ticker: str) -> list[str]:
+    exchange, symbol = ticker.split(":", 1)
+    forms = [ticker, f"{exchange}: {symbol}", f"${symbol}"]
+    if symbol.isalpha() and len(symbol) >= 4:
+        forms.append(symbol)
+    if symbol.isdigit() and exchange in _EXCHANGE_SUFFIX:
+        forms.append(symbol + _EXCHANGE_SUFFIX[exchange])
+    return forms
+
+
+class Classifier:
+    """Tags companies and scores AI-chip relevance. Build with :meth:`from_catalog`."""
+
+    def __init__(self, catalog: Catalog, threshold: float = 0.5) -> None:
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be within [0, 1], got {threshold}")
+        self.catalog = catalog
+        self.threshold = threshold
+        self._forms: dict[str, list[_Entry]] = {}
+        self._stems: dict[str, list[_Entry]] = {}
+        self._topics: dict[str, _Topic] = {t.id: _Topic(t.kind, t.weight) for t in catalog.topics}
+        self._chip_weight = {c.id: c.chip_weight for c in catalog.companies}
+        self._build()
+        self._pattern, self._pattern_ci = self._compile()
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog, *, threshold: float = 0.5) -> Classifier:
+        return cls(catalog, threshold)
+
+    # ---- building ---------------------------------------------------------------------------
+
+    def _add(self, form: str, entry: _Entry) -> None:
+        form = " ".join(form.split())  # items are matched with whitespace collapsed the same way
+        if len(form) > 1 and form.endswith("*") and _is_latin(form[-2]):
+            self._stems.setdefault(form[:-1].lower(), []).append(entry)
+        else:
+            self._forms.setdefault(form.rstrip("*").lower(), []).append(entry)
+
+    def _add_exact(self, forms: Iterable[str], kind: str, owner: str, plural: bool) -> None:
+        for form in forms:
+            variants = _variants(form, plural)
+            entry = _Entry(kind, owner, _cases(variants))
+            for v in variants:
+                self._add(v, entry)
+
+    def _build(self) -> None:
+        for c in self.catalog.companies:
+            for name in c.all_names:
+                for v in _variants(name, plural=True):
+                    self._add(v, _Entry(NAME, c.id))
+            self._add_exact(c.weak_names, WEAK_NAME, c.id, plural=False)
+            self._add_exact(c.units, UNIT, c.id, plural=False)
+            self._add_exact(c.weak_units, WEAK_UNIT, c.id, plural=False)
+            self._add_exact(c.people, PERSON, c.id, plural=False)
+            self._add_exact(c.products, PRODUCT, c.id, plural=True)
+            self._add_exact(c.weak_products, WEAK_PRODUCT, c.id, plural=True)
+            for ticker in c.tickers:
+                for form in _ticker_forms(ticker):
+                    self._add(form, _Entry(TICKER, c.id, frozenset({form})))
+            for phrase in c.exclude:
+                self._add(phrase, _Entry(EXCLUDE, c.id))
+        for t in self.catalog.topics:
+            for term in t.terms:
+                self._add(term, _Entry(TOPIC, t.id))
+
+    def _compile(self) -> tuple[re.Pattern[str], re.Pattern[str]]:
+        latin, other = _Trie(), _Trie()
+        for words, wild in ((self._forms, False), (self._stems, True)):
+            for word in words:
+                (latin if _is_latin(word[0]) else other).add(word, wild)
+        # The first-character guards let the engine drop most positions after one set test,
+        # instead of trying each of a few hundred CJK branches at every character.
+        branches = []
+        for trie, boundary in ((latin, f"(?<![{_LATIN}])"), (other, "")):
+            if trie.children:
+                firsts = "".join(re.escape(ch) for ch in sorted(trie.children))
+                branches.append(f"{boundary}(?=[{firsts}]){trie.pattern()}")
+        source = "|".join(branches) or "(?!)"
+        return re.compile(source), re.compile(source, re.IGNORECASE)
+
+    # ---- classifying ------------------------------------------------------------------------
+
+    def _lookup(self, key: str) -> list[_Entry]:
+        entries = self._forms.get(key)
+        if entries is not None:
+            return entries
+        for end in range(len(key), 0, -1):
+            entries = self._stems.get(key[:end])
+            if entries is not None:
+                return entries
+        return []
+
+    def _looks_like_surname(self, text: str, start: int) -> bool:
+        m = _PREV_WORD.search(text, max(0, start - 40), start)
+        if m is None:
+            return False
+        word = m.group(1)
+        if not word[0].isupper() or word in _NOT_GIVEN_NAMES:
+            return False
+        bare = word.lower().removesuffix("'s").removesuffix("s")
+        return not (self._lookup(word.lower()) or self._lookup(bare))
+
+    def classify(self, title: str, summary: str, lang: str | None = None) -> Classification:
+        text = f"{' '.join(title.split())}\n{' '.join(summary.split())}".translate(_APOSTROPHES)
+        low = text.lower()
+        matches = (
+            self._pattern.finditer(low)
+            if len(low) == len(text)
+            else self._pattern_ci.finditer(text)
+        )
+        why: list[str] = []
+        found: dict[str, int] = {}  # company id -> first position
+        weak: list[tuple[_Entry, int, str]] = []
+        topics: dict[str, str] = {}
+        has_product = False
+        for m in matches:
+            original = text[m.start() : m.end()]
+            for e in self._lookup(m.group().lower()):
+                if e.cases is not None and original not in e.cases:
+                    continue
+                if e.kind == TOPIC:
+                    topics.setdefault(e.owner, original)
+                elif e.kind == EXCLUDE:
+                    why.append(f"not {e.owner}: excluded '{original}'")
+                elif e.kind in _WEAK:
+                    weak.append((e, m.start(), original))
+                else:
+                    if e.owner not in found:
+                        found[e.owner] = m.start()
+                        why.append(f"{e.owner}: {e.kind} '{original}'")
+                    has_product = has_product or e.kind == PRODUCT
+
+        chip = business = negative = 0.0
+        for tid, original in topics.items():
+            topic = self._topics[tid]
+            if topic.kind == "context":
+                business = 1.0
+                continue
+            if topic.kind == "chip":
+                chip += topic.weight
+            else:
+                negative += topic.weight
+            why.append(f"topic {tid} '{original}' {topic.weight:+.2f}")
+
+        strong = set(found)
+        evidence = chip + (PRODUCT_WEIGHT if has_product else 0.0)
+        weak_forms: dict[str, set[str]] = {}
+        for e, _, original in weak:
+            weak_forms.setdefault(e.owner, set()).add(original.lower())
+        paired = {owner for owner, forms in weak_forms.items() if len(forms) > 1}
+        for e, start, original in weak:
+            if e.owner in strong and e.kind == WEAK_PRODUCT:
+                has_product = True  # "Google … TPU": the company vouches for its product
+            if e.owner in found:
+                continue  # tagged already, strongly or through another weak form
+            verdict = self._weak_verdict(e, strong, evidence, business, text, start)
+            if verdict.startswith("-") and e.owner in paired and e.kind != WEAK_PRODUCT:
+                verdict = "+beside another of its names"  # "Meta … Llama"
+            if verdict.startswith("+"):
+                found[e.owner] = start
+                has_product = has_product or e.kind == WEAK_PRODUCT
+                why.append(f"{e.owner}: {e.kind} '{original}' {verdict[1:]}")
+            else:
+                why.append(f"not {e.owner}: {e.kind} '{original}' {verdict[1:]}")
+
+        raw = chip + negative
+        if has_product:
+            raw += PRODUCT_WEIGHT
+            why.append(f"chip product {PRODUCT_WEIGHT:+.2f}")
+        companies = tuple(sorted(found, key=found.__getitem__))
+        if companies:
+            top = max(companies, key=self._chip_weight.__getitem__)
+            prior = self._chip_weight[top]
+            if prior > 0:
+                raw += prior
+                why.append(f"company {top} {prior:+.2f}")
+        score = round(1.0 - math.exp(-raw), 4) if raw > 0 else 0.0
+        relevant = score >= self.threshold
+        why.append(f"score {score:.2f} {'>=' if relevant else '<'} {self.threshold:.2f}")
+        return Classification(relevant, score, companies, tuple(dict.fromkeys(why)))
+
+    def _weak_verdict(
+        self, e: _Entry, strong: set[str], evidence: float, business: float, text: str, start: int
+    ) -> str:
+        """'+reason' to accept a weak form, '-reason' to refuse it."""
+        if e.kind == WEAK_PRODUCT:
+            if evidence < CONTEXT_MIN:
+                return "-without chip context"
+            if self._looks_like_surname(text, start):
+                return "-after a given name"
+            return "+in chip context"
+        if evidence >= CONTEXT_MIN:
+            return "+in chip context"
+        if business:
+            return "+in business context"
+        if strong:
+            return "+beside " + ",".join(sorted(strong))
+        return "-without context"

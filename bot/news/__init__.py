@@ -1,1 +1,0 @@
-"""Ingest: fetch, parse, normalise, dedup, classify. No chat SDK is imported here."""

@@ -1,0 +1,54 @@
+"""`chipwire ask "company huawei"`: one command through the shared table, rendered as text.
+
+A reply's chart is written to a file (in the working directory unless told otherwise) and its
+path printed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.app import App
+from bot.classify.catalog import load_catalog
+from bot.commands.messages import Command, Reply, error_reply, parse_command_line
+from bot.commands.table import Context, dispatch, make_context
+from bot.platforms.console.reply_render import render_reply, save_chart
+
+CONSOLE = "console"
+
+
+def context_from_app(app: App) -> Context:
+    """The command context for a built (and entered) App; the chat adapters can use it too."""
+    catalog = load_catalog(extra=app.settings.catalog_path)
+    return make_context(app.store, catalog, app.clock, app.settings, fetcher=app.fetcher)
+
+
+async def ask_reply(app: App, text: str, *, user: str = CONSOLE, is_admin: bool = True) -> Reply:
+    try:
+        name, args = parse_command_line(text)
+    except ValueError as exc:
+        return error_reply(str(exc))
+    command = Command(name=name, args=args, channel=CONSOLE, user=user, is_admin=is_admin)
+    return await dispatch(context_from_app(app), command)
+
+
+def answer_text(reply: Reply, out_dir: Path | None = None) -> str:
+    """The rendered reply; its chart, if any, written to `out_dir` (default: the working
+    directory) with the path on the last lines."""
+    text = render_reply(reply)
+    if reply.attachment is None:
+        return text
+    return text + save_chart(reply.attachment, out_dir or Path.cwd())
+
+
+async def ask(
+    app: App,
+    text: str,
+    *,
+    user: str = CONSOLE,
+    is_admin: bool = True,
+    out_dir: Path | None = None,
+) -> str:
+    """The rendered reply; `reply.error` (from `ask_reply`) tells a caller to exit non-zero."""
+    reply = await ask_reply(app, text, user=user, is_admin=is_admin)
+    return answer_text(reply, out_dir)

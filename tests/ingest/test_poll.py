@@ -1,0 +1,168 @@
+"""poll_feeds end to end: a real loopback server, the real fetcher, parser and store."""
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.ingest.fetch import Fetcher, FetchLimits
+from bot.ingest.parsers import ClassifierSpec, InlineParser
+from bot.ingest.pipeline import PollContext, jitter, next_poll_delay, poll_feeds
+from bot.models import FeedConfig, FeedState
+from tests.feedserver import FeedServer, feed_server, rss
+from tests.support import at, open_store, postgres_available
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FeedServer]:
+    async with feed_server() as running:
+        yield running
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[PollContext]:
+    if request.param == "postgresql" and (reason := await postgres_available()):
+        pytest.skip(reason)
+    async with (
+        open_store(request.param, tmp_path) as store,
+        Fetcher(FetchLimits(total_timeout=3, connect_timeout=2)) as fetcher,
+    ):
+        yield PollContext(
+            store, fetcher, InlineParser(ClassifierSpec(enabled=False)), Clock(at(20))
+        )
+
+
+async def add(ctx: PollContext, url: str, *, history: bool = False) -> FeedState:
+    feed = FeedConfig(url=url, name=url.rsplit("/", 1)[-1], allow_private_address=True)
+    return await ctx.store.add_feed(feed, "cli", at(20), history=history)
+
+
+async def poll_all(ctx: PollContext):
+    return await poll_feeds(ctx, await ctx.store.list_feeds())
+
+
+async def test_tracking_parameters_fold_two_feeds_into_one_article(
+    ctx: PollContext, server: FeedServer
+) -> None:
+    link = "https://News.example:443/story?id=7"
+    server.serve("/a", rss(("a1", f"{link}&utm_source=rss&utm_medium=feed", "H20 rules")))
+    server.serve("/b", rss(("b1", f"{link}&fbclid=xyz#top", "H20 rules tightened")))
+    await add(ctx, server.url("/a"))
+    await add(ctx, server.url("/b"))
+    outcomes = sorted(await poll_all(ctx), key=lambda o: o.feed_id)
+    assert [(o.new_articles, o.new_sources) for o in outcomes] == [(1, 0), (0, 1)]
+    [stored] = await ctx.store.recent_articles()
+    assert stored.url == "https://news.example/story?id=7"
+
+
+async def test_unchanged_feed_costs_a_304_and_no_parse(
+    ctx: PollContext, server: FeedServer
+) -> None:
+    server.serve("/f", rss(("1", "https://n.example/1", "One")))
+    await add(ctx, server.url("/f"))
+    await poll_all(ctx)
+    [again] = await poll_all(ctx)
+    assert (again.status, again.skipped_parse, again.new_articles) == (304, True, 0)
+
+
+async def test_identical_body_without_validators_is_not_parsed(
+    ctx: PollContext, server: FeedServer
+) -> None:
+    server.serve("/f", rss(("1", "https://n.example/1", "One")), validators=False)
+    await add(ctx, server.url("/f"))
+    await poll_all(ctx)
+    [again] = await poll_all(ctx)
+    assert (again.status, again.skipped_parse) == (200, True)
+
+
+async def test_new_entries_are_stored_on_the_next_poll(
+    ctx: PollContext, server: FeedServer
+) -> None:
+    server.serve("/f", rss(("1", "https://n.example/1", "One")))
+    await add(ctx, server.url("/f"))
+    await poll_all(ctx)
+    server.serve(
+        "/f", rss(("2", "https://n.example/2", "Two"), ("1", "https://n.example/1", "One"))
+    )
+    [outcome] = await poll_all(ctx)
+    assert outcome.new_articles == 1
+    assert await ctx.store.count_articles() == 2
+
+
+async def test_a_failing_feed_never_stops_the_others(ctx: PollContext, server: FeedServer) -> None:
+    server.serve("/ok", rss(("1", "https://n.example/1", "One")))
+    server.serve("/broken", "oops", status=500)
+    server.serve("/html", "<!doctype html><html><body>hi</body></html>", content_type="text/html")
+    server.serve("/bomb", '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><rss>&a;</rss>')
+    for path in ("/ok", "/broken", "/html", "/bomb"):
+        await add(ctx, server.url(path))
+    await add(ctx, "http://127.0.0.1:9/refused")
+    outcomes = {o.url.rsplit("/", 1)[-1]: o for o in await poll_all(ctx)}
+    assert outcomes["ok"].new_articles == 1 and outcomes["ok"].error is None
+    assert outcomes["broken"].error == "HTTP 500"
+    assert all(outcomes[name].error for name in ("html", "bomb", "refused"))
+    feeds = {f.url.rsplit("/", 1)[-1]: f for f in await ctx.store.list_feeds()}
+    assert feeds["broken"].consecutive_failures == 1 and feeds["broken"].last_error == "HTTP 500"
+    assert feeds["ok"].last_success_at == at(20)
+
+
+async def test_failures_back_off_and_retry_after_is_honoured(
+    ctx: PollContext, server: FeedServer
+) -> None:
+    server.serve("/busy", "slow down", status=429, headers={"Retry-After": "7200"})
+    feed = await add(ctx, server.url("/busy"))
+    await poll_all(ctx)
+    stored = await ctx.store.get_feed(feed.id)
+    assert stored is not None and stored.next_poll_at == at(20) + timedelta(hours=2)
+    assert await ctx.store.due_feeds(at(20) + timedelta(hours=1)) == []
+
+
+def test_jitter_spreads_feeds_within_ten_percent() -> None:
+    factors = {round(jitter(feed_id, at(20)), 4) for feed_id in range(1, 200)}
+    assert min(factors) >= 0.9 and max(factors) <= 1.1
+    assert len(factors) > 150  # feeds polled together are due apart next time
+    assert jitter(7, at(20)) == jitter(7, at(20))
+
+
+def test_backoff_doubles_per_failure_up_to_the_cap() -> None:
+    delays = [next_poll_delay(600, n, None, 3600) for n in range(5)]
+    assert delays == [600, 600, 1200, 2400, 3600]
+    assert next_poll_delay(600, 0, 9000, 3600) == 9000
+
+
+async def test_a_permanent_redirect_moves_the_feed(ctx: PollContext, server: FeedServer) -> None:
+    server.serve("/old", "", status=301, headers={"Location": "/new"}, validators=False)
+    server.serve("/new", rss(("1", "https://n.example/1", "One")))
+    feed = await add(ctx, server.url("/old"))
+    [outcome] = await poll_all(ctx)
+    assert outcome.new_articles == 1
+    stored = await ctx.store.get_feed(feed.id)
+    assert stored is not None and stored.url == server.url("/new")
+
+
+async def test_first_poll_of_a_feed_is_history(ctx: PollContext, server: FeedServer) -> None:
+    server.serve("/f", rss(("1", "https://n.example/1", "One")))
+    await add(ctx, server.url("/f"), history=True)
+    await poll_all(ctx)
+    server.serve(
+        "/f", rss(("2", "https://n.example/2", "Two"), ("1", "https://n.example/1", "One"))
+    )
+    await poll_all(ctx)
+    flags = {a.url: a.is_history for a in await ctx.store.recent_articles()}
+    assert flags == {"https://n.example/1": True, "https://n.example/2": False}
+
+
+async def test_a_refused_private_host_says_how_to_allow_it(ctx: PollContext) -> None:
+    feed = FeedConfig(url="http://127.0.0.1:9/feed", name="mine")
+    await ctx.store.add_feed(feed, "cli", at(20))
+    [outcome] = await poll_all(ctx)
+    assert outcome.error is not None and "allow_private_address = true" in outcome.error
