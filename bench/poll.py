@@ -258,6 +258,7 @@ async def drive_chipwire(driver: Driver, classify: bool) -> None:
             f"{classify}; does this ChipWire support [classify] enabled?"
         )
     app = await build_app(settings)
+    await app.sync_config()
     async with app:
         await app.start_workers()  # as `chipwire run` and `poll` do before their first poll
         ready = time.perf_counter()

@@ -14,6 +14,7 @@ from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.ingest.parsers import ClassifierSpec, InlineParser, PoolParser, make_parser
 from bot.ingest.pipeline import PollContext
 from bot.settings import ConfigError, Settings
+from bot.store.reconcile import SyncPlan
 from bot.store.repo import Store
 from bot.trends.cache import ChartCache
 
@@ -81,6 +82,11 @@ class App:
             charts=self.charts,
         )
 
+    async def sync_config(self) -> SyncPlan:
+        """Make the store's config-owned feeds and subscriptions match the file."""
+        settings = self.settings
+        return await self.store.sync_config(settings.feeds, settings.subscriptions, self.clock())
+
     async def start_workers(self) -> None:
         """For commands that will parse: load the parse workers before the first poll."""
         await self.parser.start()
@@ -100,7 +106,8 @@ async def build_app(
     clock: Clock | None = None,
     parse_workers: int | None = None,
 ) -> App:
-    """Compile the catalog, open the store (migrating it), sync the configured feeds."""
+    """Compile the catalog and open the store (migrating it). The config's feeds and
+    subscriptions reach the store only through `App.sync_config` (run, poll, sync)."""
     clock = clock or utc_now
     workers = settings.parse_workers if parse_workers is None else parse_workers
     spec = ClassifierSpec(
@@ -117,8 +124,6 @@ async def build_app(
         if store is None:
             make_sqlite_folder(settings.database_url)
             store = await Store.open(settings.database_url)
-        await store.sync_config_feeds(settings.feeds, clock())
-        await store.sync_config_subscriptions(settings.subscriptions, clock())
     except BaseException:
         parser.close()
         raise

@@ -21,13 +21,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.settings import MIN_INTERVAL, ConfigError, Settings, load_settings, safe_url
+from bot.settings import MIN_INTERVAL, ConfigError, Settings, load_settings
 from bot.store.errors import StoreError
 
 if TYPE_CHECKING:
     from bot.app import App
     from bot.classify.classifier import Classifier
     from bot.models import Digest
+    from bot.store.inspect import StoreReport
+    from bot.store.reconcile import SyncPlan
     from bot.store.repo import FeedSummary, Store
 
 EXIT_OK, EXIT_NOTHING, EXIT_CONFIG, EXIT_STORE = 0, 1, 2, 3
@@ -152,7 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, help="PNG file to write (default: a name in this folder)"
     )
 
-    commands.add_parser("check", help="validate the config and the store, and report")
+    commands.add_parser(
+        "check",
+        help="validate the config and look at the store (changes nothing; says what sync would)",
+    )
+    commands.add_parser(
+        "sync",
+        help="make the store's config feeds and subscriptions match the config file",
+    )
     commands.add_parser(
         "demo", help="run the whole pipeline offline on bundled sample feeds (temporary store)"
     )
@@ -207,6 +216,8 @@ async def cmd_poll(args: argparse.Namespace) -> int:
         return await cmd_run(args)
 
     async def work(app: App) -> int:
+        for line in (await app.sync_config()).report():
+            print(line)
         feeds = await app.store.list_feeds()
         await app.start_workers()
         await console.poll_with_report(app, feeds, sys.stdout)
@@ -285,15 +296,21 @@ async def _feeds_add(app: App, args: argparse.Namespace) -> int:
 
 
 async def _feeds_remove(app: App, args: argparse.Namespace) -> int:
+    from bot.commands.table import owned_by_file
+
+    feed = await app.store.get_feed(args.id)
+    if feed is None:
+        return _fail(f"no feed with id {args.id}; 'chipwire feeds list' shows the ids.", 2)
+    if owned_by_file(feed, app.settings):
+        return _fail(
+            f"feed {feed.id} <{feed.url}> belongs to {app.settings.config_path}: delete its "
+            "[[feeds]] entry there, then run 'chipwire sync' (or restart the bot).",
+            EXIT_CONFIG,
+        )
     removed = await app.store.remove_feed(args.id)
     if removed is None:
         return _fail(f"no feed with id {args.id}; 'chipwire feeds list' shows the ids.", 2)
     print(f"removed feed {removed.id}: {removed.name} <{removed.url}> (its articles stay stored)")
-    if any(f.url == removed.url for f in app.settings.feeds):
-        print(
-            f"note: it is still listed in {app.settings.config_path}; remove it there too "
-            "or it comes back on the next start."
-        )
     return EXIT_OK
 
 
@@ -305,22 +322,64 @@ _FEED_ACTIONS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = 
 
 
 async def cmd_check(args: argparse.Namespace) -> int:
-    from bot.app import build_app
+    """Validate the config and look at the store without changing either."""
+    from bot.store.inspect import inspect_store
 
     settings = _settings(args)
     print(f"config ok: {settings.config_path} ({len(settings.feeds)} feeds)")
-    app = await build_app(settings, parse_workers=0)
-    async with app:
-        feeds = await app.store.list_feeds()
-        failing = [f for f in feeds if f.consecutive_failures]
-        print(
-            f"store ok: {safe_url(settings.database_url)} ({app.store.dialect}); "
-            f"{len(feeds)} feeds, {await app.store.count_articles()} articles"
-        )
-        if failing:
-            print(f"{len(failing)} feeds are failing; 'chipwire feeds list' shows why.")
+    report = await inspect_store(settings.database_url, settings.feeds, settings.subscriptions)
+    for line in _store_lines(report):
+        print(line)
     print(_chat_line(settings))
-    return EXIT_OK
+    return EXIT_STORE if report.not_writable else EXIT_OK
+
+
+def _store_lines(report: StoreReport) -> list[str]:
+    if not report.exists:
+        return [
+            f"store: none yet at {report.url}; 'chipwire sync' or 'chipwire run' creates it "
+            f"and adds the config's feeds and subscriptions"
+        ]
+    if not report.current:
+        return [
+            f"store: {report.url} ({report.dialect}) is at schema revision {report.revision}; "
+            "'chipwire sync' or 'chipwire run' brings it up to date first"
+        ]
+    if report.not_writable:
+        return [
+            f"store NOT writable: {report.url} ({report.dialect}): {report.not_writable}. "
+            "The bot could read it but would store nothing; fix the permissions or the URL."
+        ]
+    lines = [
+        f"store ok: {report.url} ({report.dialect}); "
+        f"{report.feeds} feeds, {report.articles} articles"
+    ]
+    if report.failing_feeds:
+        lines.append(f"{report.failing_feeds} feeds are failing; 'chipwire feeds list' shows why.")
+    assert report.plan is not None
+    lines += _plan_lines(report.plan, "'chipwire sync' would")
+    return lines
+
+
+def _plan_lines(plan: SyncPlan, verb: str) -> list[str]:
+    if plan.empty:
+        lines = ["config and store agree: nothing to sync"]
+    else:
+        lines = [f"{verb}: {plan.summary()}", *(f"  {line}" for line in plan.lines())]
+    lines += [f"  left alone: {thing} is not the config file's" for thing in plan.not_owned]
+    return lines
+
+
+async def cmd_sync(args: argparse.Namespace) -> int:
+    """Make the store's config-owned feeds and subscriptions match the config file."""
+
+    async def work(app: App) -> int:
+        plan = await app.sync_config()
+        for line in _plan_lines(plan, f"synced {app.settings.config_path.name}"):
+            print(line)
+        return EXIT_OK
+
+    return await _with_app(args, work)
 
 
 def _chat_line(settings: Settings) -> str:
@@ -550,6 +609,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] =
     "poll": cmd_poll,
     "feeds": cmd_feeds,
     "check": cmd_check,
+    "sync": cmd_sync,
     "digest": cmd_digest,
     "ask": cmd_ask,
     "trend": cmd_trend,

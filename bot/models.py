@@ -40,6 +40,7 @@ class FeedState:
     last_success_at: datetime | None = None
     next_poll_at: datetime | None = None
     first_polled: bool = False  # True once the feed's first poll has stored its history
+    origin: str = "config"  # who owns it: config (the file) | cli | chat | demo
 
 
 @dataclass(frozen=True)

@@ -247,6 +247,8 @@ async def run_forever(
         loop.add_signal_handler(sig, stop.set)
     credentials = load_credentials(app.settings, environ if environ is not None else environment())
     posters = build_posters(app, out, credentials)
+    for line in (await app.sync_config()).report():  # the config file is the truth
+        print(line, file=out, flush=True)
     feeds = await app.store.list_feeds()
     metrics = Metrics()
     jobs = DigestJobs()

@@ -90,6 +90,7 @@ def test_feeds_list_json_reports_health_per_feed(
 
 
 def test_feeds_add_and_remove(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config), "sync"]) == 0
     assert main(["--config", str(config), "feeds", "add", "https://example.com/rss"]) == 0
     assert "added feed 3" in capsys.readouterr().out
     assert main(["--config", str(config), "feeds", "add", "https://example.com/rss"]) == 2
@@ -109,9 +110,12 @@ def test_check_reports_config_and_store(
 ) -> None:
     for name in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    assert main(["--config", str(config), "sync"]) == 0
+    capsys.readouterr()
     assert main(["--config", str(config), "check"]) == 0
     out = capsys.readouterr().out
     assert "config ok" in out and "2 feeds" in out and "store ok" in out
+    assert "config and store agree: nothing to sync" in out
     assert "chat: no tokens set; chipwire run posts to the console" in out
 
 

@@ -28,7 +28,15 @@ from bot.digest.schedules import ScheduleError, check_timezone, next_fire, parse
 from bot.ingest.fetch import Fetcher
 from bot.ingest.normalise import canonical_url
 from bot.ingest.urlsafety import check_url_scheme
-from bot.models import Digest, FeedConfig, ParsedFeed, Story, Subscription, SubscriptionConfig
+from bot.models import (
+    Digest,
+    FeedConfig,
+    FeedState,
+    ParsedFeed,
+    Story,
+    Subscription,
+    SubscriptionConfig,
+)
 from bot.platforms.textsafety import (
     companies_text,
     linkable,
@@ -640,8 +648,10 @@ async def _feeds_list(ctx: Context) -> Reply:
         status = "not polled yet" if feed.last_status is None else f"HTTP {feed.last_status}"
         if feed.consecutive_failures:
             status = f"failing ×{feed.consecutive_failures}: {feed.last_error or status}"
+        owner = ", from the config file" if feed.origin == "config" else ""
         lines.append(
-            f"#{feed.id} {feed.name or feed.url} — {status}, {summary.article_count} articles"
+            f"#{feed.id} {feed.name or feed.url} — {status}, "
+            f"{summary.article_count} articles{owner}"
         )
     if len(summaries) > MAX_FEED_LINES:
         lines.append(
@@ -704,18 +714,27 @@ async def _feeds_add(ctx: Context, url: str, feed: ParsedFeed) -> Reply:
 
 async def _feeds_remove(ctx: Context, text: str) -> Reply:
     feed_id = _bounded_int(text.removeprefix("#"), "feed id", 1, 2**31 - 1)
+    feed = await ctx.store.get_feed(feed_id)
+    if feed is None:
+        raise CommandError(f"No feed #{feed_id}.", "'feeds list' shows the ids.")
+    if owned_by_file(feed, ctx.settings):
+        raise CommandError(
+            f"Feed #{feed.id} belongs to the config file {ctx.settings.config_path.name}.",
+            "An operator removes its [[feeds]] entry there; the bot follows at its next start.",
+        )
     removed = await ctx.store.remove_feed(feed_id)
     if removed is None:
         raise CommandError(f"No feed #{feed_id}.", "'feeds list' shows the ids.")
-    lines = ["Its articles stay stored."]
-    if any(f.url == removed.url for f in ctx.settings.feeds):
-        lines.append(
-            f"It is still in {ctx.settings.config_path.name}; remove it there too "
-            "or it comes back at the next start."
-        )
     return Reply(
-        title=f"Removed feed #{removed.id}: {removed.name}", lines=tuple(lines), ephemeral=True
+        title=f"Removed feed #{removed.id}: {removed.name}",
+        lines=("Its articles stay stored.",),
+        ephemeral=True,
     )
+
+
+def owned_by_file(feed: FeedState, settings: Settings) -> bool:
+    """A config feed the file still names: only the file may remove or edit it."""
+    return feed.origin == "config" and any(f.url == feed.url for f in settings.feeds)
 
 
 # trend, share ----------------------------------------------------------------------------------

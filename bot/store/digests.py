@@ -66,20 +66,6 @@ def to_subscription(row: Row[Any]) -> Subscription:
     )
 
 
-def sync_subscriptions(
-    conn: Connection, configured: Sequence[SubscriptionConfig], now: datetime
-) -> None:
-    """Config-owned subscriptions follow the file; ones made from chat are left alone."""
-    known = {row.target: row for row in conn.execute(select(subs))}
-    for config in configured:
-        row = known.get(config.target)
-        values = subscription_values(config)
-        if row is None:
-            conn.execute(subs.insert().values(values | {"origin": "config", "created_at": now}))
-        elif row.origin == "config":
-            conn.execute(update(subs).where(subs.c.id == row.id).values(values))
-
-
 def list_subscriptions(conn: Connection) -> list[Subscription]:
     return [to_subscription(row) for row in conn.execute(select(subs).order_by(subs.c.id))]
 

@@ -25,7 +25,7 @@ from bot.models import (
     SubscriptionConfig,
 )
 from bot.settings import safe_url
-from bot.store import digests, mentions
+from bot.store import digests, mentions, reconcile
 from bot.store.errors import StoreError
 from bot.store.ingest import (
     FeedUpdate,
@@ -35,6 +35,7 @@ from bot.store.ingest import (
     write_polls,
 )
 from bot.store.migrate import upgrade_to_head
+from bot.store.reconcile import SyncPlan, new_feed_values
 from bot.store.records import article_record, verdict_columns
 from bot.store.schema import article_sources, articles, feeds
 from bot.store.search import newest_matches_postgresql, newest_matches_sqlite
@@ -119,18 +120,31 @@ class Store:
 
     # feeds ---------------------------------------------------------------------------------
 
-    async def sync_config_feeds(self, configured: Sequence[FeedConfig], now: datetime) -> None:
-        """Insert configured feeds the store lacks and refresh settings of config-owned ones."""
+    async def plan_sync(
+        self,
+        configured_feeds: Sequence[FeedConfig] | None,
+        configured_subscriptions: Sequence[SubscriptionConfig] | None,
+    ) -> SyncPlan:
+        """What `sync_config` would change; reads only (see bot.store.reconcile)."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(
+                reconcile.plan_sync, configured_feeds, configured_subscriptions
+            )
+
+    async def sync_config(
+        self,
+        configured_feeds: Sequence[FeedConfig] | None,
+        configured_subscriptions: Sequence[SubscriptionConfig] | None,
+        now: datetime,
+    ) -> SyncPlan:
+        """Make config-owned feeds and subscriptions match the file; None leaves that kind alone."""
         async with self._writing() as conn:
-            known = {row.url: row for row in await conn.execute(select(feeds))}
-            missing = [_new_feed_values(f, "config", now) for f in configured if f.url not in known]
-            if missing:  # one statement: a first start may bring a thousand feeds
-                await conn.execute(feeds.insert(), missing)
-            for feed in configured:
-                row = known.get(feed.url)
-                wanted = _feed_settings(feed)
-                if row is not None and row.origin == "config" and _differs(row, wanted):
-                    await conn.execute(update(feeds).where(feeds.c.id == row.id).values(**wanted))
+            return await conn.run_sync(
+                reconcile.sync_config, configured_feeds, configured_subscriptions, now
+            )
+
+    async def sync_config_feeds(self, configured: Sequence[FeedConfig], now: datetime) -> None:
+        await self.sync_config(configured, None, now)
 
     async def add_feed(
         self, feed: FeedConfig, origin: str, now: datetime, *, history: bool = True
@@ -142,7 +156,7 @@ class Store:
                 raise StoreError(f"feed {feed.url} is already stored as id {existing.id}")
             result = await conn.execute(
                 feeds.insert()
-                .values(_new_feed_values(feed, origin, now) | {"first_polled": not history})
+                .values(new_feed_values(feed, origin, now) | {"first_polled": not history})
                 .returning(feeds)
             )
             return _feed_state(result.one())
@@ -281,8 +295,7 @@ class Store:
     async def sync_config_subscriptions(
         self, configured: Sequence[SubscriptionConfig], now: datetime
     ) -> None:
-        async with self._writing() as conn:
-            await conn.run_sync(digests.sync_subscriptions, configured, now)
+        await self.sync_config(None, configured, now)
 
     async def list_subscriptions(self) -> list[Subscription]:
         async with self.engine.connect() as conn:
@@ -422,25 +435,6 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
-def _new_feed_values(feed: FeedConfig, origin: str, now: datetime) -> dict[str, Any]:
-    return _feed_settings(feed) | {
-        "url": feed.url,
-        "origin": origin,
-        "consecutive_failures": 0,
-        "first_polled": False,
-        "created_at": now,
-    }
-
-
-def _feed_settings(feed: FeedConfig) -> dict[str, Any]:
-    return {
-        "name": feed.name,
-        "language": feed.language,
-        "interval": feed.interval,
-        "allow_private_address": feed.allow_private_address,
-    }
-
-
 def _aware(value: Any) -> datetime | None:
     """max() over a UTCDateTime column comes back untyped on SQLite: text or naive."""
     if value is None:
@@ -448,10 +442,6 @@ def _aware(value: Any) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def _differs(row: Row[Any], values: dict[str, Any]) -> bool:
-    return any(row._mapping[key] != value for key, value in values.items())
 
 
 def _feed_state(row: Row[Any]) -> FeedState:
@@ -473,6 +463,7 @@ def _feed_state(row: Row[Any]) -> FeedState:
         last_success_at=m["last_success_at"],
         next_poll_at=m["next_poll_at"],
         first_polled=bool(m["first_polled"]),
+        origin=m["origin"],
     )
 
 

@@ -22,6 +22,7 @@ def chipwire(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     database = tmp_path_factory.mktemp("ask") / "demo.db"
     assert chipwire(database, "demo").returncode == 0
+    assert chipwire(database, "sync").returncode == 0  # the default config's subscription
     return database
 
 

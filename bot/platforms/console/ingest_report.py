@@ -91,6 +91,7 @@ def feed_json(summary: FeedSummary, flags: Sequence[str] = ()) -> dict[str, Any]
         "name": feed.name,
         "language": feed.language,
         "interval": feed.interval,
+        "origin": feed.origin,
         "last_status": feed.last_status,
         "last_error": feed.last_error,
         "consecutive_failures": feed.consecutive_failures,
@@ -126,13 +127,22 @@ def print_feed_table(
     flags: Callable[[FeedSummary], Sequence[str]] = lambda _: (),
 ) -> None:
     table = Table(
-        "id", "name", "status", "articles", "failures", "last success", "flags", "url / error"
+        "id",
+        "name",
+        "from",
+        "status",
+        "articles",
+        "failures",
+        "last success",
+        "flags",
+        "url / error",
     )
     for summary in summaries:
         feed = summary.feed
         cells = (
             str(feed.id),
             feed.name,
+            "config file" if feed.origin == "config" else feed.origin,
             "-" if feed.last_status is None else str(feed.last_status),
             str(summary.article_count),
             str(feed.consecutive_failures),
@@ -144,5 +154,7 @@ def print_feed_table(
     Console(file=out, width=160 if not out.isatty() else None).print(table)
     if not summaries:
         print(
-            "no feeds yet: add [[feeds]] to the config or run 'chipwire feeds add URL'.", file=out
+            "no feeds yet: add [[feeds]] to the config and run 'chipwire sync', "
+            "or run 'chipwire feeds add URL'.",
+            file=out,
         )
