@@ -91,8 +91,7 @@ def test_other_commands_do_not_write_the_config_into_the_store(
     for command in (["check"], ["feeds", "list"], ["ask", "latest"], ["digest"]):
         main(["--config", str(test_config), *store, *command])
     capsys.readouterr()
-    code, out, _ = cli(config, capsys, "feeds", "list", "--json")
-    assert "t.example" not in out
+    assert "t.example" not in cli(config, capsys, "feeds", "list", "--json")[1]
 
 
 def test_a_config_feed_is_removed_in_the_file_not_by_feeds_remove(
