@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.store.reconcile import MAX_SYNC_LINES
 from tests.feedserver import rss
 
 FEEDS = 12
@@ -59,7 +60,9 @@ def test_sigterm_mid_poll_exits_quickly_and_loses_nothing(slow_server: str, tmp_
         text=True,
     )
     assert bot.stdout is not None
-    assert "ChipWire running" in bot.stdout.readline()
+    first_lines = [bot.stdout.readline() for _ in range(1 + MAX_SYNC_LINES + 2)]
+    assert first_lines[0] == f"config synced: {FEEDS} feeds added\n"  # a first start
+    assert any("ChipWire running" in line for line in first_lines)
     time.sleep(DELAY + 1.0)  # the first answers are in; others are still on their way
     bot.send_signal(signal.SIGTERM)
     started = time.monotonic()

@@ -26,6 +26,7 @@ from bot.store.schema import article_sources, feeds
 from bot.store.schema import subscriptions as subs
 
 CONFIG = "config"
+MAX_SYNC_LINES = 10  # a first start may add a thousand feeds: the start says how many, not each
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,11 @@ class SyncPlan:
         """What a start or a poll says after syncing: nothing when nothing changed."""
         if self.empty:
             return []
-        return [f"config synced: {self.summary()}", *(f"  {line}" for line in self.lines())]
+        changes = self.lines()
+        shown = [f"  {line}" for line in changes[:MAX_SYNC_LINES]]
+        if len(changes) > MAX_SYNC_LINES:
+            shown.append(f"  and {len(changes) - MAX_SYNC_LINES} more ('chipwire feeds list')")
+        return [f"config synced: {self.summary()}", *shown]
 
     def summary(self) -> str:
         parts = [
