@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.models import FeedState
-from bot.store import mentions
+from bot.store import cjk, mentions
 from bot.store.records import ArticleRecord, utc_text
 from bot.store.schema import UTCDateTime, article_sources, articles, feeds
 
@@ -27,6 +27,7 @@ CHUNK = 500  # keeps IN (...) lists under SQLite's variable limit
 
 Item = ArticleRecord
 _RELEVANT = 11  # position of "relevant" in ARTICLE_COLUMNS
+_URL, _TITLE, _SUMMARY = 0, 2, 3
 
 ARTICLE_COLUMNS = (
     "url",
@@ -246,6 +247,7 @@ _SQLITE_INDEX_NEW = (
     "INSERT INTO articles_fts(rowid, title, summary) "
     "SELECT id, title, summary FROM articles WHERE id > ?"
 )
+_SQLITE_INDEX_CJK = "INSERT INTO articles_fts_cjk(rowid, title, summary) VALUES (?, ?, ?)"
 
 
 async def _insert_articles_sqlite(conn: AsyncConnection, plan: _Plan) -> dict[str, int]:
@@ -259,7 +261,20 @@ async def _insert_articles_sqlite(conn: AsyncConnection, plan: _Plan) -> dict[st
     await conn.exec_driver_sql(_SQLITE_INDEX_NEW, (before,))
     await mentions.index_new_sqlite(conn, int(before or 0))
     inserted = await conn.exec_driver_sql("SELECT url, id FROM articles WHERE id > ?", (before,))
-    return {row.url: row.id for row in inserted}
+    ids = {row.url: row.id for row in inserted}
+    await _index_cjk_sqlite(conn, plan, ids)
+    return ids
+
+
+async def _index_cjk_sqlite(conn: AsyncConnection, plan: _Plan, ids: dict[str, int]) -> None:
+    """New articles holding CJK text, as character pairs too (bot/store/cjk.py says why)."""
+    grams = [
+        (ids[row[_URL]], cjk.index_text(row[_TITLE]), cjk.index_text(row[_SUMMARY]))
+        for row in plan.new_rows
+        if row[_URL] in ids and (cjk.has_cjk(row[_TITLE]) or cjk.has_cjk(row[_SUMMARY]))
+    ]
+    if grams:
+        await conn.exec_driver_sql(_SQLITE_INDEX_CJK, grams)
 
 
 async def _insert_sources(

@@ -6,6 +6,9 @@ cheaply and lazily, so this reads them in growing chunks and stops as soon as no
 still rank: ingest keeps `published_at <= first_seen_at`, and ids grow with `first_seen_at`, so
 every match below the lowest id read so far was published no later than that row was first seen.
 PostgreSQL: the tsvector GIN index with an ordinary top-N sort.
+A query holding Chinese, Japanese or Korean text is matched as character pairs (bot/store/cjk.py):
+on SQLite in `articles_fts_cjk`, which holds every article with such text; on PostgreSQL in the
+pairs the `search` tsvector carries beside the words.
 """
 
 from __future__ import annotations
@@ -17,19 +20,32 @@ from typing import Any
 
 from sqlalchemy import Connection, exists, func, literal_column, select, text
 
+from bot.store.cjk import has_cjk, query_grams
 from bot.store.schema import article_companies, articles
 
 FIRST_CHUNK = 256
 CHUNKS = 2  # 256 and 1,024 matches read newest-stored first before sorting them all
-_FTS_IDS = text(
-    "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match AND rowid < :below "
+_FTS_IDS = (
+    "SELECT rowid FROM {table} WHERE {table} MATCH :match AND rowid < :below "
     "ORDER BY rowid DESC LIMIT :size"
 )
 
 
 def fts_match(terms: Sequence[str]) -> str:
     """Each word as an FTS5 string: punctuation and operators in user input mean nothing."""
-    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    return " ".join(_fts_string(term) for term in terms)
+
+
+def _fts_string(term: str) -> str:
+    if not has_cjk(term):
+        return '"' + term.replace('"', '""') + '"'
+    grams = query_grams(term)
+    return '"' + grams.phrase.replace('"', '""') + '"' + ("*" if grams.prefix else "")
+
+
+def _fts_table(terms: Sequence[str]) -> str:
+    """An article matching CJK text holds CJK text, so the pairs table alone answers."""
+    return "articles_fts_cjk" if any(has_cjk(term) for term in terms) else "articles_fts"
 
 
 def newest_matches_sqlite(
@@ -44,8 +60,9 @@ def newest_matches_sqlite(
     """Article rows matching every term (and the filters), newest published first."""
     best: list[tuple[datetime, int, Any]] = []  # a min-heap of the `limit` newest so far
     below, size = 2**62, first_chunk
+    newest_ids = text(_FTS_IDS.format(table=_fts_table(terms)))
     for _ in range(CHUNKS):
-        ids = [row[0] for row in conn.execute(_FTS_IDS, _bind(terms, below, size))]
+        ids = [row[0] for row in conn.execute(newest_ids, _bind(terms, below, size))]
         for row in conn.execute(_filtered(select(articles), ids, company, since)) if ids else ():
             heapq.heappush(best, (row.published_at, row.id, row))
             if len(best) > limit:
@@ -64,7 +81,8 @@ def _sorted_matches_sqlite(
     company: str | None,
     since: datetime | None,
 ) -> list[Any]:
-    ids = text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match")
+    table = _fts_table(terms)
+    ids = text(f"SELECT rowid FROM {table} WHERE {table} MATCH :match")
     query = _filtered(select(articles), ids.bindparams(match=fts_match(terms)), company, since)
     query = query.order_by(articles.c.published_at.desc(), articles.c.id.desc()).limit(limit)
     return list(conn.execute(query))
@@ -113,7 +131,7 @@ def newest_matches_postgresql(
     company: str | None = None,
     since: datetime | None = None,
 ) -> list[Any]:
-    tsquery = func.plainto_tsquery("simple", " ".join(terms))
+    tsquery = _tsquery(terms)
     query = select(articles).where(literal_column("articles.search").op("@@")(tsquery))
     if since is not None:
         query = query.where(articles.c.published_at > since)
@@ -121,3 +139,29 @@ def newest_matches_postgresql(
         query = query.where(_names(company))
     query = query.order_by(articles.c.published_at.desc(), articles.c.id.desc()).limit(limit)
     return list(conn.execute(query))
+
+
+def _tsquery(terms: Sequence[str]) -> Any:
+    """Words as `plainto_tsquery` reads them; each CJK term as the phrase of its pairs."""
+    words = [term for term in terms if not has_cjk(term)]
+    parts = [func.plainto_tsquery("simple", " ".join(words))] if words else []
+    for term in terms:
+        if has_cjk(term):
+            parts.append(_gram_tsquery(term))
+    query: Any = parts[0]
+    for part in parts[1:]:
+        query = query.op("&&")(part)
+    return query
+
+
+def _gram_tsquery(term: str) -> Any:
+    grams = query_grams(term)
+    if not grams.prefix:
+        return func.phraseto_tsquery("simple", grams.phrase)
+    *head, last = grams.phrase.split(" ")
+    prefix = func.to_tsquery("simple", "'" + last + "':*")  # one CJK character: nothing to quote
+    return (
+        func.tsquery_phrase(func.phraseto_tsquery("simple", " ".join(head)), prefix)
+        if head
+        else prefix
+    )

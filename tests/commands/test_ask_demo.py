@@ -58,3 +58,13 @@ def test_a_bad_command_is_an_error_reply_not_a_crash(demo_store: Path) -> None:
 def test_a_subscription_from_the_config_file_is_not_changed_from_chat(demo_store: Path) -> None:
     result = chipwire(demo_store, "ask", "subscribe nvidia daily 07:30 Asia/Shanghai")
     assert result.returncode == 2 and "config file" in result.stdout
+
+
+@pytest.mark.parametrize(("word", "count"), [("华为", 2), ("芯片", 5), ("英伟达", 2)])
+def test_search_finds_every_demo_article_holding_a_chinese_word(
+    demo_store: Path, word: str, count: int
+) -> None:
+    """Issue 13: these words sit inside longer runs, which the word tokenizers took whole."""
+    result = chipwire(demo_store, "ask", f"search {word} 30")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("• ") == count and word in result.stdout
