@@ -80,6 +80,7 @@ class App:
             settings=self.settings.digest,
             company_names=self.names,
             charts=self.charts,
+            admin_target=self.settings.ops.admin_target,
         )
 
     async def sync_config(self) -> SyncPlan:

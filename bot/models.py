@@ -216,3 +216,4 @@ class SubscriptionConfig:
 class Subscription(SubscriptionConfig):
     id: int = 0
     created_at: datetime | None = None
+    disabled: str | None = None  # why nothing is sent to it any more (its channel is gone)

@@ -24,8 +24,9 @@ from bot.digest.deliver import (
     DeliveryOutcome,
     catch_up,
     deliver_due,
+    deliver_pending,
     platform_of,
-    send_alerts,
+    queue_alerts,
 )
 from bot.digest.schedules import trigger_for
 from bot.ingest.feedhealth import flagged_note
@@ -47,6 +48,7 @@ from bot.settings import safe_url
 log = logging.getLogger(__name__)
 
 FEED_HEALTH_SCHEDULE = "0 9 * * mon"  # the weekly admin note, UTC
+DELIVERY_SECONDS = 5  # how often the delivery queue is looked at (and after every poll)
 SHUTDOWN_SECONDS = 8.0  # in-flight work gets this long after SIGTERM; the bot exits within 10 s
 _in_flight: set[asyncio.Task[object]] = set()
 
@@ -60,6 +62,7 @@ class Running:
     delivery: DeliveryContext
     metrics: Metrics
     liveness: Liveness
+    scheduler: AsyncIOScheduler | None = None
 
 
 async def _tracked(work: Awaitable[object]) -> None:
@@ -99,9 +102,25 @@ async def poll_due(running: Running) -> None:
     running.liveness.last_poll_at = app.clock()
     running.metrics.record_poll(outcomes)
     running.metrics.record_relevant(sum(o.new_relevant for o in outcomes))
-    if any(o.new_articles for o in outcomes):
-        for alert in await send_alerts(running.delivery, app.clock()):
-            _report_delivery(running, alert, "alert")
+    if any(o.new_articles for o in outcomes) and await queue_alerts(running.delivery, app.clock()):
+        wake_delivery(running)
+
+
+def wake_delivery(running: Running) -> None:
+    """Run the delivery job now rather than at its next tick; the poll does not wait for it."""
+    if running.scheduler is not None:
+        job = running.scheduler.get_job("deliver")
+        if job is not None:
+            job.modify(next_run_time=running.app.clock())
+
+
+async def delivery_job(running: Running) -> None:
+    await _tracked(deliver_queued(running))
+
+
+async def deliver_queued(running: Running) -> None:
+    for outcome in await deliver_pending(running.delivery):
+        _report_delivery(running, outcome, outcome.kind)
 
 
 def log_poll_cycle(outcomes: Sequence[PollOutcome]) -> None:
@@ -148,7 +167,7 @@ def _report_delivery(running: Running, outcome: DeliveryOutcome, what: str) -> N
         running.metrics.record_delivery(outcome.platform, outcome.status == "sent")
     if outcome.status == "sent" and what == "digest":
         running.liveness.last_digest_at = running.app.clock()
-    if outcome.status == "failed":
+    if outcome.status in ("failed", "dead"):
         print(
             f"{what} for subscription {outcome.subscription_id} failed: {outcome.error}",
             file=running.out,
@@ -228,6 +247,16 @@ def build_scheduler(running: Running, tick_seconds: int) -> AsyncIOScheduler:
         max_instances=1,
         misfire_grace_time=tick_seconds * 10,
     )
+    scheduler.add_job(
+        delivery_job,
+        "interval",
+        seconds=DELIVERY_SECONDS,
+        args=(running,),
+        id="deliver",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=DELIVERY_SECONDS * 10,
+    )
     return scheduler
 
 
@@ -281,6 +310,8 @@ async def run_forever(
 async def _run_until(
     stop: asyncio.Event, running: Running, tick_seconds: int, jobs: DigestJobs
 ) -> None:
+    await running.app.store.release_stale_leases()
+    await deliver_queued(running)  # what a crash left in doubt is resolved before anything new
     for outcome in await catch_up(running.delivery, running.app.clock()):
         _report_delivery(running, outcome, "digest")
         print(
@@ -291,6 +322,7 @@ async def _run_until(
     scheduler = build_scheduler(running, tick_seconds)
     add_digest_jobs(scheduler, running, await running.app.store.list_subscriptions())
     jobs.scheduler = scheduler
+    running.scheduler = scheduler
     running.liveness.scheduler = scheduler
     scheduler.start()
     try:

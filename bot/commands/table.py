@@ -23,7 +23,7 @@ from bot.classify.catalog import Catalog, Company
 from bot.commands import charts as trends
 from bot.commands.messages import Card, Command, Reply, error_reply
 from bot.commands.resolve import CompanyIndex, build_index
-from bot.digest.deliver import DeliveryContext, compose_digest, period_start
+from bot.digest.deliver import DeliveryContext, compose_period
 from bot.digest.schedules import ScheduleError, check_timezone, next_fire, parse_schedule
 from bot.ingest.fetch import Fetcher
 from bot.ingest.normalise import canonical_url
@@ -568,9 +568,7 @@ async def _digest(ctx: Context, command: Command) -> Reply:
         settings=ctx.settings.digest,
         company_names=ctx.company_names,
     )
-    now = ctx.clock()
-    since = await period_start(delivery, subscription, now)
-    digest = await compose_digest(delivery, subscription, since, now)
+    digest, _ = await compose_period(delivery, subscription, ctx.clock())
     return _digest_reply(ctx, digest)
 
 

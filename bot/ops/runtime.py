@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Tests only: "1" sends Discord posts without a nonce and skips the Slack history check, so the
+# crash test can show the duplicates they prevent. Never set it in production.
+NO_DEDUPE_ENV = "CHIPWIRE_TEST_NO_DEDUPE"
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -37,17 +41,18 @@ def build_posters(
     posters: dict[str, Poster] = {
         "console": ConsolePoster(out, app.company_names, chart_dir=app.settings.data_dir / "charts")
     }
+    dedupe = os.environ.get(NO_DEDUPE_ENV) != "1"
     if found.discord_token:
         from bot.platforms.discord.poster import DiscordPoster
 
         posters["discord"] = DiscordPoster(
-            found.discord_token, app.company_names, api_base=found.discord_api_url
+            found.discord_token, app.company_names, api_base=found.discord_api_url, dedupe=dedupe
         )
     if found.slack_bot_token:
         from bot.platforms.slack.poster import SlackPoster
 
         posters["slack"] = SlackPoster(
-            found.slack_bot_token, app.company_names, api_url=found.slack_api_url
+            found.slack_bot_token, app.company_names, api_url=found.slack_api_url, dedupe=dedupe
         )
     return posters
 

@@ -1,8 +1,8 @@
 """Subscriptions, digest runs and deliveries: the store's half of "posted exactly once".
 
-A digest run is claimed per (subscription, period) before posting and marked sent after the
-platform accepted it, together with one delivery row per (target, article); candidates exclude
-what a target was already shown, so no story reaches a channel twice.
+A digest run is claimed per (subscription, period) when its digest is queued, together with one
+delivery row per (target, article) it carries (bot.store.outbox); candidates exclude what a target
+was already shown or has queued, so no story reaches a channel twice.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from sqlalchemy import (
     ARRAY,
     Connection,
     Integer,
-    and_,
     bindparam,
     func,
     literal_column,
@@ -63,6 +62,7 @@ def to_subscription(row: Row[Any]) -> Subscription:
         alert_threshold=m["alert_threshold"],
         alerts_per_hour=m["alerts_per_hour"],
         created_at=m["created_at"],
+        disabled=m["disabled_reason"],
     )
 
 
@@ -88,20 +88,29 @@ def candidates(
     conn: Connection,
     *,
     target: str,
-    since: datetime,
-    until: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
     min_score: float,
     languages: Sequence[str] = (),
     limit: int = 5000,
+    after_id: int | None = None,
+    upto_id: int | None = None,
 ) -> list[DigestArticle]:
-    """Relevant, non-history articles first seen in (since, until] that `target` has not seen."""
+    """Relevant, non-history articles that `target` has not seen, first seen in (since, until]
+    and ingested in (after_id, upto_id]: the ingest sequence bounds a digest period, so a clock
+    stepping back never hides an article."""
     shown = select(deliveries.c.article_id).where(deliveries.c.target == target)
     columns = [articles.c[name] for name in _DIGEST_COLUMNS]
+    bounds = [
+        articles.c.first_seen_at > since if since is not None else None,
+        articles.c.first_seen_at <= until if until is not None else None,
+        articles.c.id > after_id if after_id is not None else None,
+        articles.c.id <= upto_id if upto_id is not None else None,
+    ]
     query = (
         select(*columns)
         .where(
-            articles.c.first_seen_at > since,
-            articles.c.first_seen_at <= until,
+            *(bound for bound in bounds if bound is not None),
             articles.c.is_history.is_(False),
             articles.c.relevant.is_(True),
             articles.c.score >= min_score,
@@ -113,6 +122,18 @@ def candidates(
     if languages:
         query = query.where(articles.c.language.in_(list(languages)))
     rows = conn.execute(query).all()  # one fetch: row-by-row costs a round trip each
+    names = _source_names(conn, [row.id for row in rows])
+    return [_digest_article(row, names.get(row.id, ())) for row in rows]
+
+
+def articles_by_id(conn: Connection, article_ids: Sequence[int]) -> list[DigestArticle]:
+    """The articles a queued post carries, to rebuild it exactly after a restart."""
+    if not article_ids:
+        return []
+    columns = [articles.c[name] for name in _DIGEST_COLUMNS]
+    rows = conn.execute(
+        select(*columns).where(articles.c.id.in_(_id_list(conn, list(article_ids))))
+    ).all()
     names = _source_names(conn, [row.id for row in rows])
     return [_digest_article(row, names.get(row.id, ())) for row in rows]
 
@@ -191,121 +212,12 @@ def set_story_keys(conn: Connection, keys: Sequence[tuple[int, str]]) -> None:
         conn.execute(statement, [{"article_id": a, "key": k} for a, k in keys])
 
 
-def claim_run(conn: Connection, subscription_id: int, period_end: datetime, now: datetime) -> bool:
-    """True when this process should post the digest for that period (never for a sent one)."""
-    run = conn.execute(
-        select(digest_runs).where(
-            digest_runs.c.subscription_id == subscription_id,
-            digest_runs.c.period_end == period_end,
-        )
-    ).first()
-    if run is None:
-        conn.execute(
-            digest_runs.insert().values(
-                subscription_id=subscription_id,
-                period_end=period_end,
-                state=PENDING,
-                stories=0,
-                attempts=1,
-                updated_at=now,
-            )
-        )
-        return True
-    if run.state == SENT:
-        return False
-    conn.execute(
-        update(digest_runs)
-        .where(digest_runs.c.id == run.id)
-        .values(state=PENDING, attempts=digest_runs.c.attempts + 1, updated_at=now)
-    )
-    return True
-
-
-def finish_run(
-    conn: Connection,
-    *,
-    subscription_id: int,
-    period_end: datetime,
-    target: str,
-    delivered: Sequence[tuple[int, str]],
-    now: datetime,
-) -> None:
-    """Mark the period sent and remember each article shown, in one transaction."""
-    conn.execute(
-        update(digest_runs)
-        .where(
-            digest_runs.c.subscription_id == subscription_id,
-            digest_runs.c.period_end == period_end,
-        )
-        .values(state=SENT, stories=len({key for _, key in delivered}), updated_at=now)
-    )
-    record_deliveries(conn, target, delivered, now)
-
-
-def record_deliveries(
-    conn: Connection, target: str, delivered: Sequence[tuple[int, str]], now: datetime
-) -> None:
-    if not delivered:
-        return
-    known = set(
-        conn.execute(
-            select(deliveries.c.article_id).where(
-                deliveries.c.target == target,
-                deliveries.c.article_id.in_([article_id for article_id, _ in delivered]),
-            )
-        ).scalars()
-    )
-    rows = [
-        {"target": target, "article_id": a, "story_key": key, "delivered_at": now}
-        for a, key in dict(delivered).items()
-        if a not in known
-    ]
-    if rows:
-        conn.execute(deliveries.insert(), rows)
-
-
-def fail_run(
-    conn: Connection, subscription_id: int, period_end: datetime, error: str, now: datetime
-) -> None:
-    conn.execute(
-        update(digest_runs)
-        .where(
-            and_(
-                digest_runs.c.subscription_id == subscription_id,
-                digest_runs.c.period_end == period_end,
-            )
-        )
-        .values(state=FAILED, last_error=error[:500], updated_at=now)
-    )
-
-
 def alerts_since(conn: Connection, subscription_id: int, since: datetime) -> int:
     return conn.execute(
         select(func.count())
         .select_from(alerts)
         .where(alerts.c.subscription_id == subscription_id, alerts.c.sent_at > since)
     ).scalar_one()
-
-
-def record_alert(
-    conn: Connection,
-    subscription: Subscription,
-    story_key: str,
-    article_ids: Sequence[int],
-    now: datetime,
-) -> None:
-    conn.execute(
-        alerts.insert().values(subscription_id=subscription.id, story_key=story_key, sent_at=now)
-    )
-    record_deliveries(conn, subscription.target, [(a, story_key) for a in article_ids], now)
-
-
-def last_sent(conn: Connection, subscription_id: int) -> datetime | None:
-    return conn.execute(
-        select(func.max(digest_runs.c.period_end)).where(
-            digest_runs.c.subscription_id == subscription_id, digest_runs.c.state == SENT
-        )
-    ).scalar()
 
 
 def run_state(conn: Connection, subscription_id: int, period_end: datetime) -> str | None:

@@ -115,7 +115,9 @@ def save_chat_subscription(
         conn.execute(subs.insert().values(values | {"origin": CHAT, "created_at": now}))
     else:
         _refuse_config(row)
-        conn.execute(update(subs).where(subs.c.id == row.id).values(values | {"origin": CHAT}))
+        # subscribing again from the channel shows it is back: a disabled one is enabled
+        changed = values | {"origin": CHAT, "disabled_reason": None}
+        conn.execute(update(subs).where(subs.c.id == row.id).values(changed))
     saved = _row_of(conn, config.target)
     assert saved is not None
     return to_subscription(saved)

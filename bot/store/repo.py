@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.engine import Row
@@ -25,7 +25,7 @@ from bot.models import (
     SubscriptionConfig,
 )
 from bot.settings import safe_url
-from bot.store import digests, mentions, reconcile
+from bot.store import digests, mentions, outbox, reconcile
 from bot.store.errors import StoreError
 from bot.store.ingest import (
     FeedUpdate,
@@ -39,6 +39,8 @@ from bot.store.reconcile import SyncPlan, new_feed_values
 from bot.store.records import article_record, verdict_columns
 from bot.store.schema import article_sources, articles, feeds
 from bot.store.search import newest_matches_postgresql, newest_matches_sqlite
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -305,11 +307,13 @@ class Store:
         self,
         *,
         target: str,
-        since: datetime,
-        until: datetime,
+        since: datetime | None = None,
+        until: datetime | None = None,
         min_score: float,
         languages: Sequence[str] = (),
         limit: int = 5000,
+        after_id: int | None = None,
+        upto_id: int | None = None,
     ) -> list[DigestArticle]:
         async with self.engine.connect() as conn:
             return await conn.run_sync(
@@ -321,6 +325,8 @@ class Store:
                     min_score=min_score,
                     languages=languages,
                     limit=limit,
+                    after_id=after_id,
+                    upto_id=upto_id,
                 )
             )
 
@@ -332,48 +338,26 @@ class Store:
         async with self._writing() as conn:
             await conn.run_sync(digests.set_story_keys, keys)
 
-    async def claim_digest(self, subscription_id: int, period_end: datetime, now: datetime) -> bool:
-        async with self._writing() as conn:
-            return await conn.run_sync(digests.claim_run, subscription_id, period_end, now)
-
-    async def finish_digest(
-        self,
-        subscription: Subscription,
-        period_end: datetime,
-        delivered: Sequence[tuple[int, str]],
-        now: datetime,
-    ) -> None:
-        async with self._writing() as conn:
-            await conn.run_sync(
-                lambda c: digests.finish_run(
-                    c,
-                    subscription_id=subscription.id,
-                    period_end=period_end,
-                    target=subscription.target,
-                    delivered=delivered,
-                    now=now,
-                )
-            )
-
-    async def fail_digest(
-        self, subscription_id: int, period_end: datetime, error: str, now: datetime
-    ) -> None:
-        async with self._writing() as conn:
-            await conn.run_sync(digests.fail_run, subscription_id, period_end, error, now)
-
     async def alerts_since(self, subscription_id: int, since: datetime) -> int:
         async with self.engine.connect() as conn:
             return await conn.run_sync(digests.alerts_since, subscription_id, since)
 
-    async def record_alert(
-        self, subscription: Subscription, story_key: str, article_ids: Sequence[int], now: datetime
-    ) -> None:
-        async with self._writing() as conn:
-            await conn.run_sync(digests.record_alert, subscription, story_key, article_ids, now)
+    # the delivery queue (bot.store.outbox) ---------------------------------------------------
 
-    async def last_digest_period(self, subscription_id: int) -> datetime | None:
+    async def read(self, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one of the store modules' sync read functions."""
         async with self.engine.connect() as conn:
-            return await conn.run_sync(digests.last_sent, subscription_id)
+            return await conn.run_sync(lambda c: query(c, *args, **kwargs))
+
+    async def write(self, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one of the store modules' sync write functions in its own transaction."""
+        async with self._writing() as conn:
+            return await conn.run_sync(lambda c: query(c, *args, **kwargs))
+
+    async def release_stale_leases(self) -> None:
+        """On SQLite (one process by design) every lease at start is a dead predecessor's."""
+        if self.dialect == "sqlite":
+            await self.write(outbox.release_leases)
 
     async def digest_state(self, subscription_id: int, period_end: datetime) -> str | None:
         async with self.engine.connect() as conn:

@@ -67,6 +67,8 @@ feeds = Table(
     Column("next_poll_at", UTCDateTime()),
     Column("first_polled", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("lease_owner", String(64)),  # the process polling it now (several processes share)
+    Column("lease_until", UTCDateTime()),
 )
 
 articles = Table(
@@ -142,6 +144,7 @@ subscriptions = Table(
     Column("alerts_per_hour", Integer, nullable=False),
     Column("origin", String(16), nullable=False),  # config | chat | cli
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("disabled_reason", Text),  # set when the channel is gone; nothing is queued for it
     UniqueConstraint("target", name="uq_subscriptions_target"),
 )
 
@@ -162,6 +165,7 @@ digest_runs = Table(
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("upto_id", Integer),  # the newest article id the period could see (ingest sequence)
     UniqueConstraint("subscription_id", "period_end", name="uq_digest_runs_period"),
 )
 
@@ -189,4 +193,49 @@ alerts = Table(
     Column("story_key", Text, nullable=False),
     Column("sent_at", UTCDateTime(), nullable=False),
     UniqueConstraint("subscription_id", "story_key", name="uq_alerts_story"),
+)
+
+# The delivery queue (outbox): one row per message-to-be (a digest period or an alert story for
+# one target), written before anything is posted. A process claims a row with a lease; the row
+# names every article it carries (reserved in `deliveries` when it is queued), so what is posted
+# after a crash is rebuilt from the same articles.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # digest | alert
+    Column(
+        "subscription_id",
+        Integer,
+        ForeignKey("subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("target", Text, nullable=False),
+    Column("delivery_key", String(25), nullable=False),  # the nonce; Slack metadata carries it
+    Column("period_start", UTCDateTime(), nullable=False),
+    Column("period_end", UTCDateTime(), nullable=False),
+    Column("story_key", Text),  # alerts
+    Column("article_ids", Text, nullable=False),  # JSON array
+    Column("state", String(16), nullable=False),  # queued | sent | dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UTCDateTime()),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    UniqueConstraint("target", "delivery_key", name="uq_outbox_target_key"),
+    Index("ix_outbox_due", "state", "next_attempt_at"),
+)
+
+# Each part of an outbox row: "intended" is written before the platform is called, "accepted"
+# after it answered; a part left "intended" by a crash is in doubt and resolved before a resend.
+outbox_parts = Table(
+    "outbox_parts",
+    metadata,
+    Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False),
+    Column("part", String(16), nullable=False),  # "0", "1", ... or "chart"
+    Column("state", String(16), nullable=False),  # intended | accepted
+    Column("updated_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("outbox_id", "part"),
 )

@@ -2,15 +2,22 @@
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
 
 import pytest
 
-from bot.digest.deliver import DeliveryContext, catch_up, deliver_digest, deliver_due
+from bot.digest.deliver import (
+    DeliveryContext,
+    catch_up,
+    deliver_digest,
+    deliver_due,
+    deliver_pending,
+)
 from bot.models import Classification, Digest, FeedConfig, Subscription, SubscriptionConfig
 from bot.platforms.console.poster import ConsolePoster
+from bot.platforms.journal import PartJournal
 from bot.settings import DigestSettings
 from bot.store.repo import Store
 from tests.support import article
@@ -33,7 +40,13 @@ class RecordingPoster:
         self.failures = failures
         self.digests: list[Digest] = []
 
-    async def post(self, subscription: Subscription, digest: Digest, nonce: str) -> None:
+    async def post(
+        self,
+        subscription: Subscription,
+        digest: Digest,
+        nonce: str,
+        journal: PartJournal | None = None,
+    ) -> None:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("platform down")
@@ -80,7 +93,7 @@ async def stored(
 
 
 def context(store: Store, clock: Clock, poster: RecordingPoster) -> DeliveryContext:
-    return DeliveryContext(store, {"console": poster}, clock, retries=3, sleep=no_sleep)
+    return DeliveryContext(store, {"console": poster}, clock)
 
 
 async def test_a_daily_digest_goes_out_once_at_its_local_hour(store: Store) -> None:
@@ -131,17 +144,30 @@ async def test_consecutive_digests_never_repeat_a_story(store: Store) -> None:
     assert second == {"https://news.example/3"}
 
 
-async def test_a_failed_post_is_retried_then_reported_and_sent_next_time(store: Store) -> None:
-    clock = Clock(utc(2026, 11, 27, 12))
-    subscription = await subscribe(store, clock.now)
+async def test_a_failed_post_is_reported_then_retried_within_seconds_not_next_period(
+    store: Store,
+) -> None:
+    clock = Clock(utc(2026, 11, 28, 7))
+    subscription = await subscribe(store, utc(2026, 11, 27, 12))
     await stored(store, utc(2026, 11, 28, 1), (1, NVIDIA))
-    poster = RecordingPoster(failures=3)
+    poster = RecordingPoster(failures=2)
     ctx = context(store, clock, poster)
     failed = await deliver_digest(ctx, subscription, utc(2026, 11, 28, 7))
     assert failed.status == "failed" and "platform down" in (failed.error or "")
     assert await store.digest_state(subscription.id, utc(2026, 11, 28, 7)) == "failed"
-    retried = await deliver_digest(ctx, subscription, utc(2026, 11, 28, 7))
-    assert retried.status == "sent" and len(poster.digests) == 1
+    again = await deliver_digest(ctx, subscription, utc(2026, 11, 28, 7))
+    assert again.status == "already-sent"  # the period is queued: never composed twice
+    assert await deliver_pending(ctx) == []  # backing off
+    clock.now += timedelta(seconds=10)
+    [second] = await deliver_pending(ctx)
+    assert second.status == "failed" and poster.digests == []
+    clock.now += timedelta(seconds=19)
+    assert await deliver_pending(ctx) == []  # the wait doubled
+    clock.now += timedelta(seconds=1)
+    [sent] = await deliver_pending(ctx)
+    assert sent.status == "sent" and len(poster.digests) == 1
+    assert await store.digest_state(subscription.id, utc(2026, 11, 28, 7)) == "sent"
+    assert await deliver_pending(ctx) == []
 
 
 async def test_an_empty_period_sends_a_note_or_nothing(store: Store) -> None:

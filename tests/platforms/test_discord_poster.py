@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,14 @@ import discord
 import pytest
 from aiohttp import BodyPartReader, web
 
-from bot.digest.deliver import DeliveryContext, deliver_digest
+from bot.digest.deliver import DeliveryContext, deliver_digest, deliver_due, deliver_pending
 from bot.models import Digest, DigestSection, Subscription
 from bot.platforms.discord.poster import MAX_NONCE, DiscordPoster, channel_id, part_nonce
 from bot.platforms.discord.render import CHART_TOO_LARGE, MAX_FILE, render_discord
+from bot.platforms.journal import ACCEPTED, INTENDED, MemoryJournal, Refused
+from bot.store import outbox
 from bot.store.repo import Store
-from tests.digest.test_deliver import NVIDIA, Clock, no_sleep, stored, subscribe, utc
+from tests.digest.test_deliver import NVIDIA, Clock, RecordingPoster, stored, subscribe, utc
 from tests.platforms import COMPANY_NAMES, PNG, chart, hostile_digest, make_story
 
 TOKEN = "MTIz.fake-bot-token.secret"
@@ -40,6 +43,7 @@ class FakeDiscord:
     by_nonce: dict[str, dict[str, Any]] = field(default_factory=dict)
     logins: int = 0
     files: dict[int, list[tuple[str | None, bytes]]] = field(default_factory=dict)  # by attempt
+    gone: set[str] = field(default_factory=set)  # deleted channels
 
     async def me(self, request: web.Request) -> web.Response:
         self.logins += 1
@@ -57,6 +61,8 @@ class FakeDiscord:
         else:
             body = await request.json()
         self.attempts.append(body)
+        if request.match_info["channel"] in self.gone:
+            return web.json_response({"message": "Unknown Channel", "code": 10003}, status=404)
         status = self.failures.pop(len(self.attempts) - 1, None)
         if status is not None:
             return web.json_response({"message": "boom", "code": 0}, status=status)
@@ -217,12 +223,14 @@ async def test_a_retry_resumes_at_the_part_that_failed(
     fake: FakeDiscord, poster: DiscordPoster
 ) -> None:
     parts = len(render_discord(long_digest(), COMPANY_NAMES))
+    journal = MemoryJournal()
     fake.fail(403, after=1)  # part 0 is taken, part 1 refused
-    with pytest.raises(discord.Forbidden):
-        await poster.post(subscription(), long_digest(), NONCE)
+    with pytest.raises(Refused):
+        await poster.post(subscription(), long_digest(), NONCE, journal)
     assert fake.nonces() == [f"{NONCE}p0"]
+    assert journal.parts == {"0": ACCEPTED, "1": INTENDED}
     fake.attempts.clear()
-    await poster.post(subscription(), long_digest(), NONCE)
+    await poster.post(subscription(), long_digest(), NONCE, journal)
     assert fake.nonces(fake.attempts) == [f"{NONCE}p{k}" for k in range(1, parts)]
     assert fake.nonces() == [f"{NONCE}p{k}" for k in range(parts)]
 
@@ -251,7 +259,7 @@ async def test_the_token_is_sent_as_bot_auth_and_never_logged(
     try:
         await poster.post(subscription(), hostile_digest(), NONCE)
         fake.fail(400)
-        with pytest.raises(discord.HTTPException) as refused:
+        with pytest.raises(Refused) as refused:
             await poster.post(subscription(), hostile_digest(), "cw7-2")
     finally:
         await poster.close()
@@ -319,11 +327,12 @@ async def test_a_retry_of_the_chart_part_sends_the_file_again_and_nothing_else(
 ) -> None:
     digest = replace(long_digest(), chart=chart())
     parts = len(render_discord(digest, COMPANY_NAMES))
+    journal = MemoryJournal()
     fake.fail(403, after=parts - 1)
-    with pytest.raises(discord.Forbidden):
-        await poster.post(subscription(), digest, NONCE)
+    with pytest.raises(Refused):
+        await poster.post(subscription(), digest, NONCE, journal)
     tried = len(fake.attempts)
-    await poster.post(subscription(), digest, NONCE)
+    await poster.post(subscription(), digest, NONCE, journal)
     assert fake.nonces(fake.attempts[tried:]) == [f"{NONCE}p{parts - 1}"]
     assert fake.files[tried] == [(chart().filename, PNG)]
     assert fake.nonces() == [f"{NONCE}p{k}" for k in range(parts)]
@@ -363,9 +372,9 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 async def test_deliver_digest_posts_records_and_retries_through_discord(
     store: Store, fake: FakeDiscord, poster: DiscordPoster
 ) -> None:
-    clock = Clock(utc(2026, 11, 27, 12))
-    sub = await subscribe(store, clock.now, target=f"discord:{CHANNEL}")
-    ctx = DeliveryContext(store, {"discord": poster}, clock, retries=3, sleep=no_sleep)
+    clock = Clock(utc(2026, 11, 28, 7))
+    sub = await subscribe(store, utc(2026, 11, 27, 12), target=f"discord:{CHANNEL}")
+    ctx = DeliveryContext(store, {"discord": poster}, clock)
     await stored(store, utc(2026, 11, 28, 1), (1, NVIDIA))
     sent = await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))
     assert (sent.status, sent.stories) == ("sent", 1)
@@ -374,15 +383,67 @@ async def test_deliver_digest_posts_records_and_retries_through_discord(
     assert (await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))).status == "already-sent"
 
     await stored(store, utc(2026, 11, 28, 20), (2, NVIDIA), feed="b")
-    fake.fail(503, times=3)
+    fake.fail(400)
+    clock.now = utc(2026, 11, 29, 7)
     failed = await deliver_digest(ctx, sub, utc(2026, 11, 29, 7))
-    assert failed.status == "failed" and "DiscordServerError" in (failed.error or "")
+    assert failed.status == "failed" and "Refused" in (failed.error or "")
     assert await store.digest_state(sub.id, utc(2026, 11, 29, 7)) == "failed"
-    assert len(fake.messages) == 1 and len(set(fake.nonces(fake.attempts[1:]))) == 1
-
-    retried = await deliver_digest(ctx, sub, utc(2026, 11, 29, 7))
+    clock.now += ctx.first_backoff
+    [retried] = await deliver_pending(ctx)
     assert retried.status == "sent"
     assert await store.digest_state(sub.id, utc(2026, 11, 29, 7)) == "sent"
     assert len(fake.messages) == 2
     assert fake.messages[1]["nonce"] == fake.attempts[1]["nonce"]  # the delivery's own nonce
     assert "Story 2 about chips" in fake.messages[1]["embeds"][1]["description"]
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: no handler of the bot's catches it."""
+
+
+async def test_a_crash_after_discord_took_a_part_is_resolved_by_its_nonce(
+    store: Store, fake: FakeDiscord, poster: DiscordPoster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock(utc(2026, 11, 28, 7))
+    sub = await subscribe(store, utc(2026, 11, 27, 12), target=f"discord:{CHANNEL}")
+    ctx = DeliveryContext(store, {"discord": poster}, clock)
+    await stored(store, utc(2026, 11, 28, 1), (1, NVIDIA))
+    real_mark = outbox.mark_part
+
+    def killed_before_accepting(conn: Any, post_id: int, part: str, state: str, now: Any) -> None:
+        if state == outbox.ACCEPTED:
+            raise Killed  # the process died right after Discord answered
+        real_mark(conn, post_id, part, state, now)
+
+    monkeypatch.setattr(outbox, "mark_part", killed_before_accepting)
+    with pytest.raises(Killed):
+        await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))
+    monkeypatch.setattr(outbox, "mark_part", real_mark)
+    assert len(fake.messages) == 1
+    await store.release_stale_leases()  # the restarted process
+    [resolved] = await deliver_pending(ctx)
+    assert resolved.status == "sent"
+    assert len(fake.attempts) == 2 and len(fake.messages) == 1  # the same nonce: no second one
+    assert fake.attempts[0]["nonce"] == fake.attempts[1]["nonce"]
+
+
+async def test_a_deleted_channel_is_disabled_reported_and_never_tried_again(
+    store: Store, fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    clock = Clock(utc(2026, 11, 28, 7))
+    sub = await subscribe(store, utc(2026, 11, 27, 12), target=f"discord:{CHANNEL}")
+    admin_out = RecordingPoster()
+    posters = {"discord": poster, "console": admin_out}
+    ctx = DeliveryContext(store, posters, clock, admin_target="console")  # type: ignore[arg-type]
+    await stored(store, utc(2026, 11, 28, 1), (1, NVIDIA))
+    fake.gone.add(CHANNEL)
+    dead = await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))
+    assert dead.status == "dead" and "10003" in (dead.error or "")
+    [disabled] = await store.list_subscriptions()
+    assert disabled.disabled and "10003" in disabled.disabled
+    assert f"stopped posting to discord:{CHANNEL}" in admin_out.out.getvalue()
+    tried = len(fake.attempts)
+    clock.now = utc(2026, 11, 29, 7)
+    assert [o.status for o in await deliver_due(ctx)] == ["dead"]
+    clock.now += timedelta(hours=1)
+    assert await deliver_pending(ctx) == [] and len(fake.attempts) == tried

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -12,15 +13,18 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.errors import SlackApiError
 
-from bot.digest.deliver import DeliveryContext, deliver_digest
+from bot.digest.deliver import DeliveryContext, deliver_digest, deliver_pending
 from bot.models import Digest, DigestSection, Subscription
+from bot.platforms.journal import INTENDED, DeadTarget, MemoryJournal, Refused
 from bot.platforms.slack.poster import SlackPoster, api_base_url, channel_of
 from bot.platforms.slack.render import render_slack
+from bot.store import outbox
 from bot.store.repo import Store
-from tests.digest.test_deliver import NVIDIA, Clock, no_sleep, stored, subscribe, utc
+from tests.digest.test_deliver import NVIDIA, Clock, stored, subscribe, utc
 from tests.platforms import COMPANY_NAMES, PNG, chart, hostile_digest, make_story
+from tests.platforms.test_discord_poster import Killed
 
 TOKEN = "xoxb-1111-2222-secretsecret"
 CHANNEL = "C0123ABCD"
@@ -42,6 +46,21 @@ class FakeSlack:
     completed: list[dict[str, Any]] = field(default_factory=list)
     upload_status: int = 200
     complete_error: str | None = None
+    histories: int = 0  # conversations.history calls
+    hold: float = 0.0  # seconds chat.postMessage keeps its answer back, the message made
+
+    async def history(self, request: web.Request) -> web.Response:
+        """Newest first; metadata only with include_all_metadata, as Slack does."""
+        self.histories += 1
+        args = dict(request.query) | dict(await request.post())
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
+        found = [
+            {"ts": m["ts"], "text": m["text"]}
+            | ({"metadata": m["metadata"]} if with_metadata and "metadata" in m else {})
+            for m in reversed(self.messages)
+            if m["channel"] == args["channel"]
+        ]
+        return web.json_response({"ok": True, "messages": found, "has_more": False})
 
     async def post_message(self, request: web.Request) -> web.Response:
         self.auth.add(request.headers.get("Authorization", ""))
@@ -52,8 +71,12 @@ class FakeSlack:
         if status == 429:
             return web.json_response(answer, status=429, headers={"Retry-After": "0"})
         if status == 200 and answer.get("ok"):
-            self.messages.append(body)
-            answer = {**answer, "channel": body["channel"], "ts": f"1764313200.{self.attempts:06d}"}
+            ts = f"1764313200.{self.attempts:06d}"
+            if isinstance(body.get("metadata"), str):
+                body["metadata"] = json.loads(body["metadata"])
+            self.messages.append(body | {"ts": ts})
+            answer = {**answer, "channel": body["channel"], "ts": ts}
+            await asyncio.sleep(self.hold)
         return web.json_response(answer, status=status)
 
     async def upload_url(self, request: web.Request) -> web.Response:
@@ -95,6 +118,7 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack()
     app = web.Application()
     app.router.add_post("/api/chat.postMessage", fake.post_message)
+    app.router.add_route("*", "/api/conversations.history", fake.history)
     app.router.add_post("/api/files.getUploadURLExternal", fake.upload_url)
     app.router.add_post("/api/files.completeUploadExternal", fake.complete)
     app.router.add_post(f"/upload/{FILE_ID}", fake.upload)
@@ -147,11 +171,16 @@ async def test_every_part_is_posted_in_order_without_unfurls(
         assert body["unfurl_links"] is False and body["unfurl_media"] is False
 
 
-async def test_not_ok_raises(fake: FakeSlack, poster: SlackPoster) -> None:
-    fake.answer(200, {"ok": False, "error": "channel_not_found"})
-    with pytest.raises(SlackApiError) as refused:
+async def test_not_ok_raises_and_a_gone_channel_is_dead(
+    fake: FakeSlack, poster: SlackPoster
+) -> None:
+    fake.answer(200, {"ok": False, "error": "not_in_channel"})
+    with pytest.raises(Refused, match="not_in_channel"):
         await poster.post(subscription(), hostile_digest(), NONCE)
-    assert refused.value.response["error"] == "channel_not_found"
+    for gone in ("channel_not_found", "is_archived"):
+        fake.answer(200, {"ok": False, "error": gone})
+        with pytest.raises(DeadTarget, match=gone):
+            await poster.post(subscription(), hostile_digest(), NONCE)
     assert fake.messages == []
 
 
@@ -171,14 +200,50 @@ async def test_a_retry_resumes_at_the_part_that_failed(
     fake: FakeSlack, poster: SlackPoster
 ) -> None:
     rendered = render_slack(long_digest(), COMPANY_NAMES)
+    journal = MemoryJournal()
     fake.answer(200, {"ok": False, "error": "fatal_error"}, after=1)
-    with pytest.raises(SlackApiError):
-        await poster.post(subscription(), long_digest(), NONCE)
+    with pytest.raises(Refused):
+        await poster.post(subscription(), long_digest(), NONCE, journal)
     assert [m["text"] for m in fake.messages] == [rendered[0]["text"]]
-    await poster.post(subscription(), long_digest(), NONCE)
+    await poster.post(subscription(), long_digest(), NONCE, journal)
     assert [m["text"] for m in fake.messages] == [p["text"] for p in rendered]
+    assert [m["metadata"]["event_payload"] for m in fake.messages] == [
+        {"delivery": NONCE, "part": str(k)} for k in range(len(rendered))
+    ]
     await poster.post(subscription(), long_digest(), "cw7-other")  # another delivery: sent again
     assert len(fake.messages) == 2 * len(rendered)
+
+
+async def test_a_part_in_doubt_found_in_the_history_is_not_posted_again(
+    fake: FakeSlack, poster: SlackPoster
+) -> None:
+    rendered = render_slack(long_digest(), COMPANY_NAMES)
+    journal = MemoryJournal()
+    await poster.post(subscription(), long_digest(), NONCE, journal)
+    journal.parts["1"] = INTENDED  # as if the process died before recording Slack's answer
+    journal.parts["2"] = INTENDED  # and this one was never really sent
+    fake.messages.pop()
+    await poster.post(subscription(), long_digest(), NONCE, journal)
+    assert fake.histories == 2 and fake.attempts == len(rendered) + 1
+    assert [m["metadata"]["event_payload"]["part"] for m in fake.messages] == ["0", "1", "2"]
+    unchecked = SlackPoster(TOKEN, COMPANY_NAMES, api_url=fake.api_url, dedupe=False)
+    journal.parts["1"] = INTENDED
+    await unchecked.post(subscription(), long_digest(), NONCE, journal)
+    assert len(fake.messages) == 4  # without the check the part in doubt is posted twice
+
+
+async def test_an_answer_after_the_client_timeout_is_found_not_posted_twice(
+    fake: FakeSlack,
+) -> None:
+    poster = SlackPoster(TOKEN, COMPANY_NAMES, api_url=fake.api_url, timeout=1)
+    journal = MemoryJournal()
+    fake.hold = 1.5
+    with pytest.raises(asyncio.TimeoutError):
+        await poster.post(subscription(), hostile_digest(), NONCE, journal)
+    fake.hold = 0
+    assert fake.attempts == 1 and len(fake.messages) == 1  # Slack made it; the bot never heard
+    await poster.post(subscription(), hostile_digest(), NONCE, journal)
+    assert fake.attempts == 1 and fake.histories == 1 and len(fake.messages) == 1
 
 
 async def test_the_token_is_sent_as_bearer_and_never_logged(
@@ -188,7 +253,7 @@ async def test_the_token_is_sent_as_bearer_and_never_logged(
     poster = SlackPoster(TOKEN, COMPANY_NAMES, api_url=fake.api_url)
     await poster.post(subscription(), hostile_digest(), NONCE)
     fake.answer(200, {"ok": False, "error": "not_in_channel"})
-    with pytest.raises(SlackApiError) as refused:
+    with pytest.raises(Refused) as refused:
         await poster.post(subscription(), hostile_digest(), "cw7-2")
     await poster.close()
     assert fake.auth == {f"Bearer {TOKEN}"}
@@ -210,30 +275,21 @@ async def test_the_chart_is_uploaded_after_the_messages(
     assert json.loads(done["files"]) == [{"id": FILE_ID, "title": chart().description}]
 
 
-async def test_a_refused_upload_raises_and_the_retry_repeats_only_the_upload(
+async def test_a_failed_upload_never_fails_the_digest_nor_repeats(
     fake: FakeSlack, poster: SlackPoster
 ) -> None:
     digest = replace(hostile_digest(), chart=chart())
+    journal = MemoryJournal()
     fake.complete_error = "not_in_channel"
-    with pytest.raises(SlackApiError) as refused:
-        await poster.post(subscription(), digest, NONCE)
-    assert refused.value.response["error"] == "not_in_channel"
+    await poster.post(subscription(), digest, NONCE, journal)  # the text is out: not a failure
     assert len(fake.messages) == 1 and fake.completed == []
     fake.complete_error = None
     fake.events.clear()
-    await poster.post(subscription(), digest, NONCE)
-    assert fake.events == ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
-    assert len(fake.messages) == 1 and len(fake.completed) == 1
-    fake.events.clear()
-    await poster.post(subscription(), digest, NONCE)  # all taken: nothing is sent again
+    await poster.post(subscription(), digest, NONCE, journal)  # at most once: not tried again
     assert fake.events == []
-
-
-async def test_a_failed_file_transfer_raises(fake: FakeSlack, poster: SlackPoster) -> None:
     fake.upload_status = 500
-    with pytest.raises(SlackRequestError):
-        await poster.post(subscription(), replace(hostile_digest(), chart=chart()), NONCE)
-    assert fake.completed == []
+    await poster.post(subscription(), digest, "cw7-3")
+    assert len(fake.messages) == 2 and fake.completed == []
 
 
 def test_targets_and_base_urls() -> None:
@@ -255,16 +311,40 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 async def test_deliver_digest_posts_records_and_retries_through_slack(
     store: Store, fake: FakeSlack, poster: SlackPoster
 ) -> None:
-    clock = Clock(utc(2026, 11, 27, 12))
-    sub = await subscribe(store, clock.now, target=f"slack:{CHANNEL}")
-    ctx = DeliveryContext(store, {"slack": poster}, clock, retries=3, sleep=no_sleep)
+    clock = Clock(utc(2026, 11, 28, 7))
+    sub = await subscribe(store, utc(2026, 11, 27, 12), target=f"slack:{CHANNEL}")
+    ctx = DeliveryContext(store, {"slack": poster}, clock)
     await stored(store, utc(2026, 11, 28, 1), (1, NVIDIA))
-    for n in range(3):
-        fake.answer(200, {"ok": False, "error": "channel_not_found"}, after=n)
+    fake.answer(200, {"ok": False, "error": "not_in_channel"})
     failed = await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))
-    assert failed.status == "failed" and "channel_not_found" in (failed.error or "")
-    sent = await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))
+    assert failed.status == "failed" and "not_in_channel" in (failed.error or "")
+    clock.now += ctx.first_backoff
+    [sent] = await deliver_pending(ctx)
     assert (sent.status, sent.stories) == ("sent", 1)
     [message] = fake.messages
     assert any("Story 1 about chips" in json.dumps(b) for b in message["blocks"])
     assert await store.digest_state(sub.id, utc(2026, 11, 28, 7)) == "sent"
+
+
+async def test_a_crash_after_slack_took_a_part_is_resolved_from_the_history(
+    store: Store, fake: FakeSlack, poster: SlackPoster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock(utc(2026, 11, 28, 7))
+    sub = await subscribe(store, utc(2026, 11, 27, 12), target=f"slack:{CHANNEL}")
+    ctx = DeliveryContext(store, {"slack": poster}, clock)
+    await stored(store, utc(2026, 11, 28, 1), (1, NVIDIA))
+    real_mark = outbox.mark_part
+
+    def killed_before_accepting(conn: Any, post_id: int, part: str, state: str, now: Any) -> None:
+        if state == outbox.ACCEPTED:
+            raise Killed
+        real_mark(conn, post_id, part, state, now)
+
+    monkeypatch.setattr(outbox, "mark_part", killed_before_accepting)
+    with pytest.raises(Killed):
+        await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))
+    monkeypatch.setattr(outbox, "mark_part", real_mark)
+    await store.release_stale_leases()
+    [resolved] = await deliver_pending(ctx)
+    assert resolved.status == "sent"
+    assert fake.attempts == 1 and len(fake.messages) == 1 and fake.histories == 1

@@ -14,6 +14,7 @@ from typing import TextIO
 from bot.models import Attachment, Digest, Subscription
 from bot.platforms.console.digest_render import render_console
 from bot.platforms.console.reply_render import save_chart
+from bot.platforms.journal import PartJournal
 
 
 class ConsolePoster:
@@ -24,7 +25,14 @@ class ConsolePoster:
         self.company_names = company_names
         self.chart_dir = chart_dir
 
-    async def post(self, subscription: Subscription, digest: Digest, nonce: str) -> None:
+    async def post(
+        self,
+        subscription: Subscription,
+        digest: Digest,
+        nonce: str,
+        journal: PartJournal | None = None,
+    ) -> None:
+        """One write to the console; the journal (whether it was printed) is not consulted."""
         parts = [render_console(digest, self.company_names)]
         if digest.chart is not None:
             parts.append(self._save(subscription, digest, digest.chart))

@@ -1,10 +1,12 @@
 """Digests to Discord channels through discord.py's own HTTP layer (no gateway connection).
 
 Each rendered part goes out as one "create message" call with its own nonce, derived from the
-delivery's, and `enforce_nonce`, so a retry of a part Discord already took returns the existing
-message instead of creating a second one. A digest's chart is a file on the last part (the same
-call, so the same nonce covers it). Any refusal raises (`discord.HTTPException`), which
-`bot.digest.deliver` retries and reports.
+delivery's, and `enforce_nonce`, so a resend of a part Discord already took returns the existing
+message instead of creating a second one. The delivery's journal says which parts were accepted
+(skipped) and which are in doubt (a crash or a lost answer between "intended" and "accepted"):
+those are resent with the same nonce. A digest's chart is a file on the last part (the same call,
+so the same nonce covers it). A channel that is gone raises `DeadTarget`, another refusal
+`Refused`; anything else (a timeout, a dropped connection, a 5xx) leaves the part in doubt.
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ import discord
 from discord.http import HTTPClient, MultipartParameters, Route, handle_message_parameters
 
 from bot.models import Attachment, Digest, Subscription
-from bot.platforms.accepted import AcceptedParts, fingerprint
 from bot.platforms.discord.render import (
     MAX_FILE_DESCRIPTION,
     attachment_name,
     chart_fits,
     render_discord,
 )
+from bot.platforms.journal import ACCEPTED, DeadTarget, MemoryJournal, PartJournal, Refused
 from bot.platforms.textsafety import one_line, truncate
 
 MAX_NONCE = 25  # Discord refuses longer nonces
+# Unknown Channel, Missing Access: the channel is deleted or the bot was removed from it
+DEAD_CHANNEL_CODES = frozenset({10003, 50001})
 
 
 class _RoutedHTTPClient(HTTPClient):
@@ -76,7 +80,7 @@ def chart_file(chart: Attachment) -> discord.File:
 
 
 def message_params(
-    payload: Mapping[str, Any], nonce: str, files: Sequence[discord.File] = ()
+    payload: Mapping[str, Any], nonce: str | None, files: Sequence[discord.File] = ()
 ) -> MultipartParameters:
     """A rendered payload (and files) as discord.py's request parameters; mentions always off."""
     options: dict[str, Any] = {}
@@ -90,7 +94,8 @@ def message_params(
         nonce=nonce,
         **options,
     )
-    _enforce_nonce(params)
+    if nonce is not None:
+        _enforce_nonce(params)
     return params
 
 
@@ -113,6 +118,15 @@ def _chart_files(digest: Digest) -> list[discord.File]:
     return [chart_file(digest.chart)]
 
 
+def classified(exc: discord.HTTPException) -> Exception:
+    """A platform refusal as the delivery queue's terms; a 5xx stays in doubt (re-raised as is)."""
+    if exc.status == 404 or exc.code in DEAD_CHANNEL_CODES:
+        return DeadTarget(f"Discord: {exc.status} {exc.code} {exc.text}".strip())
+    if 400 <= exc.status < 500:
+        return Refused(f"Discord: {exc.status} {exc.code} {exc.text}".strip())
+    return exc
+
+
 class DiscordPoster:
     """Posts digests to "discord:<channel id>" targets with a bot token."""
 
@@ -122,19 +136,28 @@ class DiscordPoster:
         company_names: Mapping[str, str] | None = None,
         *,
         api_base: str | None = None,
+        dedupe: bool = True,
     ) -> None:
-        """`api_base` replaces "https://discord.com/api/v10" (tests, proxies)."""
+        """`api_base` replaces "https://discord.com/api/v10" (tests, proxies). `dedupe=False`
+        (tests only) sends no nonce, to show what the nonce prevents."""
         self._token = token
+        self._dedupe = dedupe
         self.company_names: Mapping[str, str] = company_names or {}
         self._api_base = api_base
         self._http: _RoutedHTTPClient | None = None
         self._login = asyncio.Lock()
-        self._accepted = AcceptedParts()
 
     def __repr__(self) -> str:
         return f"DiscordPoster(api_base={self._api_base!r})"
 
-    async def post(self, subscription: Subscription, digest: Digest, nonce: str) -> None:
+    async def post(
+        self,
+        subscription: Subscription,
+        digest: Digest,
+        nonce: str,
+        journal: PartJournal | None = None,
+    ) -> None:
+        journal = journal or MemoryJournal()
         channel = channel_id(subscription.target)
         payloads = render_discord(digest, self.company_names)
         if not payloads:
@@ -142,13 +165,20 @@ class DiscordPoster:
         http = await self._client()
         last = len(payloads) - 1
         for index, payload in enumerate(payloads):
-            part = part_nonce(nonce, index)
-            key = f"{channel}:{part}:{fingerprint(payload)}"
-            if key in self._accepted:
+            part = str(index)
+            if await journal.state(part) == ACCEPTED:
                 continue
+            await journal.intend(part)  # in doubt already: the same nonce makes a resend safe
             files = _chart_files(digest) if index == last else []
-            await http.send_message(channel, params=message_params(payload, part, files))
-            self._accepted.add(key)
+            params = message_params(payload, self._nonce(nonce, index), files)
+            try:
+                await http.send_message(channel, params=params)
+            except discord.HTTPException as exc:
+                raise classified(exc) from exc
+            await journal.accept(part)
+
+    def _nonce(self, nonce: str, index: int) -> str | None:
+        return part_nonce(nonce, index) if self._dedupe else None
 
     async def _client(self) -> _RoutedHTTPClient:
         """The logged-in client, created on first use (it needs the running loop)."""
