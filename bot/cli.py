@@ -122,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digest.add_argument("--subscription", type=int, metavar="ID", help="subscription id")
     digest.add_argument("--since", default="24h", help="how far back: 90m, 24h, 7d (default 24h)")
-    digest.add_argument("--company", help="only stories about this company id, e.g. huawei")
+    digest.add_argument(
+        "--company", help="only stories about this company: a name, alias or ticker (华为, NVDA)"
+    )
     digest.add_argument(
         "--format",
         choices=("console", "discord", "slack"),
@@ -162,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
         "sync",
         help="make the store's config feeds and subscriptions match the config file",
     )
+    companies = commands.add_parser(
+        "companies", help="every company id with its names, aliases and tickers"
+    )
+    companies.add_argument("--json", action="store_true", help="print a JSON array instead")
     commands.add_parser(
         "demo", help="run the whole pipeline offline on bundled sample feeds (temporary store)"
     )
@@ -198,7 +204,9 @@ def _fail(message: str, code: int, stream: TextIO | None = None) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config, args.database_url)
+    from bot.commands.resolve import checked_settings
+
+    return checked_settings(load_settings(args.config, args.database_url))
 
 
 async def _with_app(args: argparse.Namespace, work: Callable[[App], Awaitable[int]]) -> int:
@@ -495,6 +503,10 @@ async def cmd_digest(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_CONFIG)
 
     async def work(app: App) -> int:
+        try:
+            company = _company_id(app, args.company) if args.company else None
+        except ConfigError as exc:
+            return _fail(str(exc), EXIT_CONFIG)
         subscriptions = {s.id: s for s in await app.store.list_subscriptions()}
         if args.subscription is not None and args.subscription not in subscriptions:
             known = ", ".join(map(str, subscriptions)) or "none yet"
@@ -504,11 +516,18 @@ async def cmd_digest(args: argparse.Namespace) -> int:
         )
         now = app.clock()
         ctx = app.delivery_context({})
-        digest = await compose_digest(ctx, subscription, now - window, now, company=args.company)
+        digest = await compose_digest(ctx, subscription, now - window, now, company=company)
         print(render_digest(digest, app.company_names, args.format))
         return EXIT_OK
 
     return await _with_app(args, work)
+
+
+def _company_id(app: App, name: str) -> str:
+    """A company as the user typed it (alias, language, ticker) → its id; ConfigError if none."""
+    from bot.commands.resolve import load_index
+
+    return load_index(app.settings.catalog_path).resolve_all([name], "--company")[0]
 
 
 def render_digest(digest: Digest, names: Mapping[str, str], form: str) -> str:
@@ -592,6 +611,34 @@ async def cmd_discord(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def cmd_companies(args: argparse.Namespace) -> int:
+    """What `--company`, chat and `[[subscriptions]] companies` accept, per company."""
+    from bot.classify.catalog import CatalogError, load_catalog
+
+    settings = _settings(args)
+    try:
+        catalog = load_catalog(extra=settings.catalog_path)
+    except CatalogError as exc:
+        raise ConfigError(str(exc)) from None
+    listing = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "aliases": sorted(set(c.all_names) - {c.name}),
+            "tickers": list(c.tickers),
+        }
+        for c in sorted(catalog.companies, key=lambda c: c.id)
+    ]
+    if args.json:
+        print(json.dumps(listing, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    for entry in listing:
+        tickers = (t.split(":", 1)[1] for t in entry["tickers"])
+        also = [n for n in dict.fromkeys([*entry["aliases"], *tickers]) if n != entry["name"]]
+        print(f"{entry['id']:<16} {entry['name']}" + (f"  ({', '.join(also)})" if also else ""))
+    return EXIT_OK
+
+
 async def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -620,4 +667,5 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] =
     "reclassify": cmd_reclassify,
     "why": cmd_why,
     "demo": cmd_demo,
+    "companies": cmd_companies,
 }

@@ -6,11 +6,14 @@ matches exactly. `suggest` gives prefix matches for slash-command autocomplete.
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-from bot.classify.catalog import Catalog, Company
+from bot.classify.catalog import Catalog, CatalogError, Company, load_catalog
+from bot.settings import ConfigError, Settings
 
 SUGGEST_LIMIT = 25  # Discord's most autocomplete choices
 
@@ -48,6 +51,38 @@ class CompanyIndex:
             if key.startswith(wanted) and company_id not in found:
                 found[company_id] = self._label(company_id, written)
         return list(found.items())[:limit]
+
+    def close_matches(self, text: str, limit: int = 5) -> list[tuple[str, str]]:
+        """Companies the user may have meant: prefix matches, else names spelled alike."""
+        found = self.suggest(text, limit) if normalise_name(text) else []
+        if found:
+            return found
+        keys = [key for key, _, _ in self.keys]
+        close = difflib.get_close_matches(normalise_name(text), keys, n=limit * 3, cutoff=0.6)
+        picked: dict[str, str] = {}
+        for key in close:
+            company_id = self.by_key[key]
+            picked.setdefault(company_id, self.display[company_id])
+        return list(picked.items())[:limit]
+
+    def unknown(self, text: str) -> str:
+        """The sentence that follows "unknown company 'x'": what was meant, where to look."""
+        hints = self.close_matches(text)
+        if hints:
+            meant = ", ".join(f"{name} ({company_id})" for company_id, name in hints)
+            return f"did you mean {meant}? 'chipwire companies' lists every name"
+        return "try a name, alias or ticker such as Nvidia, 华为 or NVDA; 'chipwire companies' lists them"
+
+    def resolve_all(self, names: Sequence[str], where: str) -> tuple[str, ...]:
+        """Every name as a company id, in order, once; ConfigError naming `where` otherwise."""
+        ids: list[str] = []
+        for name in names:
+            company_id = self.resolve(name)
+            if company_id is None:
+                raise ConfigError(f"{where}: unknown company {name!r}; {self.unknown(name)}.")
+            if company_id not in ids:
+                ids.append(company_id)
+        return tuple(ids)
 
     def _by_name(self) -> list[tuple[str, str]]:
         return sorted(self.display.items(), key=lambda item: item[1].casefold())
@@ -89,3 +124,30 @@ def _strong_names(company: Company) -> Iterator[str]:
     for ticker in company.tickers:
         yield ticker  # "NASDAQ:NVDA"
         yield ticker.split(":", 1)[1]  # "NVDA"
+
+
+def load_index(catalog_path: Path | None) -> CompanyIndex:
+    try:
+        return build_index(load_catalog(extra=catalog_path))
+    except CatalogError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def bind_companies(settings: Settings, index: CompanyIndex) -> Settings:
+    """The config's company names as catalog ids: any alias, language or ticker is accepted,
+    an unknown one is a ConfigError with suggestions (it would match nothing, forever)."""
+    path = settings.config_path
+    subscriptions = tuple(
+        replace(sub, companies=index.resolve_all(sub.companies, f"{path}: subscriptions[{n}]"))
+        for n, sub in enumerate(settings.subscriptions)
+    )
+    priority = {
+        index.resolve_all([name], f"{path}: digest.company_priority")[0]: weight
+        for name, weight in settings.digest.company_priority.items()
+    }
+    digest = replace(settings.digest, company_priority=priority)
+    return replace(settings, subscriptions=subscriptions, digest=digest)
+
+
+def checked_settings(settings: Settings) -> Settings:
+    return bind_companies(settings, load_index(settings.catalog_path))

@@ -230,7 +230,7 @@ def _company(ctx: Context, text: str) -> str:
     company_id = ctx.resolve_company(text)
     if company_id is not None:
         return company_id
-    hints = ctx.companies.suggest(text, limit=5)
+    hints = ctx.companies.close_matches(text, limit=5)
     hint = (
         "Did you mean " + ", ".join(name for _, name in hints) + "?"
         if hints

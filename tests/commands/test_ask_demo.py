@@ -68,3 +68,20 @@ def test_search_finds_every_demo_article_holding_a_chinese_word(
     result = chipwire(demo_store, "ask", f"search {word} 30")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("• ") == count and word in result.stdout
+
+
+def test_digest_takes_a_company_by_any_alias_language_or_ticker(demo_store: Path) -> None:
+    answers = [
+        chipwire(demo_store, "digest", "--since", "3650d", "--company", name)
+        for name in ("nvidia", "NVDA", "英伟达", "Nvidia")
+    ]
+    assert all(a.returncode == 0 for a in answers)
+    assert len({a.stdout for a in answers}) == 1 and "Nothing new" not in answers[0].stdout
+    unknown = chipwire(demo_store, "digest", "--company", "nvida")
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert "unknown company 'nvida'; did you mean Nvidia (nvidia)?" in unknown.stderr
+
+
+def test_chat_suggests_a_company_for_a_misspelt_name(demo_store: Path) -> None:
+    result = chipwire(demo_store, "ask", "company nvida")
+    assert result.returncode == 2 and "Did you mean Nvidia" in result.stdout
