@@ -109,7 +109,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="precision/recall of the classifier on a labelled set, next to a keyword baseline",
     )
     evaluate.add_argument(
-        "--data", metavar="PATH", help="labelled JSONL (default: the shipped set)"
+        "--data",
+        metavar="PATH",
+        help="score only this labelled JSONL (the format of tests/data/classify_labelled.jsonl)",
+    )
+    evaluate.add_argument(
+        "--part",
+        choices=("dev", "test"),
+        default="test",
+        help="which part of the labelled sets to score (default: test, the part never tuned on)",
+    )
+    evaluate.add_argument(
+        "--corpora",
+        metavar="DIR",
+        help="folder holding real-feeds/ (default: ../shared/corpora or $CHIPWIRE_CORPORA)",
     )
     commands.add_parser(
         "reclassify", help="re-run classification over the store (after a catalog change)"
@@ -428,16 +441,27 @@ async def cmd_classify(args: argparse.Namespace) -> int:
 async def cmd_eval(args: argparse.Namespace) -> int:
     from bot.classify.evaluate import evaluate, format_report, load_labelled
     from bot.classify.jsonl import DEFAULT_LABELLED
+    from bot.classify.report import format_full, full_report
 
     classifier = _classifier(_settings(args))
     path = Path(args.data) if args.data else DEFAULT_LABELLED
     try:
         items = load_labelled(path)
+        full = None if args.data else full_report(classifier, args.part, _corpora(args))
     except (OSError, ValueError) as exc:
-        return _fail(f"{path}: cannot read the labelled set ({exc}).", EXIT_CONFIG)
+        return _fail(f"cannot read a labelled set: {exc}", EXIT_CONFIG)
     report = evaluate(items, classifier)
+    if full is None:
+        print(format_report(report))
+        return EXIT_OK if report.meets_targets else 1
+    print(format_full(full))
+    print(f"\nthe set written by us ({path.name}, tuned on; companies at any salience):")
     print(format_report(report))
-    return EXIT_OK if report.meets_targets else 1
+    return EXIT_OK if full.meets_targets else 1
+
+
+def _corpora(args: argparse.Namespace) -> Path | None:
+    return Path(args.corpora) if args.corpora else None
 
 
 async def cmd_reclassify(args: argparse.Namespace) -> int:

@@ -106,14 +106,25 @@ class Article:
     content_hash: str
 
 
+ABOUT, MENTIONED = "about", "mentioned"
+
+
 @dataclass(frozen=True)
 class Classification:
-    """Whether an article is AI-chip news and which companies it is about."""
+    """Whether an article is AI-chip news, which companies it is about (`companies`, its
+    subjects), and every company it names with that salience (`mentions`: "about" or
+    "mentioned", in order of first appearance)."""
 
     relevant: bool
     score: float
     companies: tuple[str, ...]
     why: tuple[str, ...] = field(default=())
+    mentions: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def mentioned(self) -> tuple[str, ...]:
+        """Companies named in passing: through a product, as a venue, as a comparison."""
+        return tuple(company for company, salience in self.mentions if salience == MENTIONED)
 
 
 @dataclass(frozen=True)
