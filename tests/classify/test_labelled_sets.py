@@ -79,7 +79,9 @@ def test_the_traps_cover_every_case_the_issue_quotes() -> None:
 def test_story_pairs_are_mostly_real_text_in_several_languages(corpora_dir: Path) -> None:
     pairs = load_pairs(STORY_PAIRS, corpora_dir)
     assert sum(p.real for p in pairs) * 2 > len(pairs)
-    assert Counter(p.same for p in pairs)[True] >= 20 and Counter(p.same for p in pairs)[False] >= 20
+    assert (
+        Counter(p.same for p in pairs)[True] >= 20 and Counter(p.same for p in pairs)[False] >= 20
+    )
     languages = {side.language for p in pairs for side in (p.a, p.b)}
     assert {"en", "it", "de", "fr", "es", "zh", "nl", "pt"} <= languages
     notes = " | ".join(p.note for p in pairs)
