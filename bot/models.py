@@ -41,6 +41,14 @@ class FeedState:
     next_poll_at: datetime | None = None
     first_polled: bool = False  # True once the feed's first poll has stored its history
     origin: str = "config"  # who owns it: config (the file) | cli | chat | demo
+    # Where the feed moved to (a 301/308): what is fetched. `url` stays its identity (the
+    # config's URL), so a restart matches the config to this row and never adds it again.
+    fetch_url: str | None = None
+    last_entries: int | None = None  # entries in the last document parsed; 0 = an empty feed
+
+    @property
+    def poll_url(self) -> str:
+        return self.fetch_url or self.url
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,9 @@ class RawEntry:
     language: str | None = None
     published: datetime | None = None  # aware, any zone
     updated: datetime | None = None
+    # the publisher an aggregator names for this item: RSS/Atom <source> (name, home page)
+    publisher: str | None = None
+    publisher_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,8 +113,11 @@ class Article:
     published_at: datetime  # UTC
     language: str | None
     author: str | None
-    source: str  # feed name
+    source: str  # who published it: the publisher an aggregator item names, else the feed name
     content_hash: str
+    # set when the item is another publisher's, relayed by the feed (Google News, Bing News …)
+    publisher_url: str | None = None  # that publisher's home page, when the feed gives it
+    relayed: bool = False  # True: `source` is the named publisher, not the feed
 
 
 ABOUT, MENTIONED = "about", "mentioned"
@@ -151,11 +165,13 @@ class DigestArticle:
     summary: str
     published_at: datetime  # UTC
     language: str | None
-    source: str  # the feed name that first gave it
-    sources: tuple[str, ...]  # names of every feed that carried it (at least `source`)
+    source: str  # its publisher: the feed name that first gave it, or the publisher it named
+    sources: tuple[str, ...]  # publishers of every feed that carried it (at least `source`)
     score: float  # relevance in [0, 1]
     companies: tuple[str, ...]
     story: str | None = None  # the story it was assigned to after its poll, if any yet
+    # an aggregator item: the named publisher's home page ("" when the feed gave none)
+    publisher_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,7 +186,7 @@ class Story:
     language: str | None
     companies: tuple[str, ...]  # union, in order of first mention
     score: float  # the best relevance among its articles
-    sources: tuple[str, ...]  # distinct source names, lead's first
+    sources: tuple[str, ...]  # distinct publishers, lead's first
     article_ids: tuple[int, ...]
 
 

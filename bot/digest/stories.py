@@ -30,10 +30,20 @@ Across languages
     two English Nvidia items of one day that both mention "H20" but share little else are not.
     Language is the primary subtag ("zh-CN" → "zh"); an unknown language pairs with any.
 
+Aggregator items
+    An item a feed relays from another publisher (Google News names it in ``<source>``; the
+    article then has a ``publisher_url``) and any article with the same headline (case and
+    spacing aside, within ``TITLE_WINDOW``) are one story, whatever the other rules say: the
+    aggregator's copy of a publisher's article has the same words in its title (the " - Publisher"
+    suffix is stripped at ingest) but no shared URL, since its link is a redirect.
+
 The story
-    Lead article = highest score, then earliest, then smallest id: it gives title, summary, URL and
-    language. ``key`` = "a<smallest article id>"; ``sources`` = distinct feed names, the lead's
-    first, then the other articles' by time; ``companies`` = union in the same order; ``score`` =
+    Lead article = highest score, then earliest, then smallest id: it gives title, summary,
+    URL and language; when its URL is an aggregator's redirect, the URL of a member on the
+    publisher's own site is used instead (the same publisher's first, else any). ``key`` =
+    "a<smallest article id>"; ``sources`` = distinct publishers, the lead's first, then the
+    other articles' by time (a feed's name, or the publisher an aggregator item named; an
+    aggregator item whose publisher's own copy is in the story adds no second name); ``companies`` = union in the same order; ``score`` =
     the best; ``published_at`` = the earliest. Stories come out earliest first, then by key.
 
 Cost
@@ -61,6 +71,7 @@ from datetime import timedelta
 from itertools import islice, pairwise
 from typing import NamedTuple
 
+from bot.ingest.normalise import host_of, same_site
 from bot.models import DigestArticle, Story
 
 TITLE_JACCARD = 0.5
@@ -380,6 +391,36 @@ def _link_same_language(
             links.union(i, j)
 
 
+def is_redirect(article: DigestArticle) -> bool:
+    """An aggregator's link to another publisher's article (not on that publisher's site)."""
+    if article.publisher_url is None:
+        return False
+    return not same_site(host_of(article.url), host_of(article.publisher_url))
+
+
+def _lead_url(lead: DigestArticle, ordered: Sequence[DigestArticle]) -> str:
+    if not is_redirect(lead):
+        return lead.url
+    own = [a for a in ordered if not is_redirect(a)]
+    site = host_of(lead.publisher_url)
+    same_publisher = [a for a in own if same_site(host_of(a.url), site)]
+    return (same_publisher or own or [lead])[0].url
+
+
+def _publishers(ordered: Sequence[DigestArticle]) -> tuple[str, ...]:
+    """Distinct publishers; an aggregator item whose publisher's own copy is here adds none."""
+    if all(a.publisher_url is None for a in ordered):
+        return _distinct(s for a in ordered for s in (a.source, *a.sources))
+    own_sites = [host_of(a.url) for a in ordered if not is_redirect(a)]
+    names: list[str] = []
+    for article in ordered:
+        site = host_of(article.publisher_url) if is_redirect(article) else ""
+        if site and any(same_site(site, own) for own in own_sites):
+            continue
+        names += (article.source, *article.sources)
+    return _distinct(names) or _distinct(s for a in ordered for s in (a.source, *a.sources))
+
+
 def _story(members: Sequence[DigestArticle]) -> Story:
     """``members`` in time order (then id)."""
     lead = min(members, key=lambda a: (-a.score, a.published_at, a.id))
@@ -388,14 +429,35 @@ def _story(members: Sequence[DigestArticle]) -> Story:
         key=f"a{min(a.id for a in members)}",
         title=lead.title,
         summary=lead.summary,
-        url=lead.url,
+        url=_lead_url(lead, ordered),
         published_at=members[0].published_at,
         language=lead.language,
         companies=_distinct(c for a in ordered for c in a.companies),
         score=lead.score,
-        sources=_distinct(s for a in ordered for s in (a.source, *a.sources)),
+        sources=_publishers(ordered),
         article_ids=tuple(sorted(a.id for a in members)),
     )
+
+
+def _headline(title: str) -> str:
+    if not unicodedata.is_normalized("NFKC", title):
+        title = unicodedata.normalize("NFKC", title)
+    return " ".join(title.casefold().split())
+
+
+def _link_relayed_headlines(articles: Sequence[DigestArticle], links: _UnionFind) -> None:
+    """An aggregator item and any article with its headline, within TITLE_WINDOW: one story."""
+    relayed = [i for i, a in enumerate(articles) if a.publisher_url is not None]
+    if not relayed:
+        return
+    by_headline: dict[str, list[int]] = defaultdict(list)
+    for i, article in enumerate(articles):
+        by_headline[_headline(article.title)].append(i)
+    for i in relayed:
+        when, headline = articles[i].published_at, _headline(articles[i].title)
+        for j in by_headline[headline] if headline else ():
+            if j != i and abs(articles[j].published_at - when) <= TITLE_WINDOW:
+                links.union(i, j)
 
 
 def _single(article: DigestArticle) -> Story:
@@ -453,6 +515,7 @@ def cluster_stories(articles: Sequence[DigestArticle]) -> list[Story]:
     links = _UnionFind(len(ordered))
     _link_titles(ordered, features, links)
     _link_languages(ordered, features, links)
+    _link_relayed_headlines(ordered, links)
     groups: dict[int, list[DigestArticle]] = defaultdict(list)
     for i, article in enumerate(ordered):
         groups[links.find(i)].append(article)

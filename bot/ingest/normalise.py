@@ -11,7 +11,7 @@ import html
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
 
 from bot.models import Article, ParsedFeed, RawEntry
 
@@ -106,9 +106,39 @@ def canonical_url(url: str) -> str:
             return stripped
         netloc = _netloc(parts, scheme)
         path = parts.path or "/"
+        target = _redirect_target(netloc, path, parts.query)
+        if target is not None:
+            return canonical_url(target)
         return urlunsplit((scheme, netloc, path, _clean_query(parts.query), ""))
     except ValueError:  # bad port, unbalanced IPv6 brackets …
         return stripped
+
+
+def _redirect_target(netloc: str, path: str, query: str) -> str | None:
+    """The article behind an aggregator redirect that names it in the clear (Bing News'
+    apiclick links carry `url=`); Google News' /rss/articles/ ids cannot be decoded offline."""
+    if path.lower() != "/news/apiclick.aspx" or not netloc.lower().endswith("bing.com"):
+        return None
+    for name, value in parse_qsl(query):
+        if name.lower() == "url" and value.lower().startswith(("http://", "https://")):
+            return value
+    return None
+
+
+def host_of(url: str | None) -> str:
+    """The host without "www.", lower case; "" when there is none."""
+    if not url:
+        return ""
+    try:
+        host = urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        return ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def same_site(a: str, b: str) -> bool:
+    """Hosts (from host_of) of one site: equal, or one a subdomain of the other."""
+    return bool(a and b) and (a == b or a.endswith("." + b) or b.endswith("." + a))
 
 
 _DROP_BLOCKS = re.compile(
@@ -235,6 +265,45 @@ def _is_web_url(url: str) -> bool:
 
 LINKLESS_PREFIX = "urn:chipwire:content:"
 
+_SUFFIX_DASHES = "-–—|·"
+
+
+def strip_publisher(text: str, publisher: str, *, bare: bool = False) -> str:
+    """`text` without a trailing " - Publisher" (or –, —, |, ·), the way aggregators end
+    headlines; with `bare`, also a trailing " Publisher" (Google News' descriptions)."""
+    folded_text, folded_name = text.casefold(), publisher.casefold()
+    if not folded_name or not folded_text.endswith(folded_name):
+        return text
+    head = text[: len(text) - len(publisher)].rstrip()
+    if head and head[-1] in _SUFFIX_DASHES:
+        return head[:-1].rstrip()
+    if bare and head and len(head) < len(text) - len(publisher):
+        return head
+    return text
+
+
+def _relayed_summary(summary: str, title: str, publisher: str) -> str:
+    """Google News' description is the headline and the publisher's name: nothing a reader
+    would miss, so it becomes empty; a real summary only loses a " - Publisher" ending."""
+    bare = strip_publisher(strip_publisher(summary, publisher, bare=True), publisher)
+    if bare.casefold() == title.casefold():
+        return ""
+    return strip_publisher(summary, publisher)
+
+
+def relayed_publisher(entry: RawEntry, feed: ParsedFeed) -> tuple[str, str | None] | None:
+    """(name, home page) of the publisher an item names when that is not the feed itself."""
+    name = plain_text(entry.publisher or "", TITLE_MAX)
+    if not name:
+        return None
+    given = (entry.publisher_url or "").strip()
+    url = canonical_url(given) if given and _is_web_url(given) else None
+    if url is not None and same_site(host_of(url), host_of(feed.link)):
+        return None
+    if url is None and name.casefold() == plain_text(feed.title, TITLE_MAX).casefold():
+        return None
+    return name, url
+
 
 def normalise_entry(
     entry: RawEntry,
@@ -253,6 +322,11 @@ def normalise_entry(
     if url is None and not title:
         return None
     summary = plain_text(entry.summary, SUMMARY_MAX)
+    publisher = relayed_publisher(entry, feed) if entry.publisher else None
+    if publisher is not None:
+        source = publisher[0]
+        title = strip_publisher(title, source) or title
+        summary = _relayed_summary(summary, title, source)
     when = entry.published or entry.updated or first_seen
     language = (
         normalise_language(entry.language)
@@ -273,4 +347,6 @@ def normalise_entry(
         author=author or None,
         source=source,
         content_hash=digest,
+        publisher_url=publisher[1] if publisher else None,
+        relayed=publisher is not None,
     )

@@ -39,6 +39,7 @@ class ParseOutput:
     items: tuple[ArticleRecord, ...] = ()
     error: str | None = None
     body_hash: str | None = None
+    entries: int | None = None  # entries in the document, known ones included
 
 
 class Parser(Protocol):

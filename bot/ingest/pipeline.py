@@ -159,7 +159,7 @@ async def _poll_safely(ctx: PollContext, feed: FeedState, known: KnownGuids) -> 
 
 async def _poll(ctx: PollContext, feed: FeedState, known: KnownGuids) -> _Pending:
     fetched = await ctx.fetcher.fetch(
-        feed.url,
+        feed.poll_url,
         etag=feed.etag,
         last_modified=feed.last_modified,
         allow_private_address=feed.allow_private_address,
@@ -177,7 +177,15 @@ async def _poll(ctx: PollContext, feed: FeedState, known: KnownGuids) -> _Pendin
     parsed = await ctx.parser.parse(_job(feed, fetched, now, guids, digest))
     if parsed.error is not None:
         return _failure(ctx, feed, fetched, now, parsed.error)
-    return _success(ctx, feed, fetched, now, body_hash=parsed.body_hash, items=parsed.items)
+    return _success(
+        ctx,
+        feed,
+        fetched,
+        now,
+        body_hash=parsed.body_hash,
+        items=parsed.items,
+        entries=parsed.entries,
+    )
 
 
 def _job(
@@ -208,6 +216,7 @@ def _success(
     body_hash: str | None,
     skipped: bool = False,
     items: Sequence[Item] = (),
+    entries: int | None = None,
 ) -> _Pending:
     delay = next_poll_delay(feed.interval, 0, fetched.retry_after, ctx.max_backoff)
     delay *= jitter(feed.id, now) if not fetched.retry_after else 1.0
@@ -222,6 +231,7 @@ def _success(
         last_modified=fetched.last_modified or (feed.last_modified if keep else None),
         body_hash=body_hash,
         new_url=fetched.permanent_url,
+        entries=entries,
     )
     return _Pending(
         PollWrite(feed, update, items, parsed=not skipped),

@@ -46,4 +46,4 @@ def run_job(job: ParseJob) -> ParseOutput:
             verdict = _classify(article) if _classify is not None else None
             items.append(article_record(article, verdict))
     digest = job.body_hash or hashlib.sha256(job.body).hexdigest()
-    return ParseOutput(items=tuple(items), body_hash=digest)
+    return ParseOutput(items=tuple(items), body_hash=digest, entries=len(parsed.entries))

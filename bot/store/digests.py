@@ -81,6 +81,7 @@ _DIGEST_COLUMNS = (
     "score",
     "companies",
     "story_key",
+    "publisher_url",
 )
 
 
@@ -139,11 +140,13 @@ def articles_by_id(conn: Connection, article_ids: Sequence[int]) -> list[DigestA
 
 
 def _source_names(conn: Connection, article_ids: list[int]) -> dict[int, tuple[str, ...]]:
-    """Feed names carrying each article, in one query whatever the number of ids."""
+    """Publishers carrying each article (the feed's name, or the publisher an aggregator item
+    named), in one query whatever the number of ids."""
     if not article_ids:
         return {}
+    publisher = func.coalesce(article_sources.c.publisher, feeds.c.name).label("name")
     query = (
-        select(article_sources.c.article_id, feeds.c.name)
+        select(article_sources.c.article_id, publisher)
         .join(feeds, feeds.c.id == article_sources.c.feed_id)
         .where(article_sources.c.article_id.in_(_id_list(conn, article_ids)))
         .order_by(article_sources.c.seen_at, feeds.c.id)
@@ -165,9 +168,19 @@ def _id_list(conn: Connection, ids: list[int]) -> Any:
 
 def _digest_article(row: Row[Any], source_names: tuple[str, ...]) -> DigestArticle:
     """`row` holds _DIGEST_COLUMNS in order."""
-    article_id, url, title, summary, published_at, language, source, score, companies, story = (
-        tuple(row)
-    )
+    (
+        article_id,
+        url,
+        title,
+        summary,
+        published_at,
+        language,
+        source,
+        score,
+        companies,
+        story,
+        publisher_url,
+    ) = tuple(row)
     return DigestArticle(
         id=article_id,
         url=url,
@@ -180,6 +193,7 @@ def _digest_article(row: Row[Any], source_names: tuple[str, ...]) -> DigestArtic
         score=score or 0.0,
         companies=_company_ids(companies),
         story=story,
+        publisher_url=publisher_url,
     )
 
 

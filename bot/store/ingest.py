@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, Text, bindparam, or_, select, update
+from sqlalchemy import Boolean, Integer, String, Text, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
@@ -45,6 +45,7 @@ ARTICLE_COLUMNS = (
     "score",
     "companies",
     "why",
+    "publisher_url",
 )
 
 
@@ -76,6 +77,7 @@ class FeedUpdate:
     last_modified: str | None = None
     body_hash: str | None = None
     new_url: str | None = None
+    entries: int | None = None  # entries in the document parsed; None when none was parsed
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,8 @@ class IngestResult:
 class _Plan:
     """Where each feed's entries go: existing article ids, or URLs of articles to insert."""
 
-    links: list[list[tuple[int | str, str | None]]]  # per feed: (article id or url, guid)
+    # per feed: (article id or url, guid, the publisher the feed named for it)
+    links: list[list[tuple[int | str, str | None, str | None]]]
     new_rows: list[tuple[Any, ...]] = field(default_factory=list)  # in ARTICLE_COLUMNS order
     owner: dict[str, int] = field(default_factory=dict)  # url of a new row → feed index
 
@@ -196,7 +199,8 @@ async def _plan(
                 plan.owner[article.url] = index
                 claimed_hash[article.content_hash] = article.url
                 plan.new_rows.append(_article_row(article, seen, history, sqlite))
-            plan.links[index].append((target, article.guid))
+            publisher = article.source if article.relayed else None
+            plan.links[index].append((target, article.guid, publisher))
     return plan
 
 
@@ -288,14 +292,14 @@ async def _insert_sources(
     """Link each feed to its articles; returns how many links each feed added."""
     rows = []
     for write, links in zip(batch, plan.links, strict=True):
-        per_article: dict[int, str | None] = {}
-        for target, guid in links:
+        per_article: dict[int, tuple[str | None, str | None]] = {}
+        for target, guid, publisher in links:
             article_id = target if isinstance(target, int) else ids.get(target)
             if article_id is not None:
-                per_article.setdefault(article_id, guid)
+                per_article.setdefault(article_id, (guid, publisher))
         rows += [
-            {"article_id": a, "feed_id": write.feed.id, "guid": g, "seen_at": now}
-            for a, g in per_article.items()
+            {"article_id": a, "feed_id": write.feed.id, "guid": g, "seen_at": now, "publisher": p}
+            for a, (g, p) in per_article.items()
         ]
     added = dict.fromkeys((w.feed.id for w in batch), 0)
     if rows and dialect == "sqlite":
@@ -311,7 +315,8 @@ async def _insert_sources(
 
 
 _SQLITE_SOURCES = (
-    "INSERT INTO article_sources (article_id, feed_id, guid, seen_at) VALUES (?, ?, ?, ?) "
+    "INSERT INTO article_sources (article_id, feed_id, guid, seen_at, publisher) "
+    "VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (article_id, feed_id) DO NOTHING"
 )
 
@@ -325,7 +330,15 @@ async def _insert_sources_sqlite(
     for row in rows:
         if (row["article_id"], row["feed_id"]) not in linked:
             added[row["feed_id"]] += 1
-            plain.append((row["article_id"], row["feed_id"], row["guid"], utc_text(row["seen_at"])))
+            plain.append(
+                (
+                    row["article_id"],
+                    row["feed_id"],
+                    row["guid"],
+                    utc_text(row["seen_at"]),
+                    row["publisher"],
+                )
+            )
     if plain:
         await conn.exec_driver_sql(_SQLITE_SOURCES, plain)
     return [added[w.feed.id] for w in batch]
@@ -357,6 +370,7 @@ _SUCCESS = (
         last_modified=bindparam("b_last_modified", type_=Text),
         body_hash=bindparam("b_body_hash", type_=String),
         first_polled=or_(feeds.c.first_polled, bindparam("b_parsed", type_=Boolean)),
+        last_entries=func.coalesce(bindparam("b_entries", type_=Integer), feeds.c.last_entries),
     )
 )
 
@@ -382,7 +396,7 @@ async def _update_feeds(conn: AsyncConnection, batch: Sequence[PollWrite]) -> No
         await conn.execute(_FAILURE, failures)
     for write in batch:
         if write.update.new_url and write.update.success:
-            await _move_feed(conn, write.feed.id, write.update.new_url)
+            await _move_feed(conn, write.feed, write.update.new_url)
 
 
 def _success_row(write: PollWrite) -> dict[str, Any]:
@@ -396,6 +410,7 @@ def _success_row(write: PollWrite) -> dict[str, Any]:
         "b_last_modified": u.last_modified,
         "b_body_hash": u.body_hash if u.body_hash is not None else write.feed.body_hash,
         "b_parsed": write.parsed,
+        "b_entries": u.entries,
     }
 
 
@@ -410,10 +425,12 @@ def _failure_row(write: PollWrite) -> dict[str, Any]:
     }
 
 
-async def _move_feed(conn: AsyncConnection, feed_id: int, new_url: str) -> None:
-    taken = (await conn.execute(select(feeds.c.id).where(feeds.c.url == new_url))).first()
-    if taken is None:
-        await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(url=new_url))
+async def _move_feed(conn: AsyncConnection, feed: FeedState, new_url: str) -> None:
+    """A 301/308 changes what is fetched, never the feed's identity (`url`, the config's URL),
+    so the next start matches the config to this feed instead of adding the old URL again."""
+    fetch_url = None if new_url == feed.url else new_url
+    if fetch_url != feed.fetch_url:
+        await conn.execute(update(feeds).where(feeds.c.id == feed.id).values(fetch_url=fetch_url))
 
 
 def _article_row(item: ArticleRecord, seen: Any, history: bool, sqlite: bool) -> tuple[Any, ...]:
@@ -437,6 +454,7 @@ def _article_row(item: ArticleRecord, seen: Any, history: bool, sqlite: bool) ->
         item.score,
         item.companies,
         item.why,
+        (item.publisher_url or "") if item.relayed else None,
     )
 
 

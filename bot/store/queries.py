@@ -80,16 +80,18 @@ def _count_between(conn: Connection, company_id: str, since: datetime, until: da
 def top_sources(
     conn: Connection, company_id: str, *, since: datetime | None = None, limit: int = 5
 ) -> list[tuple[str, int]]:
-    """Feed names that carried the most articles naming the company, with their counts."""
+    """Publishers that carried the most articles naming the company, with their counts: the
+    feed's name, or the publisher an aggregator item named."""
     count = func.count(distinct(article_sources.c.article_id)).label("n")
+    publisher = func.coalesce(article_sources.c.publisher, feeds.c.name).label("name")
     query = (
-        select(feeds.c.name, count)
+        select(publisher, count)
         .select_from(named)
         .join(article_sources, article_sources.c.article_id == named.c.article_id)
         .join(feeds, feeds.c.id == article_sources.c.feed_id)
         .where(named.c.company_id == company_id)
-        .group_by(feeds.c.name)
-        .order_by(count.desc(), feeds.c.name)
+        .group_by(publisher)
+        .order_by(count.desc(), publisher)
         .limit(limit)
     )
     if since is not None:

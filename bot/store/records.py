@@ -30,6 +30,8 @@ class ArticleRecord(NamedTuple):
     score: float | None = None
     companies: str | None = None  # JSON array of company ids
     why: str | None = None  # JSON array of the rules that fired
+    publisher_url: str | None = None  # see Article: set for an item relayed from a publisher
+    relayed: bool = False
 
 
 def article_record(article: Article, classification: Classification | None) -> ArticleRecord:
@@ -45,6 +47,8 @@ def article_record(article: Article, classification: Classification | None) -> A
         source=article.source,
         content_hash=article.content_hash,
         published_text=utc_text(article.published_at),
+        publisher_url=article.publisher_url,
+        relayed=article.relayed,
         **verdict,
     )
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -153,9 +153,11 @@ class Store:
     ) -> FeedState:
         """Store a new feed. With history=False its first poll counts as new, not as history."""
         async with self._writing() as conn:
-            existing = (await conn.execute(select(feeds).where(feeds.c.url == feed.url))).first()
+            same = or_(feeds.c.url == feed.url, feeds.c.fetch_url == feed.url)
+            existing = (await conn.execute(select(feeds).where(same))).first()
             if existing is not None:
-                raise StoreError(f"feed {feed.url} is already stored as id {existing.id}")
+                moved = f" (moved from {existing.url})" if existing.url != feed.url else ""
+                raise StoreError(f"feed {feed.url} is already stored as id {existing.id}{moved}")
             result = await conn.execute(
                 feeds.insert()
                 .values(new_feed_values(feed, origin, now) | {"first_polled": not history})
@@ -448,6 +450,8 @@ def _feed_state(row: Row[Any]) -> FeedState:
         next_poll_at=m["next_poll_at"],
         first_polled=bool(m["first_polled"]),
         origin=m["origin"],
+        fetch_url=m["fetch_url"],
+        last_entries=m["last_entries"],
     )
 
 

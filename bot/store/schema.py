@@ -69,6 +69,8 @@ feeds = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("lease_owner", String(64)),  # the process polling it now (several processes share)
     Column("lease_until", UTCDateTime()),
+    Column("fetch_url", Text),  # where a 301/308 moved it; `url` stays its identity
+    Column("last_entries", Integer),  # entries in the last document parsed
 )
 
 articles = Table(
@@ -92,6 +94,8 @@ articles = Table(
     Column("companies", Text),  # JSON array of company ids
     Column("why", Text),  # JSON array of fired rules
     Column("story_key", Text),  # set after the poll that stored it (see pipeline.assign_stories)
+    # NULL: the feed's own item; else a relayed item's publisher home page ("" if not given)
+    Column("publisher_url", Text),
     Index("ix_articles_content_hash", "content_hash"),
     Index("ix_articles_published_at", "published_at"),
     Index("ix_articles_first_seen_at", "first_seen_at"),
@@ -105,6 +109,7 @@ article_sources = Table(
     Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
     Column("guid", Text),
     Column("seen_at", UTCDateTime(), nullable=False),
+    Column("publisher", Text),  # the publisher the feed named for it; NULL: the feed's own
     UniqueConstraint("article_id", "feed_id", name="uq_article_sources_article_feed"),
     Index("ix_article_sources_feed_guid", "feed_id", "guid"),
 )

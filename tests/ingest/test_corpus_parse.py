@@ -57,6 +57,11 @@ def _normalised(feed: ParsedFeed) -> list[tuple[object, ...] | None]:
                 article.published_at,
                 article.author,
                 article.language,
+                article.source,
+                article.publisher_url,
+                article.relayed,
+                entry.publisher,
+                entry.publisher_url,
             )
         )
     return rows

@@ -1,5 +1,6 @@
 """poll_feeds end to end: a real loopback server, the real fetcher, parser and store."""
 
+import io
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,8 @@ from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.ingest.parsers import ClassifierSpec, InlineParser
 from bot.ingest.pipeline import PollContext, jitter, next_poll_delay, poll_feeds
 from bot.models import FeedConfig, FeedState
+from bot.platforms.console.ingest_report import print_feed_table
+from bot.store.errors import StoreError
 from tests.feedserver import FeedServer, feed_server, rss
 from tests.support import at, open_store, postgres_available
 
@@ -139,14 +142,40 @@ def test_backoff_doubles_per_failure_up_to_the_cap() -> None:
     assert next_poll_delay(600, 0, 9000, 3600) == 9000
 
 
-async def test_a_permanent_redirect_moves_the_feed(ctx: PollContext, server: FeedServer) -> None:
+async def test_a_permanent_redirect_moves_what_is_fetched_not_the_feed(
+    ctx: PollContext, server: FeedServer
+) -> None:
     server.serve("/old", "", status=301, headers={"Location": "/new"}, validators=False)
     server.serve("/new", rss(("1", "https://n.example/1", "One")))
     feed = await add(ctx, server.url("/old"))
     [outcome] = await poll_all(ctx)
     assert outcome.new_articles == 1
     stored = await ctx.store.get_feed(feed.id)
-    assert stored is not None and stored.url == server.url("/new")
+    assert stored is not None
+    assert (stored.url, stored.fetch_url) == (server.url("/old"), server.url("/new"))
+    await poll_all(ctx)
+    assert server.hits == {"/old": 1, "/new": 2}  # the moved URL is what is polled now
+
+
+async def test_a_moved_config_feed_stays_one_feed_after_a_restart(
+    ctx: PollContext, server: FeedServer
+) -> None:
+    server.serve("/old", "", status=301, headers={"Location": "/new"}, validators=False)
+    server.serve("/new", rss(("1", "https://n.example/1", "One")))
+    configured = [FeedConfig(url=server.url("/old"), name="Mover", allow_private_address=True)]
+    await ctx.store.sync_config(configured, None, at(20))
+    await poll_all(ctx)
+    await ctx.store.sync_config(configured, None, at(21))  # the next start
+    [feed] = await ctx.store.list_feeds()
+    assert (feed.url, feed.fetch_url) == (server.url("/old"), server.url("/new"))
+    await poll_all(ctx)
+    assert server.hits["/new"] == 2 and server.hits["/old"] == 1
+    with pytest.raises(StoreError, match="already stored as id 1 \\(moved from"):
+        await add(ctx, server.url("/new"))
+    listing = io.StringIO()
+    print_feed_table(await ctx.store.feed_summaries(), listing)
+    assert server.url("/old") in listing.getvalue()
+    assert f"moved to {server.url('/new')}" in listing.getvalue()
 
 
 async def test_first_poll_of_a_feed_is_history(ctx: PollContext, server: FeedServer) -> None:

@@ -106,10 +106,19 @@ async def test_record_poll_counts_failures_and_resets_on_success(store: Store) -
     assert feed.last_success_at == at(22)
 
 
-async def test_permanent_redirect_moves_the_feed_url(store: Store) -> None:
+async def test_permanent_redirect_moves_the_fetched_url_and_keeps_the_identity(
+    store: Store,
+) -> None:
     feed = await add(store, "https://a.example/feed")
     moved = FeedUpdate(at(20), at(21), 200, None, success=True, new_url="https://a.example/new")
-    assert (await store.record_poll(feed, moved)).url == "https://a.example/new"
+    stored = await store.record_poll(feed, moved)
+    assert (stored.url, stored.fetch_url, stored.poll_url) == (
+        "https://a.example/feed",
+        "https://a.example/new",
+        "https://a.example/new",
+    )
+    back = FeedUpdate(at(21), at(22), 200, None, success=True, new_url="https://a.example/feed")
+    assert (await store.record_poll(stored, back)).fetch_url is None  # moved back home
 
 
 async def test_config_sync_adds_missing_feeds_and_keeps_cli_ones(store: Store) -> None:

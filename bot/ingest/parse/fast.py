@@ -194,7 +194,7 @@ _CHANNEL_SENSITIVE = frozenset(
 
 _RSS_VERSIONS = {"2.0": "rss20", "0.91": "rss091u", "0.92": "rss092"}
 _RSS_ITEM_FIELDS = frozenset({"title", "link", "description", "guid", "pubDate", "author"})
-_RSS_ITEM_IGNORED = frozenset({"category", "comments", "enclosure", "source"})
+_RSS_ITEM_IGNORED = frozenset({"category", "comments", "enclosure"})
 _RSS_CHANNEL_IGNORED = frozenset(
     {
         "description",
@@ -502,6 +502,9 @@ def _rss_item(item: Any, dates: DateParser) -> RawEntry:
             elif child.attrib:
                 raise _Decline
             values[tag] = _leaf(child)
+        elif tag == "source":
+            _single(counts, tag)
+            values["publisher"], values["publisher_url"] = _rss_source(child)
         elif tag == _CONTENT_ENCODED:
             _single(counts, tag)
             if child.attrib:
@@ -540,7 +543,21 @@ def _rss_item(item: Any, dates: DateParser) -> RawEntry:
         language=_optional(values.get("language", "")),
         published=dates(values.get("pubDate") or values.get("published", "")),
         updated=dates(values.get("updated", "")),
+        publisher=_optional(values.get("publisher", "")),
+        publisher_url=_optional(values.get("publisher_url", "")),
     )
+
+
+def _rss_source(source: Any) -> tuple[str, str]:
+    """`<source url="home">Publisher</source>`, as feedparser reads it (the url attribute
+    unstripped, the text stripped); anything richer is left to feedparser."""
+    for name in source.attrib:
+        if name != "url":
+            raise _Decline
+    url = source.get("url") or ""
+    if not url.isascii():
+        raise _Decline  # feedparser's re-decoding of attribute values is not mirrored
+    return _leaf(source), url
 
 
 def _permalink(guid: Any) -> bool:

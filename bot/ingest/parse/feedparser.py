@@ -347,8 +347,18 @@ def _summary_of(entry: dict[str, Any]) -> str:
     return ""
 
 
+def _publisher(entry: dict[str, Any]) -> tuple[str | None, str | None]:
+    """RSS `<source url>` gives title and href; Atom `<source>` gives title and link."""
+    source = _get(entry, "source")
+    if not isinstance(source, dict):
+        return None, None
+    url = _get(source, "href") or _get(source, "link")
+    return _optional(_get(source, "title")), url if isinstance(url, str) and url else None
+
+
 def _feedparser_entry(entry: dict[str, Any]) -> RawEntry:
     get = _get
+    publisher, publisher_url = _publisher(entry)
     return RawEntry(
         guid=_optional(get(entry, "id")),
         link=_optional(get(entry, "link")),
@@ -358,6 +368,8 @@ def _feedparser_entry(entry: dict[str, Any]) -> RawEntry:
         language=_optional(get(entry, "language")),
         published=_from_struct(get(entry, "published_parsed")),
         updated=_from_struct(get(entry, "updated_parsed")),
+        publisher=publisher,
+        publisher_url=publisher_url,
     )
 
 

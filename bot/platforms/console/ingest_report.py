@@ -88,6 +88,7 @@ def feed_json(summary: FeedSummary, flags: Sequence[str] = ()) -> dict[str, Any]
     return {
         "id": feed.id,
         "url": feed.url,
+        "fetch_url": feed.fetch_url,  # where the feed moved to: what is polled
         "name": feed.name,
         "language": feed.language,
         "interval": feed.interval,
@@ -121,6 +122,11 @@ def why_text(article: StoredArticle) -> str:
     return "\n".join(lines)
 
 
+def _where(feed: FeedState) -> str:
+    """The feed's own URL and, once a 301/308 moved it, the one polled now."""
+    return feed.url + (f"\n→ moved to {feed.fetch_url}" if feed.fetch_url else "")
+
+
 def print_feed_table(
     summaries: Sequence[FeedSummary],
     out: TextIO,
@@ -148,7 +154,7 @@ def print_feed_table(
             str(feed.consecutive_failures),
             feed.last_success_at.strftime("%Y-%m-%d %H:%M") if feed.last_success_at else "never",
             ", ".join(flags(summary)) or "-",
-            feed.url + (f"\n{feed.last_error}" if feed.last_error else ""),
+            _where(feed) + (f"\n{feed.last_error}" if feed.last_error else ""),
         )
         table.add_row(*(Text(cell) for cell in cells))  # Text: names and errors are not markup
     Console(file=out, width=160 if not out.isatty() else None).print(table)
