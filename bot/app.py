@@ -11,7 +11,8 @@ from types import TracebackType
 from bot.classify.catalog import CatalogError, load_catalog
 from bot.digest.deliver import DeliveryContext, Poster
 from bot.ingest.fetch import Fetcher, FetchLimits
-from bot.ingest.parsers import ClassifierSpec, InlineParser, PoolParser, make_parser
+from bot.ingest.jobs import ClassifierSpec
+from bot.ingest.parsers import InlineParser, PoolParser, make_parser
 from bot.ingest.pipeline import PollContext
 from bot.settings import ConfigError, Settings
 from bot.store.reconcile import SyncPlan

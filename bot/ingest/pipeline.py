@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from bot.digest.stories import cluster_stories
 from bot.ingest.fetch import Fetcher
-from bot.ingest.parsers import ParseJob, Parser
+from bot.ingest.jobs import ParseJob, Parser
 from bot.models import FeedState, FetchResult, PollOutcome
 from bot.store.ingest import Item
 from bot.store.repo import FeedUpdate, PollWrite, Store

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.classify.hook import build_classifier
+from bot.ingest.jobs import MAX_ENTRIES_PER_FEED, ClassifierSpec, ParseJob, ParseOutput
 from bot.ingest.normalise import normalise_entry
 from bot.ingest.parse.feedparser import FeedRejected, parse_feed
-from bot.ingest.parsers import MAX_ENTRIES_PER_FEED, ClassifierSpec, ParseJob, ParseOutput
 from bot.models import Article, Classification
 from bot.store.records import article_record
 

@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 
 import psutil
 
-from bot.ingest.parsers import ClassifierSpec, InlineParser, ParseJob, PoolParser
+from bot.ingest.jobs import ClassifierSpec, ParseJob
+from bot.ingest.parsers import InlineParser, PoolParser
 from tests.feedserver import rss
 
 FEED = rss(

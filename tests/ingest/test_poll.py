@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.ingest.fetch import Fetcher, FetchLimits
-from bot.ingest.parsers import ClassifierSpec, InlineParser
+from bot.ingest.jobs import ClassifierSpec
+from bot.ingest.parsers import InlineParser
 from bot.ingest.pipeline import PollContext, jitter, next_poll_delay, poll_feeds
 from bot.models import FeedConfig, FeedState
 from bot.platforms.console.ingest_report import print_feed_table
