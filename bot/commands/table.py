@@ -20,7 +20,6 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from bot.classify.catalog import Catalog, Company
-from bot.commands import charts as trends
 from bot.commands.messages import Card, Command, Reply, error_reply
 from bot.commands.resolve import CompanyIndex, build_index
 from bot.digest.deliver import DeliveryContext, compose_period
@@ -52,7 +51,10 @@ from bot.settings import Settings
 from bot.store import queries
 from bot.store.errors import StoreError
 from bot.store.repo import Store, StoredArticle
+from bot.trends import present as trends
 from bot.trends.cache import ChartCache
+from bot.trends.data import trend_data
+from bot.trends.series import TrendData
 
 log = logging.getLogger(__name__)
 
@@ -773,8 +775,8 @@ async def _share(ctx: Context, command: Command) -> Reply:
     )
 
 
-async def _trend_data(ctx: Context, companies: Sequence[str], days: int) -> trends.TrendData:
-    return await trends.trend_data(
+async def _trend_data(ctx: Context, companies: Sequence[str], days: int) -> TrendData:
+    return await trend_data(
         ctx.store,
         ctx.company_names,
         companies,

@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.commands.charts import MAX_TREND_COMPANIES, top_companies, trend_chart, trend_data
 from bot.digest.build import build_digest, rank_stories
 from bot.digest.schedules import is_weekly, last_fire
 from bot.digest.stories import stories_of
@@ -38,6 +37,8 @@ from bot.store import digests, outbox
 from bot.store.outbox import QueuedPost
 from bot.store.repo import Store
 from bot.trends.cache import ChartCache
+from bot.trends.data import trend_data
+from bot.trends.present import MAX_TREND_COMPANIES, top_companies, trend_chart
 
 log = logging.getLogger(__name__)
 

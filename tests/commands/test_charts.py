@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from bot.classify.catalog import load_catalog
-from bot.commands import charts as trends
 from bot.commands.messages import Command, Reply
 from bot.commands.table import Context, dispatch, make_context
 from bot.models import Classification, FeedConfig
 from bot.store.repo import Store
+from bot.trends import data as trend_store
+from bot.trends import present as trends
 from bot.trends.cache import ChartCache
 from bot.trends.series import TrendData
 from tests.commands.test_commands import settings_for
@@ -70,7 +71,7 @@ async def run(ctx: Context, text: str) -> Reply:
 
 
 async def trend_data(ctx: Context, companies: list[str], days: int) -> TrendData:
-    return await trends.trend_data(
+    return await trend_store.trend_data(
         ctx.store, ctx.company_names, companies, days=days, today=TODAY, min_score=0.5
     )
 
@@ -82,7 +83,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_counts_are_laid_out_over_the_window_with_zeros() -> None:
-    days = trends.window_days(date(2026, 11, 28), 3)
+    days = trend_store.window_days(date(2026, 11, 28), 3)
     assert days == (date(2026, 11, 26), date(2026, 11, 27), date(2026, 11, 28))
     rows = [
         ("nvidia", "2026-11-27", 2),
@@ -91,13 +92,13 @@ def test_counts_are_laid_out_over_the_window_with_zeros() -> None:
         ("huawei", "2026-11-20", 9),  # before the window
         ("amd", "2026-11-28", 5),  # not asked for
     ]
-    counts = trends.counts_by_day(rows, days, ["nvidia", "huawei", "tsmc"])
+    counts = trend_store.counts_by_day(rows, days, ["nvidia", "huawei", "tsmc"])
     assert counts == {"nvidia": (0, 2, 1), "huawei": (4, 0, 0), "tsmc": (0, 0, 0)}
 
 
 async def test_trend_data_counts_relevant_stories_per_day(ctx: Context) -> None:
     data = await trend_data(ctx, ["nvidia", "huawei"], 7)
-    assert data.days == trends.window_days(TODAY, 7)
+    assert data.days == trend_store.window_days(TODAY, 7)
     by_id = {s.company_id: s.counts for s in data.series}
     assert by_id["nvidia"] == (0, 0, 0, 0, 3, 1, 1)
     assert by_id["huawei"] == (0, 0, 0, 0, 0, 2, 0)
