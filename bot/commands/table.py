@@ -36,7 +36,11 @@ from bot.models import (
     Subscription,
     SubscriptionConfig,
 )
-from bot.platforms.textsafety import (
+from bot.settings import Settings
+from bot.store import queries
+from bot.store.errors import StoreError
+from bot.store.repo import Store, StoredArticle
+from bot.text import (
     companies_text,
     linkable,
     local_time,
@@ -47,10 +51,6 @@ from bot.platforms.textsafety import (
     truncate,
     zone,
 )
-from bot.settings import Settings
-from bot.store import queries
-from bot.store.errors import StoreError
-from bot.store.repo import Store, StoredArticle
 from bot.trends import present as trends
 from bot.trends.cache import ChartCache
 from bot.trends.data import trend_data

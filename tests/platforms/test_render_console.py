@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.models import Digest
 from bot.platforms.console.digest_render import render_console
-from bot.platforms.textsafety import (
+from bot.text import (
     ELLIPSIS,
     clean,
     fit,
@@ -43,7 +43,7 @@ PROPERTY = settings(
 )
 
 
-# --- textsafety ---------------------------------------------------------------------------
+# --- bot.text ------------------------------------------------------------------------------
 
 
 def test_clean_drops_controls_bidi_and_lone_surrogates() -> None:

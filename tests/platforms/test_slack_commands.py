@@ -45,8 +45,8 @@ from bot.platforms.slack.commands import (
     reply_blocks,
 )
 from bot.platforms.slack.render import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
-from bot.platforms.textsafety import text_len
 from bot.store.repo import Store
+from bot.text import text_len
 from tests.commands.test_commands import HUAWEI, NOW, ago, settings_for, stored
 from tests.platforms import HOSTILE_SUMMARY, HOSTILE_TITLE, PNG, chart
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import tzinfo
 
 from bot.models import Digest, DigestSection, Story
-from bot.platforms.textsafety import (
+from bot.text import (
     companies_text,
     local_time,
     one_line,

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from bot.commands.messages import Attachment, Card, Reply
-from bot.platforms.textsafety import one_line
+from bot.text import one_line
 
 URL_CHARS = 2000
 MAX_FILENAME = 120

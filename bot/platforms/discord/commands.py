@@ -52,7 +52,7 @@ from bot.platforms.discord.render import (
     image_url,
     link_url,
 )
-from bot.platforms.textsafety import fit, linkable, one_line, text_len, truncate
+from bot.text import fit, linkable, one_line, text_len, truncate
 
 log = logging.getLogger(__name__)
 

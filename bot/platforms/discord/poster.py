@@ -29,7 +29,7 @@ from bot.platforms.discord.render import (
     render_discord,
 )
 from bot.platforms.journal import ACCEPTED, DeadTarget, MemoryJournal, PartJournal, Refused
-from bot.platforms.textsafety import one_line, truncate
+from bot.text import one_line, truncate
 
 MAX_NONCE = 25  # Discord refuses longer nonces
 # Unknown Channel, Missing Access: the channel is deleted or the bot was removed from it

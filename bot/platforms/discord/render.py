@@ -14,7 +14,7 @@ from datetime import tzinfo
 from typing import Any
 
 from bot.models import Attachment, Digest, Story
-from bot.platforms.textsafety import (
+from bot.text import (
     companies_text,
     fit,
     linkable,

@@ -44,7 +44,7 @@ from bot.platforms.slack.render import (
     escape_plain,
     link_url,
 )
-from bot.platforms.textsafety import fit, linkable, one_line, text_len, truncate
+from bot.text import fit, linkable, one_line, text_len, truncate
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from bot.platforms.journal import (
     Refused,
 )
 from bot.platforms.slack.render import render_slack
-from bot.platforms.textsafety import one_line, truncate
+from bot.text import one_line, truncate
 
 log = logging.getLogger(__name__)
 
