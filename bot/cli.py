@@ -317,7 +317,7 @@ async def _feeds_add(app: App, args: argparse.Namespace) -> int:
 
 
 async def _feeds_remove(app: App, args: argparse.Namespace) -> int:
-    from bot.commands.table import owned_by_file
+    from bot.commands.feeds import owned_by_file
 
     feed = await app.store.get_feed(args.id)
     if feed is None:

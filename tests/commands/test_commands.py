@@ -12,7 +12,7 @@ import pytest
 from bot.app import build_app
 from bot.classify.catalog import load_catalog
 from bot.commands.messages import Card, Command, Reply, parse_command_line
-from bot.commands.table import COMMANDS, GENERIC_ERROR, Context, dispatch, make_context
+from bot.commands.table import GENERIC_ERROR, Context, commands, dispatch, make_context
 from bot.ingest.fetch import Fetcher
 from bot.models import Classification, FeedConfig, FetchResult, SubscriptionConfig
 from bot.platforms.console.commands import ask
@@ -314,7 +314,7 @@ async def test_unknown_command_and_bad_arguments_are_private_usage_errors(ctx: C
 
 async def test_help_lists_every_command(ctx: Context) -> None:
     reply = await run(ctx, "help", admin=False)
-    assert reply.ephemeral and len(reply.lines) == len(COMMANDS)
+    assert reply.ephemeral and len(reply.lines) == len(commands())
     assert any(line.startswith("subscribe ") and "(admins)" in line for line in reply.lines)
     detail = await run(ctx, "help feeds")
     assert detail.lines[0] == "usage: feeds <list|add|remove|test> [target]"
@@ -339,8 +339,8 @@ NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
 
 
 def test_commands_fit_discord_slash_command_limits() -> None:
-    assert len({spec.name for spec in COMMANDS}) == len(COMMANDS) <= 100
-    for spec in COMMANDS:
+    assert len({spec.name for spec in commands()}) == len(commands()) <= 100
+    for spec in commands():
         assert NAME.match(spec.name), spec.name
         assert 1 <= len(spec.help) <= 100, spec.name
         assert len(spec.params) <= 25, spec.name

@@ -17,7 +17,7 @@ from aiohttp import BodyPartReader, web
 
 from bot.classify.catalog import load_catalog
 from bot.commands.messages import Card, Command, Reply
-from bot.commands.table import COMMANDS, Context, make_context
+from bot.commands.table import Context, commands, make_context
 from bot.platforms.discord.commands import (
     ADMIN_GROUP,
     GROUP,
@@ -273,8 +273,8 @@ def test_every_command_is_registered_within_discord_limits() -> None:
             assert NAME.fullmatch(sub["name"]) and 1 <= len(sub["description"]) <= 100
             assert len(sub["options"]) <= 25
             registered[sub["name"]] = sub | {"group": group["name"]}
-    assert set(registered) == {spec.name for spec in COMMANDS}
-    for spec in COMMANDS:
+    assert set(registered) == {spec.name for spec in commands()}
+    for spec in commands():
         sub = registered[spec.name]
         assert sub["group"] == (ADMIN_GROUP if spec.admin else GROUP)
         by_name = {opt["name"]: opt for opt in sub["options"]}
@@ -297,12 +297,12 @@ def test_admin_commands_need_manage_guild_by_default() -> None:
     assert groups[ADMIN_GROUP]["dm_permission"] is False
     assert groups[GROUP]["default_member_permissions"] is None
     assert {o["name"] for o in groups[ADMIN_GROUP]["options"]} == {
-        s.name for s in COMMANDS if s.admin
+        s.name for s in commands() if s.admin
     }
 
 
 def test_options_become_the_handlers_words() -> None:
-    specs = {spec.name: spec for spec in COMMANDS}
+    specs = {spec.name: spec for spec in commands()}
     search = command_words(specs["search"], {"query": "Ascend 910C", "days": 7})
     assert search == ("Ascend 910C", "7")
     subscribe = command_words(

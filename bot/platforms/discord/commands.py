@@ -1,6 +1,6 @@
 """Slash commands: a Discord interaction → `Command` → `dispatch` → `Reply` → embeds.
 
-The commands come from the one table, `bot.commands.table.COMMANDS`. Discord lets a default
+The commands come from the one registry, `bot.commands.table.commands()`. Discord lets a default
 permission be set only on a top-level command, so the table splits in two groups:
 
 * `/chipnews <command>` for everyone;
@@ -34,7 +34,7 @@ import discord
 from discord import app_commands
 
 from bot.commands.messages import Card, Command, Reply, error_reply
-from bot.commands.table import COMMANDS, GENERIC_ERROR, CommandSpec, Context, Param, dispatch
+from bot.commands.table import GENERIC_ERROR, CommandSpec, Context, Param, commands, dispatch
 from bot.platforms.discord.poster import _RoutedHTTPClient, chart_file
 from bot.platforms.discord.render import (
     CHART_TOO_LARGE,
@@ -300,7 +300,7 @@ def slash_command(
 def build_tree(
     client: discord.Client,
     context_factory: ContextFactory,
-    specs: Sequence[CommandSpec] = COMMANDS,
+    specs: Sequence[CommandSpec] | None = None,
 ) -> app_commands.CommandTree[discord.Client]:
     """`/chipnews` and `/chipnews-admin` with one subcommand per table entry.
 
@@ -315,7 +315,7 @@ def build_tree(
         default_permissions=ADMIN_PERMISSIONS,
         guild_only=True,
     )
-    for spec in specs:
+    for spec in commands() if specs is None else specs:
         (admin if spec.admin else public).add_command(slash_command(spec, context_factory))
     for group in (public, admin):
         if group.commands:

@@ -31,7 +31,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.messages import Attachment, Card, Command, Reply, error_reply, parse_command_line
-from bot.commands.table import BY_NAME, Context, dispatch
+from bot.commands.table import Context, dispatch, spec_named
 from bot.platforms.slack.poster import MAX_ALT_TEXT, api_base_url
 from bot.platforms.slack.render import (
     MAX_BLOCKS,
@@ -143,7 +143,7 @@ async def _run(
     except ValueError as exc:
         return error_reply(str(exc), f"e.g. {SLASH_COMMAND} company huawei")
     user = str(body.get("user_id") or "")
-    spec = BY_NAME.get(name)
+    spec = spec_named(name)
     # users.info only when it matters: an admin-only command from someone not allow-listed.
     admin = user in admins or (
         spec is not None and spec.admin and await is_workspace_admin(client, user)

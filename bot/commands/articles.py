@@ -1,0 +1,191 @@
+"""`latest`, `company`, `search` and `why`: stored articles, as cards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, timedelta
+
+from bot.classify.catalog import Company
+from bot.commands.messages import Card, Command, Reply
+from bot.commands.table import (
+    COMPANY_HELP,
+    MAX_CARDS,
+    CommandError,
+    Context,
+    Param,
+    UsageError,
+    bounded_int,
+    command,
+    known_company,
+    read,
+)
+from bot.ingest.normalise import canonical_url
+from bot.store import queries
+from bot.store.repo import StoredArticle
+from bot.text import companies_text, linkable, local_time, one_line, summary_line, truncate
+
+DEFAULT_COUNT = 5
+MAX_COUNT = 20
+MAX_DAYS = 3650
+
+
+def article_card(ctx: Context, article: StoredArticle) -> Card:
+    fields = [("source", article.source), ("published", local_time(article.published_at, UTC))]
+    about = companies_text(article.companies, ctx.company_names)
+    if about:
+        fields.append(("about", about))
+    fields.append(("id", f"#{article.id}"))
+    return Card(
+        title=article.title or "(untitled)",
+        url=article.url if linkable(article.url) else None,
+        body=summary_line(article.summary),
+        fields=tuple(fields),
+    )
+
+
+def cards(ctx: Context, found: Sequence[StoredArticle]) -> tuple[Card, ...]:
+    return tuple(article_card(ctx, article) for article in found[:MAX_CARDS])
+
+
+@command(
+    "latest",
+    "The newest AI-chip stories, for one company if given",
+    Param("company", COMPANY_HELP, kind="company"),
+    Param("count", f"How many stories (1-{MAX_COUNT}, default {DEFAULT_COUNT})", kind="int"),
+)
+async def _latest(ctx: Context, command: Command) -> Reply:
+    counts = [arg for arg in command.args if arg.isdigit()]
+    words = [arg for arg in command.args if not arg.isdigit()]
+    if len(counts) > 1:
+        raise UsageError("give one count.")
+    count = bounded_int(counts[0], "count", 1, MAX_COUNT) if counts else DEFAULT_COUNT
+    company = known_company(ctx, " ".join(words)) if words else None
+    found = await read(
+        ctx,
+        queries.latest_articles,
+        company,
+        limit=count,
+        min_score=ctx.settings.relevance_threshold,
+    )
+    about = f" on {ctx.company_names[company]}" if company else ""
+    if not found:
+        return Reply(title=f"No AI-chip stories{about} stored yet.")
+    return Reply(title=f"Latest AI-chip news{about}", cards=cards(ctx, found))
+
+
+TOP_SOURCES_WINDOW = timedelta(days=30)
+
+
+@command(
+    "company",
+    "A company card: who it is, latest stories, mentions this week vs last, top sources",
+    Param("name", COMPANY_HELP, required=True, kind="company", many=True),
+)
+async def _company_card(ctx: Context, command: Command) -> Reply:
+    company = ctx.catalog.company(known_company(ctx, " ".join(command.args)))
+    now = ctx.clock()
+    this_week, last_week = await read(ctx, queries.weekly_mentions, company.id, now)
+    # the last month: a card must answer in milliseconds on a store of millions of articles
+    since = now - TOP_SOURCES_WINDOW
+    sources = await read(ctx, queries.top_sources, company.id, since=since, limit=5)
+    stories = await read(
+        ctx,
+        queries.latest_articles,
+        company.id,
+        limit=5,
+        min_score=ctx.settings.relevance_threshold,
+    )
+    lines = [*_who(company), _trend(this_week, last_week), _sources_line(sources)]
+    if not stories:
+        lines.append("No AI-chip stories about it stored yet.")
+    return Reply(title=company.name, lines=tuple(lines), cards=cards(ctx, stories))
+
+
+def _who(company: Company) -> list[str]:
+    lines = []
+    others = [n for n in company.all_names if n != company.name][:8]
+    if others:
+        lines.append("Also known as: " + ", ".join(others))
+    for label, values, most in (
+        ("Tickers", company.tickers, 4),
+        ("Units", company.units, 5),
+        ("Products", company.products, 6),
+    ):
+        if values:
+            lines.append(f"{label}: " + ", ".join(values[:most]))
+    return lines
+
+
+def _trend(this_week: int, last_week: int) -> str:
+    counts = f"Mentions: {this_week} in the last 7 days, {last_week} in the 7 before"
+    if last_week == 0:
+        return counts + (" (new this week)" if this_week else "")
+    change = round((this_week - last_week) * 100 / last_week)
+    if change == 0:
+        return counts + " (no change)"
+    return counts + f" ({'up' if change > 0 else 'down'} {abs(change)}%)"
+
+
+def _sources_line(sources: Sequence[tuple[str, int]]) -> str:
+    if not sources:
+        return "Top sources: none yet"
+    return "Top sources: " + ", ".join(f"{name} ({n})" for name, n in sources)
+
+
+@command(
+    "search",
+    "Full-text search over stored articles",
+    Param("query", "Words to find; quote a phrase", required=True, many=True),
+    Param("company", "Only articles about this company", kind="company"),
+    Param("days", "Only the last N days", kind="int"),
+)
+async def _search(ctx: Context, command: Command) -> Reply:
+    words = list(command.args)
+    days = None
+    if len(words) > 1 and words[-1].isdigit():
+        days = bounded_int(words.pop(), "days", 1, MAX_DAYS)
+    company = ctx.resolve_company(words[-1]) if len(words) > 1 else None
+    if company is not None:
+        words.pop()
+    text = " ".join(words).strip()
+    if not text:
+        raise UsageError("give some words to search for.")
+    since = ctx.clock() - timedelta(days=days) if days is not None else None
+    # one more than is shown tells whether to say there are more
+    found = await ctx.store.search(text, MAX_CARDS + 1, company=company, since=since)
+    shown = truncate(one_line(text), 80)
+    if not found:
+        return Reply(
+            title=f"No stored article matches '{shown}'.",
+            lines=("Try fewer or other words, another language, or more days.",),
+        )
+    more = ("Newest first; there are more. Narrow it with a company or days.",)
+    lines = more if len(found) > MAX_CARDS else ()
+    return Reply(title=f"Search: {shown}", lines=lines, cards=cards(ctx, found))
+
+
+@command(
+    "why",
+    "Why an article was classified as it was",
+    Param("article", "Article id (#123) or link", required=True),
+)
+async def _why(ctx: Context, command: Command) -> Reply:
+    reference = command.args[0].strip().removeprefix("#")
+    if not reference.isdigit():
+        reference = canonical_url(reference)
+    article = await ctx.store.find_article(reference)
+    if article is None:
+        raise CommandError(
+            f"No stored article '{truncate(one_line(command.args[0]), 80)}'.",
+            "Give an article id (#123, as 'latest' and 'search' show) or its link.",
+        )
+    if article.relevant is None:
+        verdict = "not classified yet"
+    else:
+        kind = "AI-chip news" if article.relevant else "not AI-chip news"
+        verdict = f"{kind} (score {article.score or 0.0:.2f})"
+    about = companies_text(article.companies, ctx.company_names) or "none"
+    lines = (f"Verdict: {verdict}", f"Companies: {about}", *(f"• {r}" for r in article.why))
+    if not article.why:
+        lines += ("No rule fired.",)
+    return Reply(title=f"Why #{article.id}", lines=lines, cards=(article_card(ctx, article),))

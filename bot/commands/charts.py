@@ -1,0 +1,106 @@
+"""`trend` and `share`: how much relevant news each company drew, day by day, as charts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC
+
+from bot.commands.messages import Command, Reply
+from bot.commands.table import (
+    COMPANY_HELP,
+    Context,
+    Param,
+    UsageError,
+    bounded_int,
+    command,
+    known_company,
+    names,
+)
+from bot.trends import present as trends
+from bot.trends.data import trend_data
+from bot.trends.series import TrendData
+
+
+@command(
+    "trend",
+    "A chart of daily relevant stories per company",
+    Param(
+        "companies", COMPANY_HELP + "; several to compare", required=True, kind="company", many=True
+    ),
+    Param(
+        "days",
+        f"Window in days (1-{trends.MAX_CHART_DAYS}, default {trends.DEFAULT_TREND_DAYS})",
+        kind="int",
+    ),
+)
+async def _trend_chart(ctx: Context, command: Command) -> Reply:
+    words = list(command.args)
+    days = trends.DEFAULT_TREND_DAYS
+    if len(words) > 1 and words[-1].isdigit():
+        days = bounded_int(words.pop(), "days", 1, trends.MAX_CHART_DAYS)
+    order = {company: index for index, company in enumerate(ctx.catalog.ids)}
+    # catalog order: the same companies give the same chart (and cache entry) however asked
+    companies = sorted(_companies(ctx, words), key=lambda c: order.get(c, len(order)))
+    if not companies:
+        raise UsageError("name at least one company, e.g. trend nvidia huawei 30.")
+    if len(companies) > trends.MAX_TREND_COMPANIES:
+        raise UsageError(f"compare at most {trends.MAX_TREND_COMPANIES} companies at once.")
+    data = await _trend_data(ctx, companies, days)
+    if not any(s.total for s in data.series):
+        return Reply(
+            title=f"No relevant stories about {names(ctx, companies)} in the last {days} days.",
+            lines=("Try more days or other companies.",),
+        )
+    chart = await trends.trend_chart(data, ctx.catalog.ids, ctx.charts)
+    return Reply(title=trends.trend_title(data), lines=trends.trend_lines(data), attachment=chart)
+
+
+@command(
+    "share",
+    "Share of voice: which companies dominated the news, as a chart and a ranking",
+    Param(
+        "days",
+        f"Window in days (1-{trends.MAX_CHART_DAYS}, default {trends.DEFAULT_SHARE_DAYS})",
+        kind="int",
+    ),
+)
+async def _share(ctx: Context, command: Command) -> Reply:
+    days = trends.DEFAULT_SHARE_DAYS
+    if command.args:
+        days = bounded_int(command.args[0], "days", 1, trends.MAX_CHART_DAYS)
+    data = await _trend_data(ctx, ctx.catalog.ids, days)
+    if not any(s.total for s in data.series):
+        return Reply(title=f"No relevant stories in the last {days} days.")
+    chart = await trends.share_chart(data, ctx.catalog.ids, ctx.charts)
+    return Reply(
+        title=trends.share_title(days), lines=trends.share_reply_lines(data), attachment=chart
+    )
+
+
+async def _trend_data(ctx: Context, companies: Sequence[str], days: int) -> TrendData:
+    return await trend_data(
+        ctx.store,
+        ctx.company_names,
+        companies,
+        days=days,
+        today=ctx.clock().astimezone(UTC).date(),
+        min_score=ctx.settings.relevance_threshold,
+    )
+
+
+def _companies(ctx: Context, args: Sequence[str]) -> list[str]:
+    """Company ids from words and quoted names; a name may span words ("ant group")."""
+    words = [w for arg in args for w in re.split(r"[,\s]+", arg) if w]
+    found: list[str] = []
+    index = 0
+    while index < len(words):
+        for span in (3, 2, 1):
+            company = ctx.resolve_company(" ".join(words[index : index + span]))
+            if company is not None and index + span <= len(words):
+                break
+        else:
+            company, span = known_company(ctx, words[index]), 1  # raises with suggestions
+        found.append(company)
+        index += span
+    return list(dict.fromkeys(found))

@@ -1,0 +1,256 @@
+"""`subscribe`, `unsubscribe`, `subscriptions` and `digest`: this channel's digests."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from bot.commands.messages import Card, Command, Reply
+from bot.commands.table import (
+    MAX_CARDS,
+    CommandError,
+    Context,
+    Param,
+    UsageError,
+    command,
+    known_company,
+    read,
+    write,
+)
+from bot.digest.deliver import DeliveryContext, compose_period
+from bot.digest.schedules import ScheduleError, check_timezone, next_fire, parse_schedule
+from bot.models import Digest, Story, Subscription, SubscriptionConfig
+from bot.store import queries
+from bot.text import (
+    companies_text,
+    linkable,
+    local_time,
+    period_text,
+    sources_text,
+    summary_line,
+    truncate,
+    zone,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SCHEDULE = "daily 08:00"
+
+
+@command("subscriptions", "This channel's digest subscriptions")
+async def _subscriptions(ctx: Context, command: Command) -> Reply:
+    # The console is the operator's own terminal: it sees every channel's subscription.
+    target = None if command.channel == "console" else command.channel
+    owned = await read(ctx, queries.subscriptions_of, target)
+    if not owned:
+        return Reply(
+            title="No subscriptions for this channel.",
+            lines=('An admin can start one: subscribe nvidia huawei "daily 08:00" Europe/Rome',),
+            ephemeral=True,
+        )
+    lines = tuple(_describe(ctx, o.subscription, o.origin) for o in owned)
+    return Reply(title="Subscriptions", lines=lines, ephemeral=True)
+
+
+def _describe(ctx: Context, sub: Subscription, origin: str = "chat") -> str:
+    companies = ", ".join(ctx.company_names.get(c, c) for c in sub.companies) or "all companies"
+    upcoming = next_fire(sub.schedule, sub.timezone, ctx.clock())
+    owner = ", from the config file" if origin == "config" else ""
+    return (
+        f"#{sub.id} {sub.target}: {companies}; schedule '{sub.schedule}' ({sub.timezone}), "
+        f"min relevance {sub.min_relevance:.2f}{owner}; next {local_time(upcoming, zone(sub.timezone))}"
+    )
+
+
+@command(
+    "subscribe",
+    "Post digests in this channel (or change them)",
+    Param("companies", "Companies to follow; 'all' for every one", kind="company", many=True),
+    Param("schedule", "daily 08:00, weekdays 18:00, weekly mon 09:00 or cron"),
+    Param("timezone", "IANA time zone such as Europe/Rome (default UTC)"),
+    Param("min-relevance", "Least relevance from 0 to 1", kind="float"),
+    admin=True,
+)
+async def _subscribe(ctx: Context, command: Command) -> Reply:
+    owned = await read(ctx, queries.subscriptions_of, command.channel)
+    if owned and owned[0].origin == "config":
+        raise CommandError(
+            "This channel's subscription comes from the config file.",
+            f"Change it in {ctx.settings.config_path.name}; chat changes would be undone.",
+        )
+    base: SubscriptionConfig = (
+        owned[0].subscription
+        if owned
+        else SubscriptionConfig(
+            target=command.channel,
+            schedule=parse_schedule(DEFAULT_SCHEDULE),
+            min_relevance=ctx.settings.relevance_threshold,
+        )
+    )
+    config = replace(base, **_subscribe_changes(ctx, command.args))
+    try:
+        saved = await write(ctx, queries.save_chat_subscription, config, ctx.clock())
+    except queries.ConfigOwnedError as exc:
+        raise CommandError(f"{exc}.") from None
+    await _subscriptions_changed(ctx)
+    title = "Subscription updated" if owned else "Subscribed this channel"
+    return Reply(title=title, lines=(_describe(ctx, saved),))
+
+
+_SCHEDULE_WORDS = {"daily": 2, "weekdays": 2, "weekly": 3}  # words a schedule takes
+
+
+def _subscribe_changes(ctx: Context, args: Sequence[str]) -> dict[str, Any]:
+    """Companies, a schedule, a time zone and a minimum relevance, in any order."""
+    changes: dict[str, Any] = {}
+    companies: list[str] = []
+    words: list[str] = []
+    for arg in args:
+        phrase = arg.split()
+        if len(phrase) > 1:  # quoted: a schedule or a company name with a space
+            if phrase[0].lower() in _SCHEDULE_WORDS or len(phrase) == 5:
+                changes["schedule"] = _schedule(arg)
+            else:
+                companies.append(known_company(ctx, arg))
+        else:
+            words += [w for w in re.split(r"[,\s]+", arg) if w]
+    index = 0
+    while index < len(words):
+        index = _read_word(ctx, words, index, changes, companies)
+    if companies:
+        changes["companies"] = tuple(dict.fromkeys(companies))
+    return changes
+
+
+def _read_word(
+    ctx: Context, words: list[str], index: int, changes: dict[str, Any], companies: list[str]
+) -> int:
+    """Read the subscribe word at `index` into `changes`/`companies`; return the next index."""
+    word = words[index]
+    span = _SCHEDULE_WORDS.get(word.lower())
+    if span is not None:
+        changes["schedule"] = _schedule(" ".join(words[index : index + span]))
+        return index + span
+    if re.fullmatch(r"\d*\.\d+|[01]", word):
+        value = float(word)
+        if not 0.0 <= value <= 1.0:
+            raise UsageError(f"min-relevance must be from 0 to 1, not {word}.")
+        changes["min_relevance"] = value
+    elif "/" in word or word.upper() in ("UTC", "GMT"):
+        changes["timezone"] = _timezone(word)
+    elif word.lower() in ("all", "everything"):
+        changes["companies"] = ()
+    else:
+        company = ctx.resolve_company(word)
+        if company is None:
+            raise UsageError(
+                f"'{truncate(word, 40)}' is not a company, schedule, time zone or relevance."
+            )
+        companies.append(company)
+    return index + 1
+
+
+def _schedule(text: str) -> str:
+    try:
+        return parse_schedule(text)
+    except ScheduleError as exc:
+        raise UsageError(f"{exc}.") from None
+
+
+def _timezone(text: str) -> str:
+    try:
+        return check_timezone(text)
+    except ScheduleError as exc:
+        raise UsageError(f"{exc}.") from None
+
+
+@command("unsubscribe", "Stop this channel's digests", admin=True)
+async def _unsubscribe(ctx: Context, command: Command) -> Reply:
+    try:
+        removed = await write(ctx, queries.remove_chat_subscription, command.channel)
+    except queries.ConfigOwnedError:
+        raise CommandError(
+            "This channel's subscription comes from the config file.",
+            f"Remove it from {ctx.settings.config_path.name}; chat changes would be undone.",
+        ) from None
+    if removed is None:
+        raise CommandError(
+            "This channel has no subscription.", "Nothing to stop; 'subscribe' starts one."
+        )
+    await _subscriptions_changed(ctx)
+    return Reply(title="Unsubscribed this channel", lines=("No more digests will be posted here.",))
+
+
+async def _subscriptions_changed(ctx: Context) -> None:
+    if ctx.on_subscriptions_changed is None:
+        return
+    try:
+        await ctx.on_subscriptions_changed()
+    except Exception:  # the change is stored; the scheduler picks it up at the next start
+        log.exception("refreshing the digest schedule after a subscription change failed")
+
+
+@command("digest", "This channel's digest now, as a private preview")
+async def _digest(ctx: Context, command: Command) -> Reply:
+    owned = await read(ctx, queries.subscriptions_of, command.channel)
+    subscription = (
+        owned[0].subscription
+        if owned
+        else Subscription(
+            target=command.channel,
+            schedule=parse_schedule(DEFAULT_SCHEDULE),
+            min_relevance=ctx.settings.relevance_threshold,
+        )
+    )
+    delivery = DeliveryContext(
+        store=ctx.store,
+        posters={},
+        clock=ctx.clock,
+        settings=ctx.settings.digest,
+        company_names=ctx.company_names,
+    )
+    digest, _ = await compose_period(delivery, subscription, ctx.clock())
+    return _digest_reply(ctx, digest)
+
+
+def _digest_reply(ctx: Context, digest: Digest) -> Reply:
+    lines = [period_text(digest.period_start, digest.period_end, digest.timezone)]
+    placed = _placed_stories(digest)
+    if not placed:
+        lines.append(digest.empty_note or "Nothing new in AI-chip news since the last digest.")
+    if len(placed) > MAX_CARDS:
+        lines.append(f"and {len(placed) - MAX_CARDS} more stories in the full digest")
+    where = zone(digest.timezone)
+    cards = tuple(_story_card(ctx, heading, story, where) for heading, story in placed[:MAX_CARDS])
+    return Reply(title=f"Preview: {digest.title}", lines=tuple(lines), cards=cards, ephemeral=True)
+
+
+def _placed_stories(digest: Digest) -> list[tuple[str, Story]]:
+    seen: set[str] = set()
+    placed = []
+    for section in digest.sections:
+        for story in section.stories:
+            if story.key not in seen:
+                seen.add(story.key)
+                placed.append((section.heading, story))
+    return placed
+
+
+def _story_card(ctx: Context, heading: str, story: Story, where: Any) -> Card:
+    fields = [
+        ("section", heading),
+        ("sources", sources_text(story.sources)),
+        ("when", local_time(story.published_at, where)),
+    ]
+    about = companies_text(story.companies, ctx.company_names)
+    if about:
+        fields.append(("about", about))
+    return Card(
+        title=story.title or "(untitled)",
+        url=story.url if linkable(story.url) else None,
+        body=summary_line(story.summary),
+        fields=tuple(fields),
+    )
