@@ -127,7 +127,7 @@ def _publisher(entry: dict[str, Any]) -> tuple[str | None, str | None]:
     if not isinstance(source, dict):
         return None, None
     url = _get(source, "href") or _get(source, "link")
-    return _optional(_get(source, "title")), url if isinstance(url, str) and url else None
+    return optional_text(_get(source, "title")), url if isinstance(url, str) and url else None
 
 
 def _feedparser_entry(entry: dict[str, Any]) -> RawEntry:
