@@ -19,12 +19,23 @@ Near-duplicate titles
     AI chip for inference" / the same with Baidu). The three shared tokens keep short titles
     ("Nvidia to invest in Intel" / "... in OpenAI") from passing on two words.
 
+Distinct events stay apart
+    Titles that would match are still two stories when they disagree on what happened: both
+    carry numbers (years, versions, percentages) and share none ("rises 3%" / "falls 4%",
+    "GTAC 2016" / "GTAC 2017"); they move in opposite directions ("rises" / "falls",
+    "passes" / "fails", "removes" / "restores", in the languages of ``_POLAR``); both name a
+    weekday or month and share none ("October revenue" / "November revenue"); or, in titles
+    written in sentence case, each names someone the other does not ("wins Oracle order" /
+    "wins Microsoft Azure order": a different counterparty). The first three also veto links
+    across languages; all four veto links within one language.
+
 Across languages
-    The same non-empty company set, published within ``CROSS_WINDOW`` (24 h), and a shared
+    The same non-empty company set, published within ``CROSS_WINDOW`` (48 h, as the title rule), and a shared
     distinctive token: a model code ("H20", "910C", "HBM4", "MI400", "18A"; process sizes such as
     "3nm" and capacities such as "80GB" are too common to count), a ticker written "$NVDA" or
     "NASDAQ:NVDA", or a number with at least two digits before any decimal point that is not a
-    year ("20%", "30.000" = "30,000"). Two articles of the same known language must also have
+    year ("20%", "30.000" = "30,000"), from the title or the summary, where a brand written with
+    capitals inside ("CoWoS", "T-Head") counts too: such names survive translation. Two articles of the same known language must also have
     titles with a Jaccard >= ``SAME_LANGUAGE_JACCARD`` (0.3): "AMD unveils MI400 accelerators at
     Advancing AI" / "AMD shows off MI400 accelerator at Advancing AI event" (0.4) are one story;
     two English Nvidia items of one day that both mention "H20" but share little else are not.
@@ -81,7 +92,8 @@ _TITLE_SECONDS = TITLE_WINDOW.total_seconds()
 TITLE_SCAN = 256  # latest titles compared per probed token: bounds the worst case
 SAME_LANGUAGE_JACCARD = 0.3
 SAME_LANGUAGE_SCAN = 64  # same-language articles compared per bucket: bounds the worst case
-CROSS_WINDOW = timedelta(hours=24)
+CROSS_SCAN = 64  # other-language articles compared per bucket and language: the same bound
+CROSS_WINDOW = timedelta(hours=48)
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
@@ -104,8 +116,64 @@ _FUNCTION_WORDS = {
     "aus ist",
     "fr": "le les du de et en pour par sur au aux une des",
     "es": "el los las y con por para del al",
+    "pt": "o a os as do da dos das em no na nos nas um uma e para com por se ao",
+    "nl": "het een en van op voor met aan bij naar te",
 }
+# Opposite directions on one axis: two titles on opposite sides report two events.
+_POLAR = {
+    "up": "rise rises rose rising climb climbs climbed jump jumps jumped gain gains gained surge "
+    "surges surged soar soars soared rally rallies higher steigt steigen klettert sale salgono "
+    "rialzo hausse monte grimpe sube suben sobe sobem stijgt 上涨 大涨 上昇",
+    "down": "fall falls fell falling drop drops dropped slide slides slid slump slumps plunge "
+    "plunges plunged sink sinks sank tumble tumbles lower fällt fallen sinkt scende scendono cala "
+    "ribasso baisse chute recule cae caen baja cai caem daalt 下跌 大跌 下落",
+    "pass": "pass passes passed approve approves approved clears cleared supera superano",
+    "fail": "fail fails failed reject rejects rejected block blocks blocked",
+    "add": "add adds added restore restores restored reinstates",
+    "remove": "remove removes removed",
+}
+_OPPOSITE = {"up": "down", "down": "up", "pass": "fail", "fail": "pass", "add": "remove"}
+_OPPOSITE["remove"] = "add"
+_POLARITY = {word: axis for axis, words in _POLAR.items() for word in words.split()}
+_CALENDAR = [
+    "monday montag lundi lunedì lunes segunda maandag 周一 星期一 月曜",
+    "tuesday dienstag mardi martedì martes terça dinsdag 周二 星期二 火曜",
+    "wednesday mittwoch mercredi mercoledì miércoles quarta woensdag 周三 星期三 水曜",
+    "thursday donnerstag jeudi giovedì jueves quinta donderdag 周四 星期四 木曜",
+    "friday freitag vendredi venerdì viernes sexta vrijdag 周五 星期五 金曜",
+    "saturday samstag samedi sabato sábado zaterdag 周六 星期六 土曜",
+    "sunday sonntag dimanche domenica domingo zondag 周日 星期日 日曜",
+    "january januar janvier gennaio enero janeiro januari 1月",
+    "february februar février febbraio febrero fevereiro februari 2月",
+    "march märz mars marzo março maart 3月",
+    "april avril aprile abril 4月",
+    "may mai maggio mayo maio mei 5月",
+    "june juni juin giugno junio junho 6月",
+    "july juli juillet luglio julio julho 7月",
+    "august août agosto augustus 8月",
+    "september septembre settembre septiembre setembro 9月",
+    "october oktober octobre ottobre octubre outubro 10月",
+    "november novembre noviembre novembro 11月",
+    "december dezember décembre dicembre diciembre dezembro 12月",
+]
+_DATES = {word: k for k, words in enumerate(_CALENDAR) for word in words.split()}
+_CJK_LEXICON = sorted(
+    (w for w in (*_POLARITY, *_DATES) if _CJK_CHAR.match(w[0]) or w[0].isdigit()),
+    key=len,
+    reverse=True,
+)
+_CJK_WORDS = re.compile("|".join(map(re.escape, _CJK_LEXICON)))
+# a capitalised word (not the title's first) naming a party: "Oracle", "Azure", "MI355X"
+_NAME = re.compile(r"(?<=[\s(“\"'])[A-Z][\w-]*")
+# a brand with a capital inside ("CoWoS", "T-Head", "MediaTek"): as distinctive as a model code
+_BRAND = re.compile(r"(?<![A-Za-z])(?:[A-Za-z]*[a-z][A-Z][A-Za-z0-9]*|[A-Z]-[A-Z][a-z]+)")
 _NONE: frozenset[str] = frozenset()
+_NO_AXES: frozenset[str] = frozenset()
+_NO_DATES: frozenset[int] = frozenset()
+_LOWER_WORD = re.compile(r"(?<!\S)[a-zß-ÿ][^\W\d_]{3,}")
+_LONG_WORD = re.compile(r"(?<!\S)[^\W\d_]{4,}")
+# a number or a model code in running text (letters and digits in one word, at least one digit)
+_WITH_DIGIT = re.compile(rf"(?<![^\W_{_CJK}])[^\W_{_CJK}]*\d[^\W_{_CJK}]*(?:[.,]\d+)*")
 _STOPWORDS = frozenset(word for words in _FUNCTION_WORDS.values() for word in words.split())
 
 
@@ -113,6 +181,10 @@ class TitleFeatures(NamedTuple):  # a tuple: built 5,000 times a digest, cheaper
     tokens: frozenset[str]  # for the title rule
     codes: frozenset[str]  # model codes (letters with digits), for the title rule's veto
     distinctive: frozenset[str]  # codes, tickers, numbers: for the cross-language rule
+    numbers: frozenset[str] = frozenset()  # every number, years and versions too: a veto
+    polarity: frozenset[str] = frozenset()  # directions ("up", "fail" …): a veto
+    dates: frozenset[int] = frozenset()  # weekdays and months (0-18): a veto
+    names: frozenset[str] = frozenset()  # parties named in a sentence-case title: a veto
 
 
 def _number(text: str) -> str:
@@ -133,6 +205,7 @@ def title_features(title: str) -> TitleFeatures:
     tokens = set(_TOKEN.findall(text)).difference(_STOPWORDS)  # not -=: that walks the stopwords
     codes: set[str] = set()
     distinctive: set[str] = set()
+    numbers: set[str] = set()
     # plain ASCII words stay as found; CJK runs, numbers and codes need a second look
     for token in [t for t in tokens if not (t.isalpha() and t.isascii())]:
         if token[0] >= "\u3040" and _CJK_CHAR.match(token):
@@ -145,6 +218,7 @@ def title_features(title: str) -> TitleFeatures:
             if value != token:
                 tokens.discard(token)
                 tokens.add(value)
+            numbers.add(value)
             if len(value.split(".")[0]) >= 2 and not _is_year(value):
                 distinctive.add(value)
         elif len(token) >= 2 and not _COMMON_CODE.fullmatch(token) and _DIGIT.search(token):
@@ -152,11 +226,57 @@ def title_features(title: str) -> TitleFeatures:
     distinctive |= codes
     if "$" in text or ":" in text:
         distinctive.update("$" + ticker for ticker in _TICKER.findall(text))
+    words = tokens.union(_CJK_WORDS.findall(text)) if _CJK_CHAR.search(text) else tokens
+    polar = words & _POLARITY.keys()
+    dates = words & _DATES.keys()
     return TitleFeatures(
         frozenset(tokens),
         frozenset(codes) if codes else _NONE,
         frozenset(distinctive) if distinctive else _NONE,
+        frozenset(numbers) if numbers else _NONE,
+        frozenset(_POLARITY[w] for w in polar) if polar else _NO_AXES,
+        frozenset(_DATES[w] for w in dates) if dates else _NO_DATES,
+        _names(title),
     )
+
+
+def _names(title: str) -> frozenset[str]:
+    """Parties a sentence-case title names; none for Title Case or capitals, where every word
+    looks like a name."""
+    found = _NAME.findall(title)
+    if not found or len(_LOWER_WORD.findall(title)) * 3 < len(_LONG_WORD.findall(title)):
+        return _NONE
+    names = {part for name in found for part in name.casefold().split("-") if part}
+    return frozenset(names - _STOPWORDS)
+
+
+def summary_distinctive(summary: str) -> frozenset[str]:
+    """Translation-invariant tokens of a summary: codes, tickers, numbers, inner-capital brands."""
+    found = {brand.casefold() for brand in _BRAND.findall(summary)}
+    for token in _WITH_DIGIT.findall(summary.casefold()):
+        if token.isdigit() or "." in token or "," in token:
+            value = token if token.isdigit() else _number(token)
+            if len(value.split(".")[0]) >= 2 and not _is_year(value):
+                found.add(value)
+        elif len(token) >= 2 and not _COMMON_CODE.fullmatch(token):
+            found.add(token)
+    if "$" in summary or ":" in summary:
+        found.update("$" + ticker for ticker in _TICKER.findall(summary.casefold()))
+    return frozenset(found)
+
+
+def events_differ(a: TitleFeatures, b: TitleFeatures) -> bool:
+    """Numbers, directions or dates say these are two events (see the module docstring)."""
+    if a.numbers and b.numbers and a.numbers.isdisjoint(b.numbers):
+        return True
+    if a.dates and b.dates and a.dates.isdisjoint(b.dates):
+        return True
+    return any(_OPPOSITE.get(axis) in b.polarity for axis in a.polarity)
+
+
+def parties_differ(a: TitleFeatures, b: TitleFeatures) -> bool:
+    """Each sentence-case title names a party the other does not (a veto in one language)."""
+    return bool(a.names - b.tokens) and bool(b.names - a.tokens)
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -167,6 +287,8 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 def titles_match(a: TitleFeatures, b: TitleFeatures) -> bool:
     """The near-duplicate title rule, time aside."""
     if a.codes and b.codes and a.codes.isdisjoint(b.codes):
+        return False
+    if events_differ(a, b) or parties_differ(a, b):
         return False
     shared = len(a.tokens & b.tokens)
     union = len(a.tokens) + len(b.tokens) - shared
@@ -347,22 +469,25 @@ def _link_titles(
 
 
 def _link_languages(
-    articles: Sequence[DigestArticle], features: Sequence[TitleFeatures], links: _UnionFind
+    articles: Sequence[DigestArticle],
+    features: Sequence[TitleFeatures],
+    cross: Sequence[frozenset[str]],
+    links: _UnionFind,
 ) -> None:
     """Union cross-language pairs; indices are in time order.
 
-    Per (company set, distinctive token) bucket and language, keep the articles in the window not
-    yet linked to another language. A newcomer links to all of another language's, which then
-    collapse to their latest: a later article within 24 h of any of them is within 24 h of it.
+    Per (company set, distinctive token) bucket and language, keep the articles in the window.
+    A newcomer links to the latest ``CROSS_SCAN`` of each other language whose titles do not
+    report a different event (``events_differ``).
     """
     buckets: dict[tuple[frozenset[str], str], dict[str | None, deque[int]]] = {}
     for i, article in enumerate(articles):
-        if not article.companies or not features[i].distinctive:
+        if not article.companies or not cross[i]:
             continue
         companies = frozenset(article.companies)
         language = _language(article)
         oldest = article.published_at - CROSS_WINDOW
-        for token in features[i].distinctive:
+        for token in cross[i]:
             by_language = buckets.setdefault((companies, token), {})
             for other, waiting in by_language.items():
                 while waiting and articles[waiting[0]].published_at < oldest:
@@ -370,13 +495,9 @@ def _link_languages(
                 if other == language and language is not None:
                     _link_same_language(i, waiting, features, links)
                     continue
-                if not waiting:
-                    continue
-                for j in waiting:
-                    links.union(i, j)
-                latest = waiting[-1]
-                waiting.clear()
-                waiting.append(latest)
+                for j in islice(reversed(waiting), CROSS_SCAN):
+                    if not events_differ(features[i], features[j]):
+                        links.union(i, j)
             by_language.setdefault(language, deque()).append(i)
 
 
@@ -385,8 +506,11 @@ def _link_same_language(
 ) -> None:
     tokens = features[i].tokens
     for j in islice(reversed(waiting), SAME_LANGUAGE_SCAN):
-        if links.find(i) != links.find(j) and (
-            jaccard(tokens, features[j].tokens) >= SAME_LANGUAGE_JACCARD
+        if (
+            links.find(i) != links.find(j)
+            and jaccard(tokens, features[j].tokens) >= SAME_LANGUAGE_JACCARD
+            and not events_differ(features[i], features[j])
+            and not parties_differ(features[i], features[j])
         ):
             links.union(i, j)
 
@@ -512,9 +636,13 @@ def cluster_stories(articles: Sequence[DigestArticle]) -> list[Story]:
         if feature is None:
             feature = by_title[article.title] = title_features(article.title)
         features.append(feature)
+    cross = [
+        f.distinctive | summary_distinctive(a.summary) if a.companies else _NONE
+        for a, f in zip(ordered, features, strict=True)
+    ]
     links = _UnionFind(len(ordered))
     _link_titles(ordered, features, links)
-    _link_languages(ordered, features, links)
+    _link_languages(ordered, features, cross, links)
     _link_relayed_headlines(ordered, links)
     groups: dict[int, list[DigestArticle]] = defaultdict(list)
     for i, article in enumerate(ordered):

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.digest.stories import cluster_stories, jaccard, title_features, titles_match
+from bot.digest.stories import (
+    cluster_stories,
+    events_differ,
+    jaccard,
+    parties_differ,
+    summary_distinctive,
+    title_features,
+    titles_match,
+)
 from bot.models import DigestArticle
 
 T0 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
@@ -256,7 +265,7 @@ def test_numbers_link_across_languages_whatever_their_separators() -> None:
     assert groups(articles) == {frozenset({80, 81}), frozenset({82, 83})}
 
 
-def test_cross_language_needs_the_same_company_set_and_24_hours() -> None:
+def test_cross_language_needs_the_same_company_set_and_48_hours() -> None:
     en = art(90, "US tightens H20 export rules", source="Wire A")
     zh_other_companies = art(
         91,
@@ -266,7 +275,7 @@ def test_cross_language_needs_the_same_company_set_and_24_hours() -> None:
         hours=1,
         companies=("nvidia", "huawei"),
     )
-    zh_late = art(92, "美国收紧H20级AI芯片出口规则", source="芯片快讯", language="zh", hours=30)
+    zh_late = art(92, "美国收紧H20级AI芯片出口规则", source="芯片快讯", language="zh", hours=50)
     assert groups([en, zh_other_companies]) == {frozenset({90}), frozenset({91})}
     assert groups([en, zh_late]) == {frozenset({90}), frozenset({92})}
 
@@ -404,12 +413,18 @@ def _linked(a: DigestArticle, b: DigestArticle) -> bool:
     if gap <= timedelta(hours=48) and compatible and titles_match(fa, fb):
         return True
     same_language = _language_key(a.language) == _language_key(b.language) is not None
+    cross_a = fa.distinctive | summary_distinctive(a.summary)
+    cross_b = fb.distinctive | summary_distinctive(b.summary)
     return (
         bool(a.companies)
         and set(a.companies) == set(b.companies)
-        and gap <= timedelta(hours=24)
-        and bool(fa.distinctive & fb.distinctive)
-        and (not same_language or jaccard(fa.tokens, fb.tokens) >= 0.3)
+        and gap <= timedelta(hours=48)
+        and bool(cross_a & cross_b)
+        and not events_differ(fa, fb)
+        and (
+            not same_language
+            or (jaccard(fa.tokens, fb.tokens) >= 0.3 and not parties_differ(fa, fb))
+        )
     )
 
 
@@ -475,3 +490,57 @@ def test_assigned_stories_are_built_as_clustering_builds_them() -> None:
     assigned = [replace(a, story=keys[a.id]) for a in articles]
     assert stories_of(assigned) == clustered
     assert stories_of(articles) == clustered  # nothing assigned yet: clustered on the spot
+
+
+# --- issue 13: distinct events from one source stay apart -----------------------------------
+
+
+def test_the_issues_distinct_events_from_one_source_stay_apart() -> None:
+    pairs = [
+        ("Nvidia stock rises 3% on Monday", "Nvidia stock falls 4% on Tuesday", ("nvidia",)),
+        ("AMD MI355X wins Oracle cloud order", "AMD MI355X wins Microsoft Azure order", ("amd",)),
+        ("TSMC October revenue rises 17%", "TSMC November revenue rises 12%", ("tsmc",)),
+        ("TSMC October revenue hits record", "TSMC November revenue hits record", ("tsmc",)),
+        ("Samsung HBM4 passes Nvidia qualification", "Samsung HBM4 fails Nvidia qualification", ()),
+        ("QEMU version 10.1.0 released", "QEMU version 10.0.0 released", ()),
+        ("Le azioni Nvidia salgono lunedì", "Le azioni Nvidia scendono lunedì", ("nvidia",)),
+    ]
+    for k, (first, second, companies) in enumerate(pairs):
+        a = art(2 * k + 1, first, source="Wire", companies=companies)
+        b = art(2 * k + 2, second, source="Wire", hours=1, companies=companies)
+        assert len(cluster_stories([a, b])) == 2, (first, second)
+
+
+def test_the_same_event_retold_stays_one_story() -> None:
+    a = art(1, "Nvidia stock rises 13% as analysts lift targets", source="Wire A")
+    b = art(2, "Nvidia stock rises 13% after analysts lift price targets", source="Wire B", hours=2)
+    c = art(3, "Le azioni Nvidia salgono del 13%", source="Notizie", language="it", hours=3)
+    assert groups([a, b, c]) == {frozenset({1, 2, 3})}
+
+
+def test_events_differ_reads_numbers_directions_and_dates() -> None:
+    def differ(a: str, b: str) -> bool:
+        return events_differ(title_features(a), title_features(b))
+
+    assert differ("GTAC 2017 registration is open", "GTAC 2016 registration deadline")
+    assert differ("Nvidia-Aktie steigt", "Nvidia-Aktie fällt")
+    assert differ("台积电10月营收创新高", "台积电11月营收创新高")
+    assert differ("iOS beta removes Pencil navigation", "Apple restores Pencil navigation")
+    assert not differ("Nvidia stock rises 3%", "Nvidia shares up 3% on AI demand")
+    assert not differ("TSMC revenue hits record", "TSMC posts record revenue in October")
+
+
+def test_a_translated_event_joins_on_names_in_the_summary() -> None:
+    """No code in either title: the brands and model codes of the summaries join them."""
+    en = replace(
+        art(1, "Ant Group says Chinese-made chips carry its training", source="Wire"),
+        summary="Trained on Alibaba's T-Head and Huawei Ascend parts, cheaper than Nvidia H800s.",
+        companies=("ant-group",),
+    )
+    es = replace(
+        art(2, "Ant Group entrena sus modelos con chips chinos", source="Europa", language="es"),
+        summary="Con aceleradores de T-Head y Huawei Ascend, un 20 % más barato que H800.",
+        companies=("ant-group",),
+        published_at=en.published_at + timedelta(hours=30),
+    )
+    assert groups([en, es]) == {frozenset({1, 2})}
