@@ -75,7 +75,7 @@ class DeliveryContext:
     charts: ChartCache | None = None  # the weekly digest's trend chart
     admin_target: str = "console"  # told when a channel is gone
     owner: str = field(default_factory=process_id)  # this process, in leases
-    lease: timedelta = timedelta(seconds=60)  # renewed at every part
+    lease: timedelta = timedelta(seconds=20)  # renewed at every part; a dead holder's expires
     first_backoff: timedelta = timedelta(seconds=10)
     max_backoff: timedelta = timedelta(minutes=5)  # a failed digest is retried within minutes
 

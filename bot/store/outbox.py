@@ -188,7 +188,7 @@ def claim_due(
     owner: str,
     now: datetime,
     lease: timedelta,
-    limit: int = 50,
+    limit: int = 10,
     ids: Sequence[int] | None = None,
 ) -> list[QueuedPost]:
     """Queued rows whose time came (or `ids`, due or not) whose lease is free or expired,
