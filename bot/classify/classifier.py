@@ -2,11 +2,16 @@
 
 How it works
     Every surface form in the catalog (names, units, people, tickers, products, exclusions, topic
-    terms) goes into one trie-shaped regular expression, so an item is scanned once, whatever the
-    catalog size. Latin-script forms need a Latin word boundary on both sides (so "Intel" is not
+    terms) goes into one Aho-Corasick automaton, built once per catalog, so an item is scanned once
+    in compiled code, whatever the catalog size; only the few raw hits (about a dozen in a
+    1,000-character summary) are looked at in Python. Work per item is bounded: the title is read
+    whole, the summary up to SUMMARY_SCAN_MAX characters (more than ingest keeps, so stored
+    articles are always read whole). Latin-script forms need a Latin word boundary on both sides (so "Intel" is not
     found in "Intelsat", but "H20" is found in "英伟达H20"); CJK, kana and Hangul forms match as
     substrings. A topic term ending in "*" also matches longer words ("Halbleiter*" →
-    "Halbleiterwerk"). The scan is leftmost-longest, so "Ant Group" wins over "Ant", "Samsung
+    "Halbleiterwerk"). The scan is leftmost-longest (the same spans as the trie-shaped regular
+    expression it replaced, which is kept for the rare text whose lower-casing changes its length,
+    and as the reference the tests compare against), so "Ant Group" wins over "Ant", "Samsung
     Heavy" (an exclusion) hides "Samsung", "Apple Intelligence" hides nothing of Intel.
 
     Strong forms (names, units, people, tickers, products) tag a company outright. Weak forms,
@@ -28,8 +33,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
+
+from ahocorasick_rs import AhoCorasick
 
 from bot.classify.catalog import Catalog
 from bot.models import Classification
@@ -37,6 +45,19 @@ from bot.models import Classification
 # Latin letters and digits, lower case: what a Latin-script form must not touch on either side.
 _LATIN = "0-9a-zß-öø-ÿĀ-ɏ"
 _LATIN_CHAR = re.compile(f"[{_LATIN}]", re.IGNORECASE)
+# The same class, case-sensitive, for lower-cased text: the set for one-character tests, the run
+# for where a "*" stem's word ends.
+_LATIN_LOWER = frozenset(
+    chr(c)
+    for lo, hi in (("0", "9"), ("a", "z"), ("ß", "ö"), ("ø", "ÿ"), ("Ā", "ɏ"))
+    for c in range(ord(lo), ord(hi) + 1)
+)
+_LATIN_RUN = re.compile(f"[{_LATIN}]*")
+
+# Summaries past this many characters (after whitespace is folded) are not read. Ingest keeps
+# 1,000 (normalise.SUMMARY_MAX), so this bounds other callers (JSONL input) without changing any
+# stored article's verdict.
+SUMMARY_SCAN_MAX = 2_000
 
 PRODUCT_WEIGHT = 0.9
 CONTEXT_MIN = 0.45  # chip evidence that lets a weak form count: one plain "chip" is enough
@@ -67,7 +88,6 @@ _NOT_GIVEN_NAMES = frozenset(
     "Neue Neuen Neuer El Los Las Uno Una Nuevo Nuevos Nuevas".split()
 )
 _PREV_WORD = re.compile(r"([^\W\d_][\w'’.-]*)\s+$")
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'"})
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,15 @@ class _Entry:
 class _Topic:
     kind: str
     weight: float
+
+
+@dataclass(frozen=True)
+class _Key:
+    """One automaton pattern and the boundary rules the regular expression applied to it."""
+
+    left: bool  # starts with a Latin character: the character before must not be Latin
+    right: bool  # ends with a Latin character (plain form): the character after must not be
+    wild: bool  # a "*" stem ending in a Latin character: the match runs to the end of the word
 
 
 class _Trie:
@@ -149,7 +178,7 @@ class Classifier:
         self._topics: dict[str, _Topic] = {t.id: _Topic(t.kind, t.weight) for t in catalog.topics}
         self._chip_weight = {c.id: c.chip_weight for c in catalog.companies}
         self._build()
-        self._pattern, self._pattern_ci = self._compile()
+        self._keys, self._automaton = self._compile_automaton()
 
     @classmethod
     def from_catalog(cls, catalog: Catalog, *, threshold: float = 0.5) -> Classifier:
@@ -191,7 +220,18 @@ class Classifier:
             for term in t.terms:
                 self._add(term, _Entry(TOPIC, t.id))
 
-    def _compile(self) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    def _compile_automaton(self) -> tuple[list[_Key], AhoCorasick]:
+        words = sorted(set(self._forms) | set(self._stems))
+        keys = []
+        for word in words:
+            latin_end = _is_latin(word[-1])
+            wild = word in self._stems and latin_end
+            keys.append(_Key(_is_latin(word[0]), latin_end and not wild, wild))
+        return keys, AhoCorasick(words)
+
+    @cached_property
+    def _patterns(self) -> tuple[re.Pattern[str], re.Pattern[str]]:
+        """The trie-shaped regular expression (case-sensitive, case-insensitive); built on use."""
         latin, other = _Trie(), _Trie()
         for words, wild in ((self._forms, False), (self._stems, True)):
             for word in words:
@@ -205,6 +245,51 @@ class Classifier:
                 branches.append(f"{boundary}(?=[{firsts}]){trie.pattern()}")
         source = "|".join(branches) or "(?!)"
         return re.compile(source), re.compile(source, re.IGNORECASE)
+
+    # ---- scanning ---------------------------------------------------------------------------
+
+    def _spans(self, low: str) -> list[tuple[int, int]]:
+        """Leftmost-longest matches in lower-cased text, the spans the regular expression finds.
+
+        At each start the regular expression takes the longest form whose boundaries hold, so
+        among the automaton's overlapping hits that start there the longest valid one wins; the
+        search then resumes where that match ends.
+        """
+        best: dict[int, tuple[int, int]] = {}  # start -> (form length, match end)
+        keys, size = self._keys, len(low)
+        for index, start, end in self._automaton.find_matches_as_indexes(low, overlapping=True):
+            key = keys[index]
+            if key.left and start and low[start - 1] in _LATIN_LOWER:
+                continue
+            if key.wild:
+                run = _LATIN_RUN.match(low, end)  # "*" matches the empty run too: never None
+                stop = run.end() if run else end
+            elif key.right and end < size and low[end] in _LATIN_LOWER:
+                continue
+            else:
+                stop = end
+            length = end - start
+            if start not in best or best[start][0] < length:
+                best[start] = (length, stop)
+        spans, resume = [], 0
+        for start in sorted(best):
+            if start >= resume:
+                resume = best[start][1]
+                spans.append((start, resume))
+        return spans
+
+    def _regex_spans(self, text: str, *, ignore_case: bool) -> list[tuple[int, int]]:
+        pattern = self._patterns[1 if ignore_case else 0]
+        return [m.span() for m in pattern.finditer(text)]
+
+    def _matches(self, text: str) -> Iterator[tuple[int, str, str]]:
+        """(start, text as written, lookup key) for every catalog form found in ``text``."""
+        low = text.lower()
+        spans_low = len(low) == len(text)
+        # "İ" and a few others lower-case to two characters: positions in `low` would drift.
+        spans = self._spans(low) if spans_low else self._regex_spans(text, ignore_case=True)
+        for start, end in spans:
+            yield start, text[start:end], (low if spans_low else text)[start:end].lower()
 
     # ---- classifying ------------------------------------------------------------------------
 
@@ -229,21 +314,14 @@ class Classifier:
         return not (self._lookup(word.lower()) or self._lookup(bare))
 
     def classify(self, title: str, summary: str, lang: str | None = None) -> Classification:
-        text = f"{' '.join(title.split())}\n{' '.join(summary.split())}".translate(_APOSTROPHES)
-        low = text.lower()
-        matches = (
-            self._pattern.finditer(low)
-            if len(low) == len(text)
-            else self._pattern_ci.finditer(text)
-        )
+        text = _scan_text(title, summary)
         why: list[str] = []
         found: dict[str, int] = {}  # company id -> first position
         weak: list[tuple[_Entry, int, str]] = []
         topics: dict[str, str] = {}
         has_product = False
-        for m in matches:
-            original = text[m.start() : m.end()]
-            for e in self._lookup(m.group().lower()):
+        for start, original, key in self._matches(text):
+            for e in self._lookup(key):
                 if e.cases is not None and original not in e.cases:
                     continue
                 if e.kind == TOPIC:
@@ -251,10 +329,10 @@ class Classifier:
                 elif e.kind == EXCLUDE:
                     why.append(f"not {e.owner}: excluded '{original}'")
                 elif e.kind in _WEAK:
-                    weak.append((e, m.start(), original))
+                    weak.append((e, start, original))
                 else:
                     if e.owner not in found:
-                        found[e.owner] = m.start()
+                        found[e.owner] = start
                         why.append(f"{e.owner}: {e.kind} '{original}'")
                     has_product = has_product or e.kind == PRODUCT
 
@@ -324,3 +402,23 @@ class Classifier:
         if strong:
             return "+beside " + ",".join(sorted(strong))
         return "-without context"
+
+
+def _scan_text(title: str, summary: str) -> str:
+    """Title and summary as one text to scan: whitespace folded, apostrophes straightened, the
+    summary cut at SUMMARY_SCAN_MAX, back to the last space if one is in its second half (so a
+    word is not cut into a shorter name; CJK text has no spaces to cut at)."""
+    body = _folded(summary)
+    if len(body) > SUMMARY_SCAN_MAX:
+        cut = body.rfind(" ", 0, SUMMARY_SCAN_MAX + 1)
+        body = body[: cut if cut > SUMMARY_SCAN_MAX // 2 else SUMMARY_SCAN_MAX]
+    text = f"{_folded(title)}\n{body}"
+    return text.replace("’", "'").replace("‘", "'")
+
+
+def _folded(text: str) -> str:
+    """``" ".join(text.split())``, skipped for text already folded (as ingest stores it): a
+    printable string has no whitespace but the plain space, so no double or edge space is left."""
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
+    return " ".join(text.split())
