@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
 
 from bot.classify.catalog import CatalogError, load_catalog
@@ -15,6 +14,8 @@ from bot.ingest.jobs import ClassifierSpec
 from bot.ingest.parsers import InlineParser, PoolParser, make_parser
 from bot.ingest.pipeline import PollContext
 from bot.settings import ConfigError, Settings
+from bot.store.failures import UNWRITABLE, StoreFailure
+from bot.store.inspect import sqlite_path
 from bot.store.reconcile import SyncPlan
 from bot.store.repo import Store
 from bot.trends.cache import ChartCache
@@ -146,6 +147,12 @@ def company_names(settings: Settings) -> dict[str, str]:
 
 def make_sqlite_folder(url: str) -> None:
     """SQLite creates the file on first run but not its folder."""
-    prefix = "sqlite+aiosqlite:///"
-    if url.startswith(prefix) and url[len(prefix) :] not in ("", ":memory:"):
-        Path(url[len(prefix) :]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreFailure(
+            UNWRITABLE, f"cannot create the folder {path.parent} ({exc.strerror or exc})", url
+        ) from None

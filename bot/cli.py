@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.settings import MIN_INTERVAL, ConfigError, Settings, load_settings
 from bot.store.errors import StoreError
+from bot.store.failures import StoreFailure
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -198,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(handler(args))
     except ConfigError as exc:
         return _fail(f"config: {exc}", EXIT_CONFIG)
+    except StoreFailure as exc:  # unreachable, unwritable, corrupt or locked: it says what to do
+        return _fail(str(exc), EXIT_STORE)
     except StoreError as exc:
         return _fail(
             f"store: {exc}. Check --database-url / CHIPWIRE_DATABASE_URL and that the "
@@ -222,12 +225,27 @@ def _settings(args: argparse.Namespace) -> Settings:
     return checked_settings(load_settings(args.config, args.database_url))
 
 
-async def _with_app(args: argparse.Namespace, work: Callable[[App], Awaitable[int]]) -> int:
-    from bot.app import build_app
+async def _with_app(
+    args: argparse.Namespace,
+    work: Callable[[App], Awaitable[int]],
+    *,
+    running: str | None = None,
+) -> int:
+    """Build the app and run `work` on it. `running` names a command that polls and writes
+    (run, poll): it holds the SQLite store's lock and first makes sure the store is writable."""
+    from contextlib import nullcontext
 
-    app = await build_app(_settings(args))
-    async with app:
-        return await work(app)
+    from bot.app import build_app, make_sqlite_folder
+    from bot.store.lock import running_lock
+
+    settings = _settings(args)
+    make_sqlite_folder(settings.database_url)  # the lock file goes beside the database
+    with running_lock(settings.database_url, running) if running else nullcontext():
+        app = await build_app(settings)
+        async with app:
+            if running:
+                await app.store.probe_write()
+            return await work(app)
 
 
 async def cmd_poll(args: argparse.Namespace) -> int:
@@ -244,7 +262,7 @@ async def cmd_poll(args: argparse.Namespace) -> int:
         await console.poll_with_report(app, feeds, sys.stdout)
         return EXIT_OK
 
-    return await _with_app(args, work)
+    return await _with_app(args, work, running="poll --once")
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
@@ -264,7 +282,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
 
-    return await _with_app(args, work)
+    return await _with_app(args, work, running=args.command)
 
 
 async def cmd_feeds(args: argparse.Namespace) -> int:
@@ -310,6 +328,8 @@ async def _feeds_add(app: App, args: argparse.Namespace) -> int:
     )
     try:
         state = await app.store.add_feed(feed, "cli", app.clock())
+    except StoreFailure:
+        raise
     except StoreError as exc:
         return _fail(f"{exc}; nothing changed.", EXIT_CONFIG)
     print(f"added feed {state.id}: {state.name} <{state.url}>; it is polled on the next run.")
@@ -395,6 +415,7 @@ async def cmd_sync(args: argparse.Namespace) -> int:
     """Make the store's config-owned feeds and subscriptions match the config file."""
 
     async def work(app: App) -> int:
+        await app.store.probe_write()  # a read-only store must not look "in sync"
         plan = await app.sync_config()
         for line in _plan_lines(plan, f"synced {app.settings.config_path.name}"):
             print(line)

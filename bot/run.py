@@ -44,6 +44,7 @@ from bot.ops.runtime import (
 from bot.ops.secrets import load_credentials
 from bot.platforms.console.ingest_report import poll_with_report
 from bot.settings import safe_url
+from bot.store.failures import StoreFailure
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +94,18 @@ async def poll_due_job(running: Running) -> None:
 
 
 async def poll_due(running: Running) -> None:
+    try:
+        await _poll_due(running)
+    except StoreFailure as exc:  # /healthz says so (the store remembers it); the next tick retries
+        log.error("store failed", extra={"kind": exc.kind, "error": exc.detail})
+        print(f"error: {exc}", file=running.out, flush=True)
+
+
+async def _poll_due(running: Running) -> None:
     app, out = running.app, running.out
     due = await app.store.due_feeds(app.clock())
     if not due:
+        await app.store.probe_write()  # an idle tick still notices a store turned read-only
         return
     outcomes = await poll_with_report(app, due, out)
     log_poll_cycle(outcomes)

@@ -330,7 +330,49 @@ def to_async_url(url: str, origin: Path | str = "CHIPWIRE_DATABASE_URL") -> str:
             f"{origin}: database URL {url!r} is not supported; use sqlite:///PATH "
             "or postgresql://USER@HOST:PORT/DB."
         )
-    return f"{driver}://{rest}"
+    async_url = f"{driver}://{rest}"
+    if driver.startswith("sqlite"):
+        try:
+            sqlite_parts(async_url)
+        except ValueError as exc:
+            raise ConfigError(f"{origin}: database URL {url!r}: {exc}.") from None
+    return async_url
+
+
+# What an SQLite URL may carry after "?": SQLite's own URI options, and the busy timeout.
+SQLITE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "mode": ("ro", "rw", "rwc"),
+    "cache": ("shared", "private"),
+    "immutable": ("0", "1"),
+    "timeout": (),  # seconds to wait for another writer, a number
+}
+
+
+def sqlite_parts(url: str) -> tuple[str, dict[str, str]]:
+    """The file and the options of an `sqlite+aiosqlite:///PATH?k=v` URL; ValueError for an
+    option SQLite would not honour (it would otherwise become part of the file name)."""
+    rest = url.split(":///", 1)[1] if ":///" in url else ""
+    path, _, query = rest.partition("?")
+    options: dict[str, str] = {}
+    for pair in filter(None, query.split("&")):
+        key, _, value = pair.partition("=")
+        allowed = SQLITE_OPTIONS.get(key)
+        if allowed is None:
+            known = ", ".join(f"{k}=" for k in SQLITE_OPTIONS)
+            raise ValueError(f"SQLite option {key!r} is not supported; the known ones are {known}")
+        if allowed and value not in allowed:
+            raise ValueError(f"SQLite option {key}={value!r} must be one of {', '.join(allowed)}")
+        if not allowed and not _is_seconds(value):
+            raise ValueError(f"SQLite option timeout={value!r} must be a number of seconds")
+        options[key] = value
+    return path, options
+
+
+def _is_seconds(text: str) -> bool:
+    try:
+        return 0 <= float(text) < 1e6
+    except ValueError:
+        return False
 
 
 def _feeds(reader: _Reader, raw: Any) -> tuple[FeedConfig, ...]:

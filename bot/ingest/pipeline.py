@@ -18,6 +18,7 @@ from bot.digest.stories import cluster_stories
 from bot.ingest.fetch import Fetcher
 from bot.ingest.jobs import ParseJob, Parser
 from bot.models import FeedState, FetchResult, PollOutcome
+from bot.store.failures import StoreFailure
 from bot.store.ingest import Item
 from bot.store.repo import FeedUpdate, PollWrite, Store
 
@@ -151,6 +152,8 @@ class KnownGuids:
 async def _poll_safely(ctx: PollContext, feed: FeedState, known: KnownGuids) -> _Pending:
     try:
         return await _poll(ctx, feed, known)
+    except StoreFailure:
+        raise
     except Exception as exc:  # a bug must not stop the other feeds
         log.exception("feed_id=%s poll failed unexpectedly", feed.id)
         failed = FetchResult(url=feed.url, status=None, error=f"internal error: {exc!r}")
@@ -262,12 +265,15 @@ async def _write_loop(
     outcomes: list[PollOutcome],
     on_outcome: OnOutcome | None,
 ) -> None:
-    """The single writer: stores whatever has arrived in one transaction, then reports it."""
+    """The single writer: stores whatever has arrived in one transaction, then reports it.
+    When the store itself fails (unwritable, corrupt, …) the rest is drained unwritten and the
+    failure raised at the end: the poll stops as a whole, not as one error per feed."""
+    failure: StoreFailure | None = None
     done = False
     while not done:
         first = await queue.get()
         if first is None:
-            return
+            break
         batch, articles = [first], len(first.write.items)
         while articles < ctx.max_batch_articles and not queue.empty():
             pending = queue.get_nowait()
@@ -276,15 +282,26 @@ async def _write_loop(
                 break
             batch.append(pending)
             articles += len(pending.write.items)
-        for outcome in await _write_batch(ctx, batch):
+        if failure is not None:
+            continue
+        try:
+            written = await _write_batch(ctx, batch)
+        except StoreFailure as exc:
+            failure = exc
+            continue
+        for outcome in written:
             outcomes.append(outcome)
             if on_outcome is not None and (maybe := on_outcome(outcome)) is not None:
                 await maybe
+    if failure is not None:
+        raise failure
 
 
 async def _write_batch(ctx: PollContext, batch: list[_Pending]) -> list[PollOutcome]:
     try:
         stored = await ctx.store.write_polls([p.write for p in batch], ctx.clock())
+    except StoreFailure:
+        raise
     except Exception as exc:  # the store hiccupped: say so per feed; the next poll retries
         log.exception("storing %d feeds' polls failed", len(batch))
         return [

@@ -15,6 +15,7 @@ from bot.ops.health import HealthReport, health_app, serve
 from bot.ops.metrics import Metrics
 from bot.ops.secrets import Credentials, credentials_for
 from bot.platforms.console.poster import ConsolePoster
+from bot.store.failures import StoreFailure
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -81,11 +82,16 @@ class Liveness:
     last_digest_at: datetime | None = None
 
     async def check(self) -> HealthReport:
+        store = self.app.store
         try:
-            await self.app.store.ping()
+            await store.ping()
             store_ok, detail = True, ""
+        except StoreFailure as exc:
+            store_ok, detail = False, exc.reason
         except Exception as exc:  # any store failure is "unhealthy", with its type only
             store_ok, detail = False, f"store unreachable ({type(exc).__name__})"
+        if store_ok and store.failure is not None:  # it answers, but the last write failed
+            store_ok, detail = False, store.failure.reason
         running = self.scheduler is not None and self.scheduler.running
         return HealthReport(store_ok, running, self.last_poll_at, self.last_digest_at, detail)
 

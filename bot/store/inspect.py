@@ -10,17 +10,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.models import FeedConfig, SubscriptionConfig
-from bot.settings import safe_url
+from bot.settings import safe_url, sqlite_parts
 from bot.store.errors import StoreError
+from bot.store.failures import StoreFailure
+from bot.store.failures import install as install_failures
 from bot.store.migrate import HEAD_REVISION, current_revision
 from bot.store.reconcile import SyncPlan, plan_sync
+from bot.store.repo import Store, _create_engine
 from bot.store.schema import articles, feeds
 
 SQLITE_PREFIX = "sqlite+aiosqlite:///"
@@ -60,12 +63,15 @@ async def inspect_store(
     if path is not None and not path.exists():
         return StoreReport(safe_url(url), "sqlite", exists=False)
     engine = create_async_engine(_read_only_url(url, path))
+    install_failures(engine, url)
     try:
         async with engine.connect() as conn:
             report = await conn.run_sync(
                 _report, safe_url(url), configured_feeds, configured_subscriptions
             )
             await conn.rollback()
+    except StoreFailure:
+        raise
     except (SQLAlchemyError, OSError) as exc:
         raise StoreError(f"cannot open the store at {safe_url(url)}: {_first_line(exc)}") from exc
     finally:
@@ -76,25 +82,24 @@ async def inspect_store(
 
 
 async def write_problem(url: str) -> str | None:
-    """Why the bot could not write to this (current) store, or None. The probe rewrites the
-    schema revision with itself and rolls back: nothing changes, but a read-only file, folder,
-    database or role answers with its error."""
-    engine = create_async_engine(url)
+    """Why the bot could not write to this (current) store, or None (see Store.probe_write)."""
+    store = Store(_create_engine(url))
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
-            await conn.rollback()
-    except (SQLAlchemyError, OSError) as exc:
-        return _first_line(exc)
+        await store.probe_write()
+    except StoreFailure as exc:
+        return exc.detail
     finally:
-        await engine.dispose()
+        await store.close()
     return None
 
 
 def _read_only_url(url: str, path: Path | None) -> str:
     if path is None:
         return url
-    return f"{SQLITE_PREFIX}file:{quote(str(path.resolve()))}?mode=ro&uri=true"
+    _, options = sqlite_parts(url)
+    options.pop("timeout", None)
+    query = urlencode(options | {"mode": "ro"})
+    return f"{SQLITE_PREFIX}file:{quote(str(path.resolve()))}?{query}&uri=true"
 
 
 def _report(

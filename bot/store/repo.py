@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
-from sqlalchemy import bindparam, event, func, or_, select, update
+from sqlalchemy import bindparam, event, func, or_, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -24,9 +27,11 @@ from bot.models import (
     Subscription,
     SubscriptionConfig,
 )
-from bot.settings import safe_url
+from bot.settings import safe_url, sqlite_parts
 from bot.store import digests, mentions, outbox, reconcile
 from bot.store.errors import StoreError
+from bot.store.failures import StoreFailure, failure_from
+from bot.store.failures import install as install_failures
 from bot.store.ingest import (
     FeedUpdate,
     IngestResult,
@@ -85,6 +90,7 @@ class Store:
         self.dialect = engine.dialect.name
         # SQLite has one writer; queueing here beats SQLITE_BUSY when a read turns into a write
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        self.failure: StoreFailure | None = None  # the last write's, until one succeeds
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncConnection]:
@@ -94,8 +100,26 @@ class Store:
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncConnection]:
-        async with self._write_lock or nullcontext(), self.engine.begin() as conn:
-            yield conn
+        try:
+            async with self._write_lock or nullcontext(), self.engine.begin() as conn:
+                yield conn
+        except StoreFailure as exc:
+            self.failure = exc
+            raise
+        self.failure = None
+
+    async def probe_write(self) -> None:
+        """Raise StoreFailure unless a write would succeed now. The probe rewrites the schema
+        revision with itself and rolls back: nothing changes, but a read-only file, folder,
+        database or role answers with its error (remembered in `failure` for /healthz)."""
+        try:
+            async with self._write_lock or nullcontext(), self.engine.connect() as conn:
+                await conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+                await conn.rollback()
+        except StoreFailure as exc:
+            self.failure = exc
+            raise
+        self.failure = None
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -106,8 +130,13 @@ class Store:
                 await upgrade_to_head(engine)
             else:
                 await store.ping()
-        except (SQLAlchemyError, OSError) as exc:
+        except Exception as exc:
             await engine.dispose()
+            failure = failure_from(exc, url)
+            if failure is not None:
+                raise failure from exc
+            if not isinstance(exc, SQLAlchemyError | OSError | sqlite3.Error):
+                raise
             raise StoreError(
                 f"cannot open the store at {safe_url(url)}: {_first_line(exc)}"
             ) from exc
@@ -402,10 +431,18 @@ class Store:
 
 def _create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        path, options = sqlite_parts(url)
+        timeout = float(options.pop("timeout", 30))
+        target = url.split("?", 1)[0]
+        if options:  # SQLite honours these only in its URI form
+            absolute = quote(str(Path(path).expanduser().resolve()))
+            target = f"sqlite+aiosqlite:///file:{absolute}?{urlencode(options)}&uri=true"
+        engine = create_async_engine(target, connect_args={"timeout": timeout})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_async_engine(url, pool_pre_ping=True)
+    install_failures(engine, url)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
