@@ -90,10 +90,6 @@ class App:
         settings = self.settings
         return await self.store.sync_config(settings.feeds, settings.subscriptions, self.clock())
 
-    async def start_workers(self) -> None:
-        """For commands that will parse: load the parse workers before the first poll."""
-        await self.parser.start()
-
     async def aclose(self) -> None:
         self.charts.close()
         await self.fetcher.close()

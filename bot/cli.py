@@ -21,14 +21,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.settings import MIN_INTERVAL, ConfigError, Settings, load_settings
-from bot.store.errors import StoreError
-from bot.store.failures import StoreFailure
-
+# Nothing of the bot at module level: `chipwire --help` exits inside argparse, before any of it.
 if TYPE_CHECKING:
     from bot.app import App
     from bot.classify.classifier import Classifier
     from bot.models import Digest
+    from bot.settings import Settings
     from bot.store.inspect import StoreReport
     from bot.store.reconcile import SyncPlan
     from bot.store.repo import FeedSummary, Store
@@ -191,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from bot.ops.logs import configure_logging
+    from bot.settings import ConfigError
+    from bot.store.errors import StoreError
 
     configure_logging("kv", logging.INFO if args.verbose else logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two lines a tick otherwise
@@ -199,9 +199,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(handler(args))
     except ConfigError as exc:
         return _fail(f"config: {exc}", EXIT_CONFIG)
-    except StoreFailure as exc:  # unreachable, unwritable, corrupt or locked: it says what to do
-        return _fail(str(exc), EXIT_STORE)
     except StoreError as exc:
+        from bot.store.failures import StoreFailure  # loaded by then: a store was opened
+
+        if isinstance(exc, StoreFailure):  # unreachable, unwritable, corrupt or locked
+            return _fail(str(exc), EXIT_STORE)  # it says what to do
         return _fail(
             f"store: {exc}. Check --database-url / CHIPWIRE_DATABASE_URL and that the "
             "database is reachable and writable.",
@@ -221,6 +223,7 @@ def _fail(message: str, code: int, stream: TextIO | None = None) -> int:
 
 def _settings(args: argparse.Namespace) -> Settings:
     from bot.commands.resolve import checked_settings
+    from bot.settings import load_settings
 
     return checked_settings(load_settings(args.config, args.database_url))
 
@@ -257,8 +260,7 @@ async def cmd_poll(args: argparse.Namespace) -> int:
     async def work(app: App) -> int:
         for line in (await app.sync_config()).report():
             print(line)
-        feeds = await app.store.list_feeds()
-        await app.start_workers()
+        feeds = await app.store.list_feeds()  # the parse pool starts with the first body to parse
         await console.poll_with_report(app, feeds, sys.stdout)
         return EXIT_OK
 
@@ -313,6 +315,8 @@ async def _feeds_list(app: App, args: argparse.Namespace) -> int:
 async def _feeds_add(app: App, args: argparse.Namespace) -> int:
     from bot.ingest.urlsafety import check_url_scheme
     from bot.models import FeedConfig
+    from bot.settings import MIN_INTERVAL
+    from bot.store.errors import StoreError
 
     problem = check_url_scheme(args.url)
     if problem:
@@ -328,9 +332,11 @@ async def _feeds_add(app: App, args: argparse.Namespace) -> int:
     )
     try:
         state = await app.store.add_feed(feed, "cli", app.clock())
-    except StoreFailure:
-        raise
     except StoreError as exc:
+        from bot.store.failures import StoreFailure
+
+        if isinstance(exc, StoreFailure):
+            raise
         return _fail(f"{exc}; nothing changed.", EXIT_CONFIG)
     print(f"added feed {state.id}: {state.name} <{state.url}>; it is polled on the next run.")
     return EXIT_OK
@@ -444,6 +450,7 @@ def _chat_line(settings: Settings) -> str:
 def _classifier(settings: Settings) -> Classifier:
     from bot.classify.catalog import CatalogError, load_catalog
     from bot.classify.classifier import Classifier
+    from bot.settings import ConfigError
 
     try:
         catalog = load_catalog(extra=settings.catalog_path)
@@ -541,6 +548,7 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 async def cmd_digest(args: argparse.Namespace) -> int:
     from bot.digest.deliver import compose_digest
     from bot.models import Subscription
+    from bot.settings import ConfigError
 
     try:
         window = parse_since(args.since)
@@ -590,10 +598,15 @@ def render_digest(digest: Digest, names: Mapping[str, str], form: str) -> str:
 
 
 async def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.platforms.console.commands import answer_text, ask_reply
+    from bot.platforms.console.commands import answer_text, ask_reply, standalone_reply
+
+    text = args.text[0] if len(args.text) == 1 else shlex.join(args.text)
+    answer = standalone_reply(text)
+    if answer is not None:  # `ask help`: no store, config or network to open
+        print(answer_text(answer, args.out_dir))
+        return EXIT_CONFIG if answer.error else EXIT_OK
 
     async def work(app: App) -> int:
-        text = args.text[0] if len(args.text) == 1 else shlex.join(args.text)
         reply = await ask_reply(app, text)
         print(answer_text(reply, args.out_dir))
         return EXIT_CONFIG if reply.error else EXIT_OK
@@ -659,6 +672,7 @@ async def cmd_discord(args: argparse.Namespace) -> int:
 async def cmd_companies(args: argparse.Namespace) -> int:
     """What `--company`, chat and `[[subscriptions]] companies` accept, per company."""
     from bot.classify.catalog import CatalogError, load_catalog
+    from bot.settings import ConfigError
 
     settings = _settings(args)
     try:

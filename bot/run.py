@@ -301,7 +301,6 @@ async def run_forever(
         file=out,
         flush=True,
     )
-    await app.start_workers()
     running = Running(app, out, app.delivery_context(posters), metrics, Liveness(app))
     jobs.running = running
     health = await start_health(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, timedelta
+from typing import TYPE_CHECKING
 
 from bot.classify.catalog import Company
 from bot.commands.messages import Card, Command, Reply
@@ -20,9 +21,10 @@ from bot.commands.table import (
     read,
 )
 from bot.ingest.normalise import canonical_url
-from bot.store import queries
-from bot.store.repo import StoredArticle
 from bot.text import companies_text, linkable, local_time, one_line, summary_line, truncate
+
+if TYPE_CHECKING:
+    from bot.store.repo import StoredArticle
 
 DEFAULT_COUNT = 5
 MAX_COUNT = 20
@@ -54,6 +56,8 @@ def cards(ctx: Context, found: Sequence[StoredArticle]) -> tuple[Card, ...]:
     Param("count", f"How many stories (1-{MAX_COUNT}, default {DEFAULT_COUNT})", kind="int"),
 )
 async def _latest(ctx: Context, command: Command) -> Reply:
+    from bot.store import queries
+
     counts = [arg for arg in command.args if arg.isdigit()]
     words = [arg for arg in command.args if not arg.isdigit()]
     if len(counts) > 1:
@@ -82,6 +86,8 @@ TOP_SOURCES_WINDOW = timedelta(days=30)
     Param("name", COMPANY_HELP, required=True, kind="company", many=True),
 )
 async def _company_card(ctx: Context, command: Command) -> Reply:
+    from bot.store import queries
+
     company = ctx.catalog.company(known_company(ctx, " ".join(command.args)))
     now = ctx.clock()
     this_week, last_week = await read(ctx, queries.weekly_mentions, company.id, now)

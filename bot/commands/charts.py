@@ -18,7 +18,6 @@ from bot.commands.table import (
     names,
 )
 from bot.trends import present as trends
-from bot.trends.data import trend_data
 from bot.trends.series import TrendData
 
 
@@ -79,6 +78,8 @@ async def _share(ctx: Context, command: Command) -> Reply:
 
 
 async def _trend_data(ctx: Context, companies: Sequence[str], days: int) -> TrendData:
+    from bot.trends.data import trend_data  # reads the store: loaded when a chart is asked for
+
     return await trend_data(
         ctx.store,
         ctx.company_names,

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.commands.messages import Command, Reply
 from bot.commands.table import Context, Param, command, commands, spec_named, unknown
 
 
 @command("help", "What each command does", Param("command", "A command to explain"))
 async def _help(ctx: Context, command: Command) -> Reply:
-    if command.args:
-        spec = spec_named(command.args[0])
+    return help_reply(command.args)
+
+
+def help_reply(args: Sequence[str]) -> Reply:
+    """`help [command]`; reads no store and no config, so `chipwire ask help` needs neither."""
+    if args:
+        spec = spec_named(args[0])
         if spec is None:
-            return unknown(command.args[0])
+            return unknown(args[0])
         lines = [f"usage: {spec.usage()}", *(f"{p.name}: {p.help}" for p in spec.params)]
         if spec.admin:
             lines.append("Only admins can use it.")

@@ -20,10 +20,8 @@ from bot.commands.table import (
     read,
     write,
 )
-from bot.digest.deliver import DeliveryContext, compose_period
 from bot.digest.schedules import ScheduleError, check_timezone, next_fire, parse_schedule
 from bot.models import Digest, Story, Subscription, SubscriptionConfig
-from bot.store import queries
 from bot.text import (
     companies_text,
     linkable,
@@ -42,6 +40,8 @@ DEFAULT_SCHEDULE = "daily 08:00"
 
 @command("subscriptions", "This channel's digest subscriptions")
 async def _subscriptions(ctx: Context, command: Command) -> Reply:
+    from bot.store import queries
+
     # The console is the operator's own terminal: it sees every channel's subscription.
     target = None if command.channel == "console" else command.channel
     owned = await read(ctx, queries.subscriptions_of, target)
@@ -75,6 +75,8 @@ def _describe(ctx: Context, sub: Subscription, origin: str = "chat") -> str:
     admin=True,
 )
 async def _subscribe(ctx: Context, command: Command) -> Reply:
+    from bot.store import queries
+
     owned = await read(ctx, queries.subscriptions_of, command.channel)
     if owned and owned[0].origin == "config":
         raise CommandError(
@@ -169,6 +171,8 @@ def _timezone(text: str) -> str:
 
 @command("unsubscribe", "Stop this channel's digests", admin=True)
 async def _unsubscribe(ctx: Context, command: Command) -> Reply:
+    from bot.store import queries
+
     try:
         removed = await write(ctx, queries.remove_chat_subscription, command.channel)
     except queries.ConfigOwnedError:
@@ -195,6 +199,9 @@ async def _subscriptions_changed(ctx: Context) -> None:
 
 @command("digest", "This channel's digest now, as a private preview")
 async def _digest(ctx: Context, command: Command) -> Reply:
+    from bot.digest.deliver import DeliveryContext, compose_period
+    from bot.store import queries
+
     owned = await read(ctx, queries.subscriptions_of, command.channel)
     subscription = (
         owned[0].subscription

@@ -15,16 +15,18 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bot.classify.catalog import Catalog
 from bot.commands.messages import Command, Reply, error_reply
 from bot.commands.resolve import CompanyIndex, build_index
-from bot.ingest.fetch import Fetcher
 from bot.settings import Settings
-from bot.store.repo import Store
 from bot.text import one_line, truncate
-from bot.trends.cache import ChartCache
+
+if TYPE_CHECKING:  # `help` lists the commands without loading the store, HTTP or chart stacks
+    from bot.ingest.fetch import Fetcher
+    from bot.store.repo import Store
+    from bot.trends.cache import ChartCache
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,16 @@ path printed.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.app import App
 from bot.classify.catalog import load_catalog
+from bot.commands.help import help_reply
 from bot.commands.messages import Command, Reply, error_reply, parse_command_line
 from bot.commands.table import Context, dispatch, make_context
 from bot.platforms.console.reply_render import render_reply, save_chart
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 CONSOLE = "console"
 
@@ -21,6 +25,18 @@ def context_from_app(app: App) -> Context:
     """The command context for a built (and entered) App; the chat adapters can use it too."""
     catalog = load_catalog(extra=app.settings.catalog_path)
     return make_context(app.store, catalog, app.clock, app.settings, fetcher=app.fetcher)
+
+
+def standalone_reply(text: str) -> Reply | None:
+    """The reply to a command that reads nothing (`help`, `help latest`), without building the
+    app; None when the command needs the store, the config or the network."""
+    try:
+        name, args = parse_command_line(text)
+    except ValueError:
+        return None
+    if name.lower() != "help" or len(args) > 1:
+        return None  # a usage error is the table's to word
+    return help_reply(args)
 
 
 async def ask_reply(app: App, text: str, *, user: str = CONSOLE, is_admin: bool = True) -> Reply:
