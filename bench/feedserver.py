@@ -17,6 +17,10 @@ Validators on: ETag and Last-Modified are sent and If-None-Match / If-Modified-S
 Validators off: neither header is sent and every request gets a 200 with the full body.
 Generation K: every feed has gained 2 new entries per generation at the top; it keeps M entries,
 so the oldest drop off.
+
+--html light (default): two short paragraphs and one link (~60 words). --html heavy: descriptions
+of real size, 500–2,000 characters of HTML as news sites publish them: a figure with an image and
+caption, several paragraphs with links, bold and italics, sometimes a list or a quote.
 """
 
 from __future__ import annotations
@@ -141,7 +145,38 @@ def _sentences(rng: random.Random, words: list[str]) -> str:
     return " ".join(out)
 
 
-def entry_xml(seed: int, feed: int, serial: int) -> str:
+HEAVY_MIN, HEAVY_MAX = 500, 2_000
+
+
+def _heavy_html(rng: random.Random, company: str, serial: int) -> str:
+    """A description of real size: 500–2,000 characters of markup-rich HTML."""
+    host = company.lower().replace(" ", "") + ".example.com"
+    target = rng.randint(HEAVY_MIN, HEAVY_MAX - 300)
+    parts = [
+        f'<figure><img src="https://cdn.{host}/img/{serial}-{rng.randint(1, 999)}.jpg" '
+        f'alt="{company} {rng.choice(NOUNS)}" width="{rng.choice((640, 800, 1200))}" height="450" '
+        f'loading="lazy"><figcaption>{escape(_sentences(rng, _words(rng, 8, company, 1, 1)))}'
+        "</figcaption></figure>"
+    ]
+    while sum(map(len, parts)) < target:
+        words = _words(rng, rng.randint(18, 30), company, rng.randint(0, 1), rng.randint(0, 2))
+        words[rng.randrange(len(words))] = f"<strong>{words[0]}</strong>"
+        anchor = " ".join(_filler(rng) for _ in range(rng.randint(2, 4)))
+        link = f'<a href="https://{host}/news/{serial}/{rng.randint(1, 99)}" rel="noopener">'
+        text = _sentences(rng, words)
+        cut = text.find(" ", len(text) // 2)
+        kind = rng.random()
+        if kind < 0.15:
+            items = "".join(f"<li>{_filler(rng)} {rng.choice(NOUNS)}</li>" for _ in range(3))
+            parts.append(f"<ul>{items}</ul>")
+        elif kind < 0.25:
+            parts.append(f"<blockquote><p><em>{text}.</em></p></blockquote>")
+        else:
+            parts.append(f"<p>{text[:cut]} {link}{anchor}</a>{text[cut:]}.</p>")
+    return "".join(parts)
+
+
+def entry_xml(seed: int, feed: int, serial: int, heavy: bool = False) -> str:
     """One <item>: a pure function of (seed, feed, serial), so old entries never change."""
     rng = random.Random(seed * 1_000_003_000_000 + feed * 1_000_003 + serial)
     company = rng.choice(COMPANIES)
@@ -163,6 +198,8 @@ def entry_xml(seed: int, feed: int, serial: int) -> str:
         f'{company.lower().replace(" ", "")}.example.com/press/{serial}">{anchor}</a>.</p>'
         f"<p>{_sentences(rng, para_two)}.</p>"
     )
+    if heavy:
+        html = _heavy_html(rng, company, serial)
     when = format_datetime(BASE_TIME + serial * STEP)
     if serial % 3 == 0:
         guid = f'<guid isPermaLink="true">{escape(link)}</guid>'
@@ -188,7 +225,8 @@ def entry_xml(seed: int, feed: int, serial: int) -> str:
 class FeedSet:
     """The feeds' bytes and validators for the current generation, built in memory."""
 
-    def __init__(self, feeds: int, entries: int, seed: int) -> None:
+    def __init__(self, feeds: int, entries: int, seed: int, heavy: bool = False) -> None:
+        self.heavy = heavy
         self.feeds = feeds
         self.entries = entries
         self.seed = seed
@@ -205,7 +243,7 @@ class FeedSet:
         key = (feed, serial)
         item = self._items.get(key)
         if item is None:
-            item = self._items[key] = entry_xml(self.seed, feed, serial)
+            item = self._items[key] = entry_xml(self.seed, feed, serial, self.heavy)
         return item
 
     def build(self, generation: int) -> None:
@@ -242,6 +280,7 @@ class FeedSet:
             "entries": self.entries,
             "generation": self.generation,
             "validators": self.validators,
+            "html": "heavy" if self.heavy else "light",
             "bytes_total": sum(sizes),
             "bytes_mean": round(sum(sizes) / max(1, len(sizes))),
         }
@@ -328,7 +367,7 @@ def _exit_when_stdin_closes(loop: asyncio.AbstractEventLoop, stop: asyncio.Event
 
 
 async def serve(args: argparse.Namespace) -> None:
-    feeds = FeedSet(args.feeds, args.entries, args.seed)
+    feeds = FeedSet(args.feeds, args.entries, args.seed, heavy=args.html == "heavy")
     runner = web.AppRunner(make_app(feeds), access_log=None, handle_signals=True)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, backlog=1024)
@@ -351,6 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, default=1000, help="number of feeds (default 1000)")
     parser.add_argument("--entries", type=int, default=50, help="entries per feed (default 50)")
     parser.add_argument("--seed", type=int, default=20250106, help="generator seed")
+    parser.add_argument(
+        "--html", choices=("light", "heavy"), default="light", help="description size (light)"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     parser.add_argument(

@@ -1,16 +1,17 @@
 """Benchmark: ChipWire's poll against the `reader` library doing the same job, same run.
 
     .venv/bin/python bench/poll.py [--feeds 1000] [--entries 50] [--only SIDE[,SIDE]]
+                                   [--html light|heavy] [--no-commands]
 
 Needs the bench extras: `.venv/bin/pip install 'reader==3.26' sgmllib3k psutil`.
 
 Three sides, each timed on its own (SIDE for --only, which may be repeated or comma-separated):
 
   chipwire           ChipWire with `[classify] enabled = false`: fetch, parse, dedup, store,
-                     i.e. the job reader does. The ratios and the targets are computed on this one.
+                     i.e. the job reader does (like for like).
   chipwire-classify  ChipWire as shipped (no [classify] table: classification on), so every entry
-                     is also classified (companies, relevance). Compared with reader for
-                     information only: reader does no classification.
+                     is also classified (companies, relevance); the targets apply to it too
+                     (reader does no classification).
   reader             reader 3.26: make_reader + update_feeds_iter.
 
 A loopback server (bench/feedserver.py, its own process, so its CPU is counted against no side)
@@ -34,8 +35,13 @@ doing it often took CPU from the 2 cores both sides run on) and attributes
 each sample to the scenario between the driver's START/END markers. The memory target is checked
 against the tree RSS sum, the stricter figure. After the run each ChipWire driver counts the stored
 articles that carry a classification (none expected for `chipwire`, all for `chipwire-classify`).
-It prints two Markdown tables (chipwire vs reader with targets; chipwire-classify vs reader,
-informative) and writes them to bench/results/. This is a benchmark, not a test.
+Then, unless --no-commands, each side runs the same four scenarios again as WHOLE COMMANDS from a
+new empty store: one fresh process per scenario (`chipwire --config CFG poll --once`, the way cron
+and the CLI run a poll; for reader a fresh `bench/poll.py --reader-once update` process), timed
+from outside, start-up and imports included. --html heavy serves descriptions of real size
+(500-2,000 characters with links, images and markup) instead of the light ~60-word ones.
+It prints Markdown tables (like for like, as shipped, as shipped as whole commands, each against
+reader, with targets) and writes them to bench/results/. This is a benchmark, not a test.
 """
 
 from __future__ import annotations
@@ -377,10 +383,12 @@ def driver_main(args: argparse.Namespace) -> int:
 class FeedServer:
     """bench/feedserver.py in its own process, on an ephemeral loopback port."""
 
-    def __init__(self, feeds: int, entries: int, seed: int, workdir: Path) -> None:
+    def __init__(
+        self, feeds: int, entries: int, seed: int, workdir: Path, html: str = "light"
+    ) -> None:
         self.stderr_path = workdir / "feedserver.stderr"
         cmd = [sys.executable, str(BENCH / "feedserver.py"), "--feeds", str(feeds)]
-        cmd += ["--entries", str(entries), "--seed", str(seed), "--port", "0"]
+        cmd += ["--entries", str(entries), "--seed", str(seed), "--port", "0", "--html", html]
         self._stderr = self.stderr_path.open("wb")
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr
@@ -604,6 +612,7 @@ class SideResult:
     cold: list[float] = field(default_factory=list)
     cold_what: str = ""
     cold_error: str | None = None
+    commands: dict[str, CommandRun] = field(default_factory=dict)  # fresh process per scenario
     error: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -770,6 +779,124 @@ def cold_start(
             f"the {COLD_RUNS} cold-start runs left {leftovers} orphaned process(es) behind "
             "(re-parented to the benchmark and reaped; their life after exit is not in the timing)"
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Whole commands: one fresh process per scenario, timed from outside (start-up, imports, store
+# opening, config sync, the poll and exit all included), the way cron and the CLI run a poll.
+
+
+@dataclass
+class CommandRun:
+    wall: float = 0.0
+    cpu: float = 0.0  # user + sys of the reaped process tree (RUSAGE_CHILDREN)
+    error: str | None = None
+
+
+def reader_once(args: argparse.Namespace) -> int:
+    """`--reader-once add|update`: reader's equivalent of one `chipwire poll --once` process."""
+    from reader import make_reader
+
+    reader = make_reader(str(Path(args.workdir) / "reader.sqlite"))
+    try:
+        if args.reader_once == "add":
+            for index in range(args.feeds):
+                reader.add_feed(feed_url(args.server.rstrip("/"), index))
+        else:
+            reader.update_feeds(scheduled=False, workers=args.reader_workers)
+    finally:
+        reader.close()
+    return 0
+
+
+def _command_for(
+    side: str, args: argparse.Namespace, server: FeedServer, workdir: Path
+) -> list[str]:
+    if side in CLASSIFY:
+        return [args.chipwire, "--config", str(workdir / "bench.toml"), "poll", "--once"]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--reader-once", "update"]
+    cmd += ["--server", server.base, "--workdir", str(workdir), "--feeds", str(args.feeds)]
+    return [*cmd, "--reader-workers", str(args.reader_workers)]
+
+
+def _run_timed(cmd: list[str], workdir: Path, timeout: float, exclude: set[int]) -> CommandRun:
+    cpu = _children_rusage()
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(
+            cmd, cwd=workdir, env=_clean_env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return CommandRun(time.perf_counter() - started, error=f"timed out after {timeout:.0f} s")
+    wall = time.perf_counter() - started
+    _reap_orphans(exclude, time.monotonic() + 60)  # a forkserver left behind counts too
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace").strip()[-300:]
+        return CommandRun(wall, error=f"exit {done.returncode}: {tail}")
+    return CommandRun(wall, _children_rusage() - cpu)
+
+
+def run_commands(
+    side: str, server: FeedServer, args: argparse.Namespace, workdir: Path
+) -> dict[str, CommandRun]:
+    """The four scenarios, each as one fresh process, from an empty store."""
+    workdir.mkdir()
+    exclude = {server.proc.pid}
+    if side in CLASSIFY:
+        write_chipwire_config(workdir / "bench.toml", server.base, args.feeds, CLASSIFY[side])
+    else:
+        add = _command_for(side, args, server, workdir)
+        add[add.index("update")] = "add"
+        failed = _run_timed(add, workdir, args.timeout, exclude).error  # untimed set-up
+        if failed:
+            return {s.key: CommandRun(error=f"adding feeds: {failed}") for s in SCENARIOS}
+    runs: dict[str, CommandRun] = {}
+    for scenario in SCENARIOS:
+        server.control(scenario.validators, scenario.generation)
+        run = _run_timed(_command_for(side, args, server, workdir), workdir, args.timeout, exclude)
+        log(f"{side}: fresh process, {scenario.key}: {run.wall:.2f} s {run.error or ''}")
+        runs[scenario.key] = run
+    return runs
+
+
+COMMAND_TARGETS = {"first": 5.0, "304": 2.0}
+
+
+def _command_table(results: dict[str, SideResult], side: str) -> list[str]:
+    ours, theirs = results.get(side), results.get("reader")
+    if not ours or not ours.commands or not theirs or not theirs.commands:
+        return []
+    head = [
+        "scenario",
+        f"{LABELS[side]}: `chipwire poll --once` wall s",
+        "CPU s",
+        "reader: fresh process wall s",
+        "CPU s",
+        "ratio (reader ÷ ChipWire wall)",
+        "target",
+    ]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for scenario in SCENARIOS:
+        a, b = ours.commands.get(scenario.key), theirs.commands.get(scenario.key)
+        cells = []
+        for run in (a, b):
+            if run is None or run.error:
+                cells += [run.error if run else "–", "–"]
+            else:
+                cells += [_fmt(run.wall), _fmt(run.cpu)]
+        ratio = None
+        if a and b and not a.error and not b.error and a.wall > 0:
+            ratio = b.wall / a.wall
+        target = COMMAND_TARGETS.get(scenario.key)
+        verdict = "–"
+        if target is not None:
+            verdict = f"≥ {target:g}x"
+            if ratio is not None:
+                verdict += " ✓" if ratio >= target else " ✗"
+        ratio_cell = f"{ratio:.1f}x" if ratio is not None else "–"
+        out.append("| " + " | ".join([scenario.label, *cells, ratio_cell, verdict]) + " |")
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -953,7 +1080,10 @@ def render(
 ) -> str:
     n, m = args.feeds, args.entries
     out: list[str] = []
-    out.append(f"# ChipWire poll vs reader — {n:,} feeds × {m} entries ({started:%Y-%m-%d %H:%M})")
+    out.append(
+        f"# ChipWire poll vs reader — {n:,} feeds × {m} entries, {args.html} HTML "
+        f"({started:%Y-%m-%d %H:%M}, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())})"
+    )
     out.append("")
     out.append(
         "One long-lived process per side runs all four scenarios; each row is timed inside it. "
@@ -973,11 +1103,25 @@ def render(
         out.append(
             "**As shipped: ChipWire with classification on vs reader** — ChipWire classifies every "
             "entry (companies, relevance) on top of the same job; reader does no classification. "
-            "Informative, no targets."
+            "The targets apply to this table too (issue 14)."
         )
         out.append("")
-        out += _comparison(results, "chipwire-classify", n, m, targets=False)
+        out += _comparison(results, "chipwire-classify", n, m, targets=True)
         out.append("")
+        commands = _command_table(results, "chipwire-classify")
+        if commands:
+            out.append(
+                "**As shipped, whole commands: one fresh process per scenario** — "
+                "`chipwire --config CFG poll --once` (as cron and the CLI run it) against a fresh "
+                "`python bench/poll.py --reader-once update` process (make_reader + "
+                "update_feeds(scheduled=False) + close), each from its own empty store, timed "
+                "from outside: interpreter start-up, imports, store opening, ChipWire's config "
+                "sync, the poll and exit are all in the figure. reader's feeds are added by an "
+                "untimed process first."
+            )
+            out.append("")
+            out += commands
+            out.append("")
     out.append(
         "Memory: peak tree RSS = largest sum of RSS over the driver's process tree (driver, "
         "forkserver, parse workers), sampled every 50 ms; shared pages (interpreter, libraries, "
@@ -1044,8 +1188,16 @@ def render(
     )
     out.append(
         "- Generated entries read like news: a ~10-word title naming one company (sometimes two) "
-        "with 1-2 topic nouns; two description paragraphs of 25-35 words of general English, each "
-        "naming the company once or twice with at most 2-3 topic nouns (~60 words, light HTML)."
+        "with 1-2 topic nouns; "
+        + (
+            "descriptions of real size (--html heavy): 500-2,000 characters of HTML, a figure "
+            "with an image and caption, paragraphs with links and bold text, sometimes a list or "
+            "a quote."
+            if args.html == "heavy"
+            else "two description paragraphs of 25-35 words of general English, each naming the "
+            "company once or twice with at most 2-3 topic nouns (~60 words, light HTML; "
+            "--html heavy gives real-size descriptions)."
+        )
     )
     out.append("")
     out.append(
@@ -1158,6 +1310,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=20250106, help="feed generator seed")
     parser.add_argument(
+        "--html",
+        choices=("light", "heavy"),
+        default="light",
+        help="item descriptions: light (~60 words) or heavy (500-2,000 chars of real-size HTML)",
+    )
+    parser.add_argument(
+        "--no-commands",
+        action="store_true",
+        help="skip the whole-command runs (one fresh process per scenario)",
+    )
+    parser.add_argument(
         "--reader-workers", type=int, default=20, help="reader update_feeds workers (20)"
     )
     parser.add_argument(
@@ -1172,11 +1335,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--driver", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--server", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    parser.add_argument("--reader-once", choices=("add", "update"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.feeds < 1 or args.entries < 1:
         parser.error("--feeds and --entries must be at least 1")
-    if args.driver and not (args.server and args.workdir):
-        parser.error("--driver needs --server and --workdir")
+    if (args.driver or args.reader_once) and not (args.server and args.workdir):
+        parser.error("--driver and --reader-once need --server and --workdir")
     if args.only:
         wanted = {name.strip() for item in args.only for name in item.split(",") if name.strip()}
         unknown = sorted(wanted - set(SIDES))
@@ -1208,6 +1372,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.driver:
         return driver_main(args)
+    if args.reader_once:
+        return reader_once(args)
     sides = args.sides
     if "reader" in sides:
         try:
@@ -1230,7 +1396,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, SideResult] = {}
     try:
         log(f"generating {args.feeds:,} feeds × {args.entries} entries on a loopback server ...")
-        server = FeedServer(args.feeds, args.entries, args.seed, top)
+        server = FeedServer(args.feeds, args.entries, args.seed, top, args.html)
         log(f"server on port {server.port}: {server.control('on', 0)}")
         for side in sides:
             workdir = top / side  # fresh: an empty store, no validators or hashes kept
@@ -1246,6 +1412,9 @@ def main(argv: list[str] | None = None) -> int:
             cold_start(side, args, workdir, results[side], {server.proc.pid})
             if results[side].cold:
                 log(f"{side}: cold start {', '.join(f'{t:.2f}' for t in results[side].cold)} s")
+            if not args.no_commands:
+                server.control("on", 0)
+                results[side].commands = run_commands(side, server, args, top / f"{side}-commands")
         text = render(results, args, command, started)
         path = write_results(text, started)
         print(text)
