@@ -63,7 +63,7 @@ def test_trend_writes_the_png_where_asked(
     )
     printed = capsys.readouterr().out
     assert code == 0, printed
-    assert png_size(out) == (1000, 500)
+    assert png_size(out) == (1200, 675)
     assert "Nvidia and Huawei: relevant stories per day, last 7 days" in printed
     assert "Totals: Nvidia 4 · Huawei 2." in printed
     assert printed.rstrip().endswith(f"chart: {out}")
@@ -79,7 +79,7 @@ def test_share_defaults_to_a_file_named_for_the_window(
     assert main(["--config", str(config), "share", "14"]) == 0
     printed = capsys.readouterr().out
     assert "1. Nvidia — 4 stories (67%)" in printed and "2. Huawei — 2 stories (33%)" in printed
-    assert png_size(tmp_path / "share-14d.png") == (1000, 500)
+    assert png_size(tmp_path / "share-14d.png") == (1200, 675)
 
 
 def test_nothing_to_draw_exits_one_and_writes_nothing(
@@ -106,4 +106,4 @@ def test_ask_writes_a_replys_chart_into_out_dir(
     folder = tmp_path / "asked"
     assert main(["--config", str(config), "ask", "trend nvidia 7", "--out-dir", str(folder)]) == 0
     assert f"chart: {folder / 'trend-nvidia-7d.png'}" in capsys.readouterr().out
-    assert png_size(folder / "trend-nvidia-7d.png") == (1000, 500)
+    assert png_size(folder / "trend-nvidia-7d.png") == (1200, 675)

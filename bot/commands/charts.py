@@ -57,7 +57,7 @@ async def _trend_chart(ctx: Context, command: Command) -> Reply:
 
 @command(
     "share",
-    "Share of voice: which companies dominated the news, as a chart and a ranking",
+    "Share of mentions: which companies dominated the news, as a chart and a ranking",
     Param(
         "days",
         f"Window in days (1-{trends.MAX_CHART_DAYS}, default {trends.DEFAULT_SHARE_DAYS})",

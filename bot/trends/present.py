@@ -20,9 +20,26 @@ SHARE_SHOWN = 10
 
 
 def trend_title(data: TrendData) -> str:
+    names = _listed([s.name for s in data.series])
+    return f"{names}: relevant stories per day, {_last_days(data.window_days)}"
+
+
+CHART_TITLE_NAMES = 3  # more names than this would not fit a chart's title line
+
+
+def chart_title(data: TrendData) -> str:
+    """The chart's own heading: short enough for one line (the legend or panels name the rest)."""
     names = [s.name for s in data.series]
-    shown = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
-    return f"{shown}: relevant stories per day, last {data.window_days} days"
+    about = _listed(names) if len(names) <= CHART_TITLE_NAMES else f"{len(names)} companies"
+    return f"{about}: relevant stories, {_last_days(data.window_days)}"
+
+
+def _listed(names: Sequence[str]) -> str:
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+
+
+def _last_days(days: int) -> str:
+    return "today" if days == 1 else f"last {days} days"
 
 
 def trend_lines(data: TrendData) -> tuple[str, ...]:
@@ -31,7 +48,7 @@ def trend_lines(data: TrendData) -> tuple[str, ...]:
 
 
 def share_title(days: int) -> str:
-    return f"Share of voice, last {days} days"
+    return f"Share of mentions, last {days} days"
 
 
 def chart_filename(kind: str, company_ids: Sequence[str], days: int) -> str:
@@ -46,13 +63,13 @@ async def trend_chart(
 
     ids = tuple(s.company_id for s in data.series)
     colours = colours_for(data.series, catalog_ids)
-    title = trend_title(data)
+    heading = chart_title(data)
     png = await _render(
         charts,
         ChartKey("trend", ids, data.window_days, data.last_day),
-        lambda: render_trend_png(data, colours, title),
+        lambda: render_trend_png(data, colours, heading),
     )
-    return Attachment(chart_filename("trend", ids, data.window_days), png, title)
+    return Attachment(chart_filename("trend", ids, data.window_days), png, trend_title(data))
 
 
 async def share_chart(
@@ -73,7 +90,7 @@ async def share_chart(
 
 
 def covered(data: TrendData) -> list[ShareRow]:
-    """Share of voice of the companies with stories in the window, most first."""
+    """Share of mentions of the companies with stories in the window, most first."""
     return [row for row in share_of_voice(data) if row.stories]
 
 

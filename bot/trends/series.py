@@ -1,4 +1,4 @@
-"""Trend values: daily story counts per company, share of voice, captions and colours. Pure.
+"""Trend values: daily story counts per company, share of mentions, captions and colours. Pure.
 
 A ``TrendData`` is a window of consecutive UTC days and, per company, one count per day (the store
 fills days without stories with 0). Colours come from a fixed qualitative palette indexed by the
@@ -9,34 +9,24 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import pairwise
+from math import ceil
 from typing import Protocol
 
-# Tableau 20 with the ten strong hues first, so neighbouring catalog positions never get two
-# shades of one hue until the strong ones run out.
+# Okabe & Ito's colour-blind-safe set (its yellow left out: too pale for a line on white) and
+# Paul Tol's wine: every pair stays apart under deuteranopia, protanopia and tritanopia
+# (tests/trends/test_series.py simulates them). One chart shows at most eight companies.
 PALETTE: tuple[str, ...] = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-    "#aec7e8",
-    "#ffbb78",
-    "#98df8a",
-    "#ff9896",
-    "#c5b0d5",
-    "#c49c94",
-    "#f7b6d2",
-    "#c7c7c7",
-    "#dbdb8d",
-    "#9edae5",
+    "#0072b2",  # blue
+    "#e69f00",  # orange
+    "#009e73",  # bluish green
+    "#d55e00",  # vermillion
+    "#56b4e9",  # sky blue
+    "#cc79a7",  # reddish purple
+    "#882255",  # wine
+    "#000000",  # black
 )
 
 _ONE_DAY = timedelta(days=1)
@@ -131,13 +121,105 @@ def _plural(n: int, one: str, many: str) -> str:
 
 
 def caption(data: TrendData) -> str:
-    """'Relevant stories per day, 2026-10-30 – 2026-11-28 (30 days), from 17 sources'."""
-    span = data.first_day.isoformat()
-    if data.window_days > 1:
-        span = f"{span} – {data.last_day.isoformat()}"
+    """'Relevant stories per day, 30 Oct – 28 Nov 2026 (30 days), from 17 sources'."""
     days = _plural(data.window_days, "day", "days")
     sources = _plural(data.source_count, "source", "sources")
-    return f"Relevant stories per day, {span} ({days}), from {sources}"
+    return f"Relevant stories per day, {day_span(data.first_day, data.last_day)} ({days}), from {sources}"
+
+
+def day_label(day: date, *, year: bool = False) -> str:
+    """'28 Nov', or '28 Nov 2026' with the year: months named, never a bare number."""
+    return f"{day.day} {day:%b}" + (f" {day.year}" if year else "")
+
+
+def day_span(first: date, last: date) -> str:
+    """'30 Oct – 28 Nov 2026'; the year on both ends only when they differ."""
+    if first == last:
+        return day_label(last, year=True)
+    return f"{day_label(first, year=first.year != last.year)} – {day_label(last, year=True)}"
+
+
+WEEKLY_FROM_DAYS = (
+    28  # from four weeks on, daily counts are spiky noise; weekly totals show a trend
+)
+_WEEK = 7
+_DAY_TICKS_UP_TO_DAYS = 120  # longer spans are ticked by month
+
+
+@dataclass(frozen=True, slots=True)
+class ChartBins:
+    """What a trend chart draws: per company one count per bin of ``bin_days`` days, each bin
+    named by its last day. ``dropped_days`` leading days of the window fill no whole week."""
+
+    ends: tuple[date, ...]
+    bin_days: int
+    series: tuple[CompanySeries, ...]
+    source_count: int
+    dropped_days: int = 0
+
+    @property
+    def first_day(self) -> date:
+        return self.ends[0] - timedelta(days=self.bin_days - 1)
+
+    @property
+    def last_day(self) -> date:
+        return self.ends[-1]
+
+    @property
+    def unit(self) -> str:
+        return "week" if self.bin_days == _WEEK else "day"
+
+
+def chart_bins(data: TrendData) -> ChartBins:
+    """Daily counts for short windows; for ``WEEKLY_FROM_DAYS`` days and more, weeks ending on
+    the window's last day (a leading part-week is left out rather than drawn as a false dip)."""
+    if data.window_days < WEEKLY_FROM_DAYS:
+        return ChartBins(data.days, 1, data.series, data.source_count)
+    skip = data.window_days % _WEEK
+    series = tuple(replace(s, counts=tuple(_weekly_sums(s.counts[skip:]))) for s in data.series)
+    ends = data.days[skip + _WEEK - 1 :: _WEEK]
+    return ChartBins(ends, _WEEK, series, data.source_count, dropped_days=skip)
+
+
+def _weekly_sums(counts: Sequence[int]) -> Iterable[int]:
+    return (sum(counts[i : i + _WEEK]) for i in range(0, len(counts), _WEEK))
+
+
+def bins_caption(bins: ChartBins) -> str:
+    """'Stories per week (7 days to each date) · 1 Nov – 28 Nov 2026 · 17 sources'."""
+    per = "per week (7 days to each date)" if bins.unit == "week" else "per day (UTC)"
+    span = day_span(bins.first_day, bins.last_day)
+    return f"Stories {per} · {span} · {_plural(bins.source_count, 'source', 'sources')}"
+
+
+def ticks(ends: Sequence[date], max_ticks: int) -> tuple[tuple[int, str], ...]:
+    """(index into ``ends``, label) for the x axis: '28 Nov' days, or 'Nov' months for long spans,
+    with the year where the span crosses into another; the last point always gets a day tick."""
+    if max_ticks < 1:
+        raise ValueError(f"max_ticks must be >= 1, got {max_ticks}")
+    if not ends:
+        return ()
+    crosses_years = ends[0].year != ends[-1].year
+    span_days = (ends[-1] - ends[0]).days
+    if len(ends) <= max_ticks or span_days <= _DAY_TICKS_UP_TO_DAYS:
+        step = ceil(len(ends) / max_ticks)
+        chosen = sorted(range(len(ends) - 1, -1, -step))
+        return tuple(
+            (i, day_label(ends[i], year=crosses_years and _first_of_year(ends, chosen, i)))
+            for i in chosen
+        )
+    month_starts = [i for i in range(1, len(ends)) if ends[i].month != ends[i - 1].month]
+    step = ceil(len(month_starts) / max_ticks)
+    chosen = month_starts[::-1][::step][::-1]
+    return tuple(
+        (i, f"{ends[i]:%b}" + (f" {ends[i].year}" if crosses_years and ends[i].month == 1 else ""))
+        for i in chosen
+    )
+
+
+def _first_of_year(ends: Sequence[date], chosen: Sequence[int], i: int) -> bool:
+    earlier = [j for j in chosen if j < i]
+    return not earlier or ends[earlier[-1]].year != ends[i].year
 
 
 def percent(share: float) -> str:
@@ -148,11 +230,14 @@ def percent(share: float) -> str:
 
 
 def share_lines(rows: Sequence[ShareRow], limit: int = 10) -> tuple[str, ...]:
-    """'1. Nvidia — 412 stories (38%)' for the first ``limit`` rows, in the order given."""
+    """'1. Nvidia — 412 stories (38% of mentions)' for the first ``limit`` rows, in the order given.
+
+    A story naming two companies counts for each, so the percentage is a share of company
+    mentions, not of stories."""
     if limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
     return tuple(
-        f"{rank}. {row.name} — {_plural(row.stories, 'story', 'stories')} ({percent(row.share)})"
+        f"{rank}. {row.name} — {_plural(row.stories, 'story', 'stories')} ({percent(row.share)} of mentions)"
         for rank, row in enumerate(rows[:limit], start=1)
     )
 

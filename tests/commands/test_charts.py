@@ -118,13 +118,13 @@ async def test_trend_replies_with_a_chart_of_the_companies(ctx: Context) -> None
     assert not reply.error, reply.title
     assert reply.title == "Nvidia and Huawei: relevant stories per day, last 7 days"
     assert reply.lines[0] == (
-        "Relevant stories per day, 2026-11-22 – 2026-11-28 (7 days), from 2 sources"
+        "Relevant stories per day, 22 Nov – 28 Nov 2026 (7 days), from 2 sources"
         " (UTC days; the last is today so far)."
     )
     assert reply.lines[1] == "Totals: Nvidia 5 · Huawei 2."
     assert reply.attachment is not None
     assert reply.attachment.filename == "trend-nvidia-huawei-7d.png"
-    assert png_size(reply.attachment.data) == (1000, 500)
+    assert png_size(reply.attachment.data) == (1200, 675)
 
 
 async def test_trend_reads_names_that_span_words_in_catalog_order_over_30_days(
@@ -161,13 +161,16 @@ async def test_no_stories_gives_a_note_not_an_empty_chart(ctx: Context) -> None:
 
 async def test_share_ranks_the_companies_and_draws_them(ctx: Context) -> None:
     reply = await run(ctx, "share 7")
-    assert reply.title == "Share of voice, last 7 days"
-    assert reply.lines[:2] == ("1. Nvidia — 5 stories (71%)", "2. Huawei — 2 stories (29%)")
+    assert reply.title == "Share of mentions, last 7 days"
+    assert reply.lines[:2] == (
+        "1. Nvidia — 5 stories (71% of mentions)",
+        "2. Huawei — 2 stories (29% of mentions)",
+    )
     assert reply.lines[2] == (
-        "Relevant stories, 2026-11-22 – 2026-11-28 (7 days), from 2 sources (UTC days)."
+        "Relevant stories, 22 Nov – 28 Nov 2026 (7 days), from 2 sources (UTC days)."
     )
     assert reply.attachment is not None and reply.attachment.filename == "share-7d.png"
-    assert png_size(reply.attachment.data) == (1000, 500)
+    assert png_size(reply.attachment.data) == (1200, 675)
 
 
 async def test_charts_are_rendered_once_per_day_through_the_cache(ctx: Context) -> None:
@@ -191,7 +194,7 @@ async def test_the_plot_draws_the_seeded_counts_one_line_per_company(ctx: Contex
     colours = colours_for(data.series, ctx.catalog.ids)
     figure = trend_figure(data, colours, trends.trend_title(data))
     lines = {line.get_label(): line for line in figure.axes[0].get_lines()}
-    assert set(lines) == {"Nvidia", "Huawei"}
-    assert tuple(lines["Nvidia"].get_ydata()) == (0, 0, 0, 0, 3, 1, 1)
-    assert tuple(lines["Huawei"].get_ydata()) == (0, 0, 0, 0, 0, 2, 0)
-    assert lines["Nvidia"].get_color() != lines["Huawei"].get_color()
+    assert set(lines) == {"Nvidia · 5", "Huawei · 2"}
+    assert tuple(lines["Nvidia · 5"].get_ydata()) == (0, 0, 0, 0, 3, 1, 1)
+    assert tuple(lines["Huawei · 2"].get_ydata()) == (0, 0, 0, 0, 0, 2, 0)
+    assert lines["Nvidia · 5"].get_color() != lines["Huawei · 2"].get_color()

@@ -571,4 +571,4 @@ async def test_the_trend_command_attaches_its_real_chart(
     [(field, filename, data)] = fake.files
     assert (field, filename) == ("files[0]", "trend-nvidia-huawei-7d.png")
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
-    assert struct.unpack(">II", data[16:24]) == (1000, 500)
+    assert struct.unpack(">II", data[16:24]) == (1200, 675)

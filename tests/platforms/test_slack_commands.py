@@ -533,9 +533,9 @@ def test_error_replies_are_marked_and_cards_without_links_are_plain() -> None:
 async def test_the_share_command_uploads_its_real_chart(app: AsyncApp, fake: FakeSlack) -> None:
     assert await command(app, fake, "share 30") == 200
     [answer] = fake.responses
-    assert answer["text"] == "Share of voice, last 30 days"
+    assert answer["text"] == "Share of mentions, last 30 days"
     assert "1. Huawei — 3 stories (100%)" in json.dumps(answer["blocks"], ensure_ascii=False)
     assert fake.args("files.getUploadURLExternal")["filename"] == "share-30d.png"
     [(_, data)] = fake.uploads
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (1000, 500)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (1200, 675)
     assert fake.args("files.completeUploadExternal")["channel_id"] == CHANNEL

@@ -141,7 +141,7 @@ async def test_renders_a_real_chart_off_the_loop(cache: ChartCache) -> None:
         return render_trend_png(data, {"nvidia": "#1f77b4"}, "Nvidia")
 
     png = await cache.get(key("nvidia", days=7), render)
-    assert png_size(png) == (1000, 500)
+    assert png_size(png) == (1200, 675)
 
 
 async def test_closed_cache_refuses_new_renders() -> None:
