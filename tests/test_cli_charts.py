@@ -78,7 +78,8 @@ def test_share_defaults_to_a_file_named_for_the_window(
     monkeypatch.chdir(tmp_path)
     assert main(["--config", str(config), "share", "14"]) == 0
     printed = capsys.readouterr().out
-    assert "1. Nvidia — 4 stories (67%)" in printed and "2. Huawei — 2 stories (33%)" in printed
+    assert "1. Nvidia — 4 stories (67% of mentions)" in printed
+    assert "2. Huawei — 2 stories (33% of mentions)" in printed
     assert png_size(tmp_path / "share-14d.png") == (1200, 675)
 
 
