@@ -534,7 +534,9 @@ async def test_the_share_command_uploads_its_real_chart(app: AsyncApp, fake: Fak
     assert await command(app, fake, "share 30") == 200
     [answer] = fake.responses
     assert answer["text"] == "Share of mentions, last 30 days"
-    assert "1. Huawei — 3 stories (100% of mentions)" in json.dumps(answer["blocks"], ensure_ascii=False)
+    assert "1. Huawei — 3 stories (100% of mentions)" in json.dumps(
+        answer["blocks"], ensure_ascii=False
+    )
     assert fake.args("files.getUploadURLExternal")["filename"] == "share-30d.png"
     [(_, data)] = fake.uploads
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (1200, 675)
