@@ -44,7 +44,7 @@ class DigestSettings:
     top_stories: int = 5
     per_company: int = 5
     company_priority: Mapping[str, float] = field(default_factory=dict)
-    lookback_hours: int = 24  # how far back a subscription's first digest reaches
+    lookback_hours: int = 24  # how far back a first digest reaches at least (weekly: its week)
     trend_chart: bool = True  # weekly digests carry a four-week chart of the followed companies
 
 

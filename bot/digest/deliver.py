@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 
 from bot.digest.build import build_digest, rank_stories
-from bot.digest.schedules import is_weekly, last_fire
+from bot.digest.schedules import is_weekly, last_fire, period_start
 from bot.digest.stories import stories_of
 from bot.models import Attachment, Digest, DigestArticle, DigestSection, Subscription
 from bot.platforms.journal import DeadTarget, PartJournal
@@ -174,7 +174,8 @@ async def digest_window(
 ) -> Window:
     previous_end, previous_upto = await ctx.store.read(outbox.previous_run, subscription.id)
     newest = await ctx.store.read(outbox.newest_article_id)
-    floor = period_end - timedelta(hours=ctx.settings.lookback_hours)
+    lookback = timedelta(hours=ctx.settings.lookback_hours)
+    floor = period_start(subscription.schedule, subscription.timezone, period_end, lookback)
     start = previous_end if previous_end is not None and previous_end < period_end else floor
     if previous_upto is None:
         return Window(start, floor, None, newest)

@@ -108,6 +108,24 @@ def last_fire(cron: str, timezone: str, now: datetime, lookback: timedelta) -> d
     return times[-1] if times else None
 
 
+_PERIOD_REACH = (timedelta(days=8), timedelta(days=32))  # a week and a weekend, then a month
+
+
+def period_start(cron: str, timezone: str, end: datetime, lookback: timedelta) -> datetime:
+    """Where the period ending at ``end`` starts when no digest of it came before: the schedule's
+    previous fire time, so a weekly digest covers its week and a weekdays digest on Monday the
+    weekend; at least ``lookback`` back (a daily digest keeps its day), at most 32 days."""
+    floor = end - lookback
+    following = _trigger(cron, timezone).get_next_fire_time(None, floor)
+    if following is not None and following < end:
+        return floor  # fired within the lookback: the lookback already covers the period
+    for reach in _PERIOD_REACH:
+        times = fire_times(cron, timezone, end - reach, floor)
+        if times:
+            return times[-1]
+    return end - _PERIOD_REACH[-1]
+
+
 def next_fire(cron: str, timezone: str, now: datetime) -> datetime:
     moment = _trigger(cron, timezone).get_next_fire_time(None, now + timedelta(microseconds=1))
     assert moment is not None  # a valid crontab always fires again

@@ -263,6 +263,35 @@ async def test_a_weekly_digest_carries_a_trend_chart_of_its_companies(store: Sto
     assert chart.data.startswith(b"\x89PNG") and "Nvidia and Huawei" in chart.description
 
 
+async def test_a_weekly_digest_covers_its_whole_week(store: Store) -> None:
+    clock = Clock(utc(2026, 11, 15, 12))
+    await subscribe(store, clock.now, schedule="0 9 * * mon")
+    # one story a day from Monday 16 Nov 10:00 Rome to Sunday 22 Nov, and one just before the week
+    for day in range(7):
+        await stored(store, utc(2026, 11, 16 + day, 9), (day + 1, NVIDIA), feed=f"f{day}")
+    await stored(store, utc(2026, 11, 16, 7), (99, HUAWEI), feed="early")
+    poster = RecordingPoster()
+    clock.now = utc(2026, 11, 23, 8, 0, 5)  # Monday 09:00:05 in Rome
+    [outcome] = await deliver_due(context(store, clock, poster))
+    assert (outcome.status, outcome.stories) == ("sent", 7)
+    [digest] = poster.digests
+    assert digest.period_start == utc(2026, 11, 16, 8)  # the previous Monday 09:00 in Rome
+    titles = sorted(story.title for story in digest.stories)
+    assert titles == sorted(f"Story {n} about chips" for n in range(1, 8))
+
+
+async def test_a_weekdays_digest_on_monday_covers_the_weekend(store: Store) -> None:
+    clock = Clock(utc(2026, 11, 19, 12))
+    await subscribe(store, clock.now, schedule="0 8 * * mon-fri")
+    await stored(store, utc(2026, 11, 20, 9), (1, NVIDIA), feed="fri")  # Friday after 08:00
+    await stored(store, utc(2026, 11, 22, 9), (2, HUAWEI), feed="sun")
+    poster = RecordingPoster()
+    clock.now = utc(2026, 11, 23, 7, 0, 5)  # Monday 08:00:05 in Rome
+    [outcome] = await deliver_due(context(store, clock, poster))
+    assert (outcome.status, outcome.stories) == ("sent", 2)
+    assert poster.digests[0].period_start == utc(2026, 11, 20, 7)  # Friday 08:00 in Rome
+
+
 async def test_daily_digests_and_a_switched_off_chart_carry_none(store: Store) -> None:
     clock = Clock(utc(2026, 11, 20, 12))
     await subscribe(store, clock.now, schedule="0 9 * * 1")

@@ -11,6 +11,7 @@ from bot.digest.schedules import (
     is_weekly,
     last_fire,
     parse_schedule,
+    period_start,
 )
 
 
@@ -107,3 +108,42 @@ def test_numeric_weekdays_mean_what_they_mean_in_cron(cron: str, weekdays: set[s
 )
 def test_weekly_schedules_are_told_apart(schedule: str, weekly: bool) -> None:
     assert is_weekly(parse_schedule(schedule)) is weekly
+
+
+@pytest.mark.parametrize(
+    ("cron", "end", "start"),
+    [
+        # a weekly digest covers its week, whatever the lookback
+        (
+            "0 9 * * mon",
+            datetime(2026, 11, 23, 8, tzinfo=UTC),
+            datetime(2026, 11, 16, 8, tzinfo=UTC),
+        ),
+        # Monday's weekdays digest covers the weekend from Friday's
+        (
+            "0 8 * * mon-fri",
+            datetime(2026, 11, 23, 7, tzinfo=UTC),
+            datetime(2026, 11, 20, 7, tzinfo=UTC),
+        ),
+        # Tuesday's covers one day: the lookback
+        (
+            "0 8 * * mon-fri",
+            datetime(2026, 11, 24, 7, tzinfo=UTC),
+            datetime(2026, 11, 23, 7, tzinfo=UTC),
+        ),
+        # more often than the lookback: the lookback still (a first digest is never thinner)
+        (
+            "0 */6 * * *",
+            datetime(2026, 11, 24, 6, tzinfo=UTC),
+            datetime(2026, 11, 23, 6, tzinfo=UTC),
+        ),
+        # a monthly digest covers its month
+        ("0 9 1 * *", datetime(2026, 12, 1, 8, tzinfo=UTC), datetime(2026, 11, 1, 8, tzinfo=UTC)),
+        # yearly: capped at 32 days
+        ("0 9 1 1 *", datetime(2027, 1, 1, 8, tzinfo=UTC), datetime(2026, 11, 30, 8, tzinfo=UTC)),
+    ],
+)
+def test_a_first_digest_covers_the_schedules_period(
+    cron: str, end: datetime, start: datetime
+) -> None:
+    assert period_start(cron, "Europe/Rome", end, timedelta(hours=24)) == start
