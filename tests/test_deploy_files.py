@@ -163,3 +163,38 @@ def test_deploy_readme_covers_both_chat_platforms() -> None:
     text = (DEPLOY / "README.md").read_text()
     for needle in ("bot applications.commands", "connections:write", "/slack/events", "/chipnews"):
         assert needle in text
+
+
+# The bot token scopes each Slack Web API method the bot calls needs (api.slack.com/methods).
+SLACK_METHOD_SCOPES = {
+    "chat_postMessage": {"chat:write"},
+    "chat_postEphemeral": {"chat:write"},
+    "users_info": {"users:read"},
+    "files_upload_v2": {"files:write"},
+    "conversations_join": {"channels:join"},
+    "conversations_history": {"channels:history", "groups:history"},
+}
+
+
+def _manifest_scopes() -> set[str]:
+    text = (DEPLOY / "README.md").read_text()
+    match = re.search(r"```yaml\n(display_information:.*?)```", text, re.S)
+    assert match, "deploy/README.md has no Slack app manifest"
+    manifest = yaml.safe_load(match.group(1))
+    return set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_the_slack_manifest_grants_every_scope_the_bot_uses() -> None:
+    called: set[str] = set()
+    for path in (ROOT / "bot" / "platforms" / "slack").glob("*.py"):
+        called |= set(re.findall(r"\.((?:chat|users|files|conversations)_\w+)\(", path.read_text()))
+    unknown = called - set(SLACK_METHOD_SCOPES)
+    assert not unknown, f"add the scopes of {sorted(unknown)} here and to the manifest"
+    needed = set().union(*(SLACK_METHOD_SCOPES[m] for m in called))
+    granted = _manifest_scopes()
+    assert needed <= granted, f"the manifest lacks {sorted(needed - granted)}"
+    # the admin check asks users.info; public channels are joined before a chart upload
+    assert {"users:read", "channels:join", "commands", "chat:write.public"} <= granted
+    text = (DEPLOY / "README.md").read_text()
+    for scope in granted:
+        assert f"`{scope}`" in text.split("**By hand**", 1)[1], f"{scope} not in the steps by hand"

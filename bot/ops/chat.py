@@ -98,17 +98,24 @@ def _start_slack(
 ) -> None:
     from bot.platforms.slack.runner import EVENTS_PATH, http_handler, slack_app, start_socket_mode
 
-    if not (credentials.slack_bot_token and credentials.slack_signing_secret):
+    token = credentials.slack_bot_token
+    if token is None:
+        return
+    secret = credentials.slack_signing_secret
+    if mode == "http" and not secret:
         print(
-            "warning: SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not; Slack commands "
+            "warning: Slack over HTTP needs SLACK_SIGNING_SECRET (Basic Information → App "
+            "Credentials) to verify requests; or run with --slack-mode socket. Slack commands "
             "are off (digests to Slack still go out).",
             file=out,
         )
         return
+    # Socket Mode needs no signing secret: requests come over the app's own websocket, and
+    # Bolt skips its signature check for them.
     app = slack_app(
         context,
-        signing_secret=credentials.slack_signing_secret,
-        token=credentials.slack_bot_token,
+        signing_secret=secret or "",
+        token=token,
         api_url=credentials.slack_api_url,
         admins=admins,
     )

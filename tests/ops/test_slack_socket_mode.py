@@ -139,7 +139,7 @@ def title(reply: dict[str, Any]) -> str:
     return str(reply["blocks"][0]["text"]["text"])
 
 
-async def test_socket_mode_acks_and_answers_without_reaching_slack(
+async def test_socket_mode_acks_and_answers_without_reaching_slack_or_a_signing_secret(
     tmp_path: Path, stand_in: SlackStandIn
 ) -> None:
     config = tmp_path / "chipwire.toml"
@@ -150,7 +150,6 @@ async def test_socket_mode_acks_and_answers_without_reaching_slack(
     environ = {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_APP_TOKEN": APP_TOKEN,
-        "SLACK_SIGNING_SECRET": "socket-mode-signing-secret",
         "SLACK_API_URL": f"{stand_in.base}/api/",
     }
     out = io.StringIO()
@@ -174,3 +173,18 @@ async def test_socket_mode_acks_and_answers_without_reaching_slack(
     assert "Only admins" in title(stand_in.replies["env-3"])
     assert stand_in.api_calls == ["users.info"]
     assert BOT_TOKEN not in out.getvalue() and APP_TOKEN not in out.getvalue()
+
+
+async def test_http_mode_without_a_signing_secret_says_what_to_set(tmp_path: Path) -> None:
+    config = tmp_path / "chipwire.toml"
+    config.write_text('[chipwire]\ndata_dir = "data"\nparse_workers = 0\n')
+    settings = load_settings(config, environ={})
+    environ = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": "http://127.0.0.1:9/api/"}
+    out = io.StringIO()
+    app = await build_app(settings, parse_workers=0)
+    async with app:
+        chat = await start_chat(app, environ, "http", out)
+        await chat.stop()
+    assert chat.names == [] and chat.routes == []
+    assert "Slack over HTTP needs SLACK_SIGNING_SECRET" in out.getvalue()
+    assert "--slack-mode socket" in out.getvalue()
