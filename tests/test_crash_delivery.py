@@ -206,6 +206,12 @@ def _start(config: Path, env: dict[str, str], log: Path) -> subprocess.Popen[byt
         )
 
 
+def _wait_for_work(chat: ChatStandIns, attempts: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and chat.attempts == attempts:
+        time.sleep(0.05)
+
+
 def _wait_for_hold(chat: ChatStandIns, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -246,10 +252,11 @@ def run_crashes(
         deadline = time.monotonic() + seconds
         try:
             while time.monotonic() < deadline:
+                _wait_for_work(chat, chat.attempts, 10.0)  # up and posting (start-up takes s)
                 if rng.random() < 0.5:
                     _wait_for_hold(chat, 5.0)
                 else:
-                    time.sleep(rng.uniform(1.0, 4.0))
+                    time.sleep(rng.uniform(0.1, 2.0))
                 victim = rng.randrange(processes)
                 mid += 1 if chat.holding else 0
                 bots[victim].send_signal(signal.SIGKILL)
