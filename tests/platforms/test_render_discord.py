@@ -79,6 +79,7 @@ def assert_inert(text: str) -> None:
     """No mention, mass mention, masked link or markup that feed text could have produced."""
     assert not has_lone_surrogate(text)
     assert not re.search(r"@(everyone|here)", text, re.IGNORECASE)
+    text = re.sub(r"<t:\d+:f>", "", text)  # our own timestamps
     plain = unescaped(text)  # what is left once escapes are read: only our own markup
     without_ours = re.sub(r"\*\*\[[^\[\]]*\]\(https://news\.example/s/[^\s()]*\)\*\*", "", plain)
     without_ours = re.sub(r"^\*\*|\*\* — ", "", without_ours, flags=re.MULTILINE)
@@ -155,10 +156,11 @@ def test_header_embed_and_sections() -> None:
     [payload] = render_discord(hostile_digest(), COMPANY_NAMES)
     header, top, tsmc = payload["embeds"]
     assert header["title"] == "ChipWire digest — Mon 30 Nov 2026"
-    assert header["description"] == "Mon 30 Nov 2026 07:00 – Tue 1 Dec 2026 07:00 \\(Europe/Rome\\)"
+    # each reader sees Discord's timestamps in their own zone and language
+    assert header["description"] == "<t:1796018400:f> – <t:1796104800:f>"
     assert top["title"] == "Top stories"
     assert tsmc["description"] == (
-        "**[TSMC ramps 2nm](https://news.example/s/2)** — 1 source: Wire · Mon 30 Nov 07:14 CET"
+        "**[TSMC ramps 2nm](https://news.example/s/2)** — 1 source: Wire · <t:1796019240:f>"
         " · about Nvidia, TSMC\nTSMC said 2nm output doubled this quarter."
     )
 

@@ -72,6 +72,9 @@ def assert_within_limits(payload: dict[str, Any]) -> None:
     assert total <= 40_000
 
 
+OUR_DATE = re.compile(r"<!date\^\d+\^\{date_short_pretty\} \{time\}\|[^<>|]*>")
+
+
 def assert_inert(text: str, plain: bool = False) -> None:
     """Nothing feed text could have produced is markup: no raw control characters, no
     mention, no formatting characters outside our own bold link (mrkdwn only)."""
@@ -82,7 +85,7 @@ def assert_inert(text: str, plain: bool = False) -> None:
     if plain:
         assert "<" not in text and ">" not in text and "\n" not in text
         return
-    rest = OUR_LINK.sub("", text)
+    rest = OUR_LINK.sub("", OUR_DATE.sub("", text))
     rest = re.sub(r"^\*(.*?)\*$", r"\1", rest, flags=re.MULTILINE)  # our bold title line
     for raw in ("<", ">", "*", "_", "~", "`"):
         assert raw not in rest, (raw, text)
@@ -142,11 +145,14 @@ def test_layout() -> None:
     kinds = [b["type"] for b in payload["blocks"]]
     assert kinds == ["header", "context", "header", "section", "header", "section"]
     assert payload["text"] == "ChipWire digest — Mon 30 Nov 2026"
+    # each reader sees Slack's dates in their own zone; the fallback is the subscription's zone
     assert payload["blocks"][1]["elements"][0]["text"] == (
-        "Mon 30 Nov 2026 07:00 – Tue 1 Dec 2026 07:00 (Europe/Rome)"
+        "<!date^1796018400^{date_short_pretty} {time}|Mon 30 Nov 07:00 CET> – "
+        "<!date^1796104800^{date_short_pretty} {time}|Tue 1 Dec 07:00 CET>"
     )
     assert payload["blocks"][5]["text"]["text"] == (
-        "*<https://news.example/s/2|TSMC ramps 2nm>*\n1 source: Wire · Mon 30 Nov 07:14 CET"
+        "*<https://news.example/s/2|TSMC ramps 2nm>*\n1 source: Wire · "
+        "<!date^1796019240^{date_short_pretty} {time}|Mon 30 Nov 07:14 CET>"
         " · about Nvidia, TSMC\nTSMC said 2nm output doubled this quarter."
     )
 

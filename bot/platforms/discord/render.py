@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.models import Attachment, Digest, Story
@@ -18,9 +18,7 @@ from bot.text import (
     companies_text,
     fit,
     linkable,
-    local_time,
     one_line,
-    period_text,
     sources_text,
     summary_line,
     text_len,
@@ -107,6 +105,15 @@ def chart_fits(chart: Attachment, limit: int = MAX_FILE) -> bool:
     return len(chart.data) <= limit
 
 
+def timestamp(moment: datetime) -> str:
+    """Discord shows `<t:UNIX:f>` to each reader as a date and time in their own zone and locale."""
+    return f"<t:{int(moment.timestamp())}:f>"
+
+
+def period_stamps(start: datetime, end: datetime) -> str:
+    return f"{timestamp(start)} – {timestamp(end)}"
+
+
 def story_block(story: Story, where: tzinfo, company_names: Mapping[str, str]) -> str:
     """`**[Title](url)** — 3 sources: A, B, C · time · about X` then the one-line summary."""
     url = link_url(story.url) if linkable(story.url) else ""
@@ -117,7 +124,7 @@ def story_block(story: Story, where: tzinfo, company_names: Mapping[str, str]) -
         head = f"**{fit(one_line(story.title), STORY_TITLE, escape_markdown) or UNTITLED}**"
     meta = [
         fit(sources_text(story.sources), STORY_META, escape_markdown),
-        escape_markdown(local_time(story.published_at, where)),
+        timestamp(story.published_at),
     ]
     companies = companies_text(story.companies, company_names)
     if companies:
@@ -217,7 +224,7 @@ def _story_payloads(digest: Digest, company_names: Mapping[str, str]) -> list[di
     title = (
         fit(one_line(digest.title), MAX_TITLE - PART_RESERVE, escape_markdown) or "ChipWire digest"
     )
-    period = escape_markdown(period_text(digest.period_start, digest.period_end, digest.timezone))
+    period = period_stamps(digest.period_start, digest.period_end)
     header_cost = text_len(title) + PART_RESERVE + text_len(period)
     if digest.chart is not None:  # room for the too-large note under the period
         header_cost += len(CHART_TOO_LARGE) + 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.models import Digest, Story
@@ -18,7 +18,6 @@ from bot.text import (
     linkable,
     local_time,
     one_line,
-    period_text,
     sources_text,
     summary_line,
     text_len,
@@ -79,6 +78,20 @@ def link_url(url: str) -> str:
     return encoded.replace("&", "&amp;")
 
 
+def timestamp(moment: datetime, fallback: str) -> str:
+    """Slack shows `<!date^UNIX^…|fallback>` to each reader in their own zone; clients that cannot
+    (notifications, old apps) show the fallback, the time in the subscription's zone."""
+    unix = int(moment.timestamp())
+    return f"<!date^{unix}^{{date_short_pretty}} {{time}}|{escape_mrkdwn(fallback)}>"
+
+
+def period_stamps(start: datetime, end: datetime, zone_name: str) -> str:
+    where = zone(zone_name)
+    return (
+        f"{timestamp(start, local_time(start, where))} – {timestamp(end, local_time(end, where))}"
+    )
+
+
 def story_text(story: Story, where: tzinfo, company_names: Mapping[str, str]) -> str:
     """`*<url|Title>*`, a meta line (sources · time · companies), then the one-line summary."""
     url = link_url(story.url) if linkable(story.url) else ""
@@ -89,7 +102,7 @@ def story_text(story: Story, where: tzinfo, company_names: Mapping[str, str]) ->
         head = f"*{fit(one_line(story.title), STORY_TITLE, escape_mrkdwn) or '(untitled)'}*"
     meta = [
         fit(sources_text(story.sources), STORY_META, escape_mrkdwn),
-        escape_mrkdwn(local_time(story.published_at, where)),
+        timestamp(story.published_at, local_time(story.published_at, where)),
     ]
     companies = companies_text(story.companies, company_names)
     if companies:
@@ -150,7 +163,7 @@ def render_slack(digest: Digest, company_names: Mapping[str, str]) -> list[dict[
     raw_title = one_line(digest.title)
     title = fit(raw_title, MAX_HEADER_TEXT - PART_RESERVE, escape_plain) or DEFAULT_TITLE
     fallback = fit(raw_title, MAX_HEADER_TEXT - PART_RESERVE, escape_mrkdwn) or DEFAULT_TITLE
-    period = escape_mrkdwn(period_text(digest.period_start, digest.period_end, digest.timezone))
+    period = period_stamps(digest.period_start, digest.period_end, digest.timezone)
     sections = [
         (
             fit(one_line(section.heading), MAX_HEADER_TEXT - len(CONTINUED), escape_plain)
