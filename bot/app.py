@@ -6,10 +6,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from bot.classify.catalog import CatalogError, load_catalog
 from bot.digest.deliver import DeliveryContext, Poster
-from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.ingest.jobs import ClassifierSpec
 from bot.ingest.parsers import InlineParser, PoolParser, make_parser
 from bot.ingest.pipeline import PollContext
@@ -20,6 +20,9 @@ from bot.store.reconcile import SyncPlan
 from bot.store.repo import Store
 from bot.trends.cache import ChartCache
 
+if TYPE_CHECKING:
+    from bot.ingest.fetch import Fetcher, FetchLimits
+
 Clock = Callable[[], datetime]
 
 
@@ -28,6 +31,8 @@ def utc_now() -> datetime:
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
+    from bot.ingest.fetch import FetchLimits
+
     fetch = settings.fetch
     return FetchLimits(
         total_connections=fetch.total_connections,
@@ -43,11 +48,23 @@ def fetch_limits(settings: Settings) -> FetchLimits:
 class App:
     settings: Settings
     store: Store
-    fetcher: Fetcher
     parser: InlineParser | PoolParser
     clock: Clock
     names: Mapping[str, str]  # company id → display name, from the catalog
     charts: ChartCache = field(default_factory=ChartCache)  # shared by commands and digests
+    given_fetcher: Fetcher | None = None  # a test's; None: one is built on first use
+    _fetcher: Fetcher | None = field(default=None, init=False, repr=False)
+
+    @property
+    def fetcher(self) -> Fetcher:
+        """Built, with its HTTP sessions, on first use: commands that only read the store never
+        load the HTTP client (aiohttp builds its TLS contexts as it is imported)."""
+        if self._fetcher is None:
+            from bot.ingest.fetch import Fetcher
+
+            fetcher = self.given_fetcher or Fetcher(fetch_limits(self.settings))
+            self._fetcher = fetcher.open()
+        return self._fetcher
 
     def poll_context(self) -> PollContext:
         return PollContext(
@@ -59,7 +76,6 @@ class App:
         )
 
     async def __aenter__(self) -> App:
-        await self.fetcher.__aenter__()
         return self
 
     async def __aexit__(
@@ -92,7 +108,8 @@ class App:
 
     async def aclose(self) -> None:
         self.charts.close()
-        await self.fetcher.close()
+        if self._fetcher is not None:
+            await self._fetcher.close()
         self.parser.close()
         await self.store.close()
 
@@ -129,7 +146,7 @@ async def build_app(
     return App(
         settings=settings,
         store=store,
-        fetcher=fetcher or Fetcher(fetch_limits(settings)),
+        given_fetcher=fetcher,
         parser=parser,
         clock=clock,
         names=names,

@@ -134,6 +134,8 @@ def test_store_reading_commands_load_no_parsing_stack_and_no_alembic(workdir: Pa
         report = run(workdir, "--config", "chipwire.toml", *argv)
         assert report["rc"] in (0, 1), argv
         assert loaded(report, (*PARSING, *MIGRATIONS, *CHARTS)) == [], argv
+        if argv[0] != "ask":  # chat commands get the fetcher (`feeds test`), so HTTP loads there
+            assert loaded(report, HTTP) == [], argv
     assert loaded(run(workdir, "--config", "chipwire.toml", "ask", "latest"), STORE)
 
 

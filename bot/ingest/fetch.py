@@ -173,6 +173,12 @@ class Fetcher:
         self._permissive: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
+        return self.open()
+
+    def open(self) -> Self:
+        """Create the sessions (inside a running event loop); `async with` calls it."""
+        if self._strict is not None:
+            return self
         if self._resolver is None:
             self._resolver = aiohttp.DefaultResolver()
         self._strict = self._session(_GuardedResolver(self._resolver, allow_private=False))

@@ -13,14 +13,17 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.digest.stories import cluster_stories
-from bot.ingest.fetch import Fetcher
 from bot.ingest.jobs import ParseJob, Parser
 from bot.models import FeedState, FetchResult, PollOutcome
 from bot.store.failures import StoreFailure
 from bot.store.ingest import Item
 from bot.store.repo import FeedUpdate, PollWrite, Store
+
+if TYPE_CHECKING:  # the HTTP client is loaded by whoever builds a Fetcher (App, on first use)
+    from bot.ingest.fetch import Fetcher
 
 log = logging.getLogger(__name__)
 
