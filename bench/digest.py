@@ -29,7 +29,7 @@ from bot.digest.build import build_digest, rank_stories
 from bot.digest.stories import stories_of
 from bot.ingest.pipeline import assign_stories
 from bot.models import Article, Classification, FeedConfig, Subscription
-from bot.platforms.console.digest_render import render_console
+from bot.platforms.console.render import render_console
 from bot.platforms.discord.render import render_discord
 from bot.platforms.slack.render import render_slack
 from bot.store.repo import Store

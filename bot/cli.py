@@ -592,7 +592,7 @@ def render_digest(digest: Digest, names: Mapping[str, str], form: str) -> str:
         from bot.platforms.slack.render import render_slack
 
         return json.dumps(render_slack(digest, names), indent=2, ensure_ascii=False)
-    from bot.platforms.console.digest_render import render_console
+    from bot.platforms.console.render import render_console
 
     return render_console(digest, names) or "(nothing to show)"
 
@@ -629,7 +629,7 @@ async def _chart_command(args: argparse.Namespace, words: list[str]) -> int:
     """`trend` and `share` run the chat command's own handler and write its chart.
     Exit 0: written; 1: nothing to draw in the window; 2: bad arguments or config."""
     from bot.platforms.console.commands import ask_reply
-    from bot.platforms.console.reply_render import render_reply
+    from bot.platforms.console.render import render_reply
 
     async def work(app: App) -> int:
         reply = await ask_reply(app, shlex.join(words))

@@ -144,7 +144,7 @@ async def demo_answer(app: App, text: str) -> str:
 async def demo_digest(app: App) -> str:
     from bot.digest.deliver import compose_digest
     from bot.models import Subscription
-    from bot.platforms.console.digest_render import render_console
+    from bot.platforms.console.render import render_console
 
     now = app.clock()
     preview = Subscription(target="demo", schedule="0 8 * * *", timezone="Europe/Rome")

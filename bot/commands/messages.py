@@ -1,7 +1,7 @@
 """Platform-neutral command and reply values: what the chat adapters and the console speak.
 
 A `Command` comes in from Discord, Slack or `chipwire ask`; a `Reply` goes back and each platform
-renders it (the console with `bot/platforms/console/reply_render.py`). Nothing here does I/O.
+renders it (the console with `bot/platforms/console/render.py`). Nothing here does I/O.
 """
 
 from __future__ import annotations

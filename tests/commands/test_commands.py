@@ -16,7 +16,7 @@ from bot.commands.table import GENERIC_ERROR, Context, commands, dispatch, make_
 from bot.ingest.fetch import Fetcher
 from bot.models import Classification, FeedConfig, FetchResult, SubscriptionConfig
 from bot.platforms.console.commands import ask
-from bot.platforms.console.reply_render import render_reply
+from bot.platforms.console.render import render_reply
 from bot.settings import FetchSettings, Settings
 from bot.store.repo import Store
 from tests.support import article

@@ -20,7 +20,7 @@ from bot.ingest.parse.feedparser import parse_date, parse_feed, parse_with_feedp
 from bot.ingest.parsers import ClassifierSpec, InlineParser
 from bot.ingest.pipeline import PollContext, poll_feeds
 from bot.models import Article, FeedConfig, ParsedFeed, Story
-from bot.platforms.console.digest_render import render_console
+from bot.platforms.console.render import render_console
 from bot.store import queries
 from tests.feedserver import FeedServer, feed_server
 from tests.support import at, open_store, postgres_available

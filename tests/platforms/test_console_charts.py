@@ -13,8 +13,7 @@ import pytest
 from bot.commands.messages import Command, Reply
 from bot.models import Subscription
 from bot.platforms.console.commands import answer_text, ask
-from bot.platforms.console.poster import ConsolePoster
-from bot.platforms.console.reply_render import safe_filename, save_chart
+from bot.platforms.console.poster import ConsolePoster, safe_filename, save_chart
 from tests.platforms import COMPANY_NAMES, PNG, chart, hostile_digest
 
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.models import Digest
-from bot.platforms.console.digest_render import render_console
+from bot.platforms.console.render import render_console
 from bot.text import (
     ELLIPSIS,
     clean,

@@ -13,7 +13,8 @@ from bot.classify.catalog import load_catalog
 from bot.commands.help import help_reply
 from bot.commands.messages import Command, Reply, error_reply, parse_command_line
 from bot.commands.table import Context, dispatch, make_context
-from bot.platforms.console.reply_render import render_reply, save_chart
+from bot.platforms.console.poster import save_chart
+from bot.platforms.console.render import render_reply
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -1,10 +1,12 @@
-"""A digest as plain text for a terminal or a log: no markup, control characters stripped."""
+"""Digests and command replies as plain text for a terminal or a log: pure, no markup,
+control characters stripped."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import tzinfo
 
+from bot.commands.messages import Card, Reply
 from bot.models import Digest, DigestSection, Story
 from bot.text import (
     companies_text,
@@ -17,6 +19,7 @@ from bot.text import (
     zone,
 )
 
+URL_CHARS = 2000
 TITLE_CHARS = 300
 HEADING_CHARS = 120
 URL_CHARS = 2000
@@ -70,3 +73,31 @@ def _link(story: Story) -> str:
         return ""
     # A URL is never cut: a truncated link would lead somewhere else.
     return url if len(url) <= URL_CHARS else ""
+
+
+# replies --------------------------------------------------------------------------------------
+
+
+def render_reply(reply: Reply) -> str:
+    """Title, lines, then each card as a bullet with its link, summary and fields."""
+    title = one_line(reply.title)
+    out = [f"error: {title}" if reply.error else title]
+    out += [one_line(line) for line in reply.lines]
+    for card in reply.cards:
+        out.append("")
+        out += _card_lines(card)
+    return "\n".join(out) + "\n"
+
+
+def _card_lines(card: Card) -> list[str]:
+    lines = [f"• {one_line(card.title) or '(untitled)'}"]
+    url = one_line(card.url or "").replace(" ", "%20")
+    if url and len(url) <= URL_CHARS:  # a cut link would lead somewhere else: drop it instead
+        lines.append(f"  {url}")
+    body = one_line(card.body)
+    if body:
+        lines.append(f"  {body}")
+    fields = [f"{one_line(name)}: {one_line(value)}" for name, value in card.fields if value]
+    if fields:
+        lines.append("  " + " · ".join(fields))
+    return lines
