@@ -19,7 +19,6 @@ from bot.text import (
     zone,
 )
 
-URL_CHARS = 2000
 TITLE_CHARS = 300
 HEADING_CHARS = 120
 URL_CHARS = 2000
