@@ -1,12 +1,20 @@
-"""build_app: the one place that wires concrete parts together."""
+"""The one composition root: `build_app` wires the parts every command needs, `build_bot`
+everything `chipwire run` adds, each complete at construction.
+
+`build_bot` loads the credentials once (their secrets join the log redaction there), builds one
+`Platform` per platform with credentials (the console always), the command context with its
+metrics and schedule hooks, the delivery context and the scheduler with its jobs. `bot/run.py`
+only starts, waits and stops what it returns.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from bot.classify.catalog import CatalogError, load_catalog
 from bot.digest.deliver import DeliveryContext, Poster
@@ -20,10 +28,22 @@ from bot.store.reconcile import SyncPlan
 from bot.store.repo import Store
 from bot.trends.cache import ChartCache
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # only `chipwire run` loads the chat SDKs and the scheduler; fetch loads on use
+    from bot.commands.table import Context
     from bot.ingest.fetch import Fetcher, FetchLimits
+    from bot.jobs import DigestJobs, Running
+    from bot.ops.secrets import Credentials
+    from bot.platforms.base import Platform
+    from bot.platforms.discord.poster import DiscordPoster
+    from bot.platforms.slack.poster import SlackPoster
 
 Clock = Callable[[], datetime]
+
+# Tests only: "1" sends Discord posts without a nonce and skips the Slack history check, so the
+# crash test can show the duplicates they prevent. Never set it in production.
+log = logging.getLogger(__name__)
+
+NO_DEDUPE_ENV = "CHIPWIRE_TEST_NO_DEDUPE"
 
 
 def utc_now() -> datetime:
@@ -106,6 +126,27 @@ class App:
         settings = self.settings
         return await self.store.sync_config(settings.feeds, settings.subscriptions, self.clock())
 
+    def command_context(
+        self,
+        *,
+        on_command: Callable[[str, float], None] | None = None,
+        on_subscriptions_changed: Callable[[], Awaitable[None]] | None = None,
+    ) -> Context:
+        """The command context over this app's store, catalog, clock and fetcher."""
+        from bot.commands.table import make_context
+
+        catalog = load_catalog(extra=self.settings.catalog_path)
+        return make_context(
+            self.store,
+            catalog,
+            self.clock,
+            self.settings,
+            fetcher=self.fetcher,
+            on_command=on_command,
+            on_subscriptions_changed=on_subscriptions_changed,
+            charts=self.charts,
+        )
+
     async def aclose(self) -> None:
         self.charts.close()
         if self._fetcher is not None:
@@ -169,3 +210,129 @@ def make_sqlite_folder(url: str) -> None:
         raise StoreFailure(
             UNWRITABLE, f"cannot create the folder {path.parent} ({exc.strerror or exc})", url
         ) from None
+
+
+@dataclass(frozen=True)
+class Bot:
+    """Everything `chipwire run` runs, built whole by `build_bot`."""
+
+    running: Running
+    platforms: Sequence[Platform]
+    commands: Context
+    digest_jobs: DigestJobs
+
+    @property
+    def app(self) -> App:
+        return self.running.app
+
+    @property
+    def posters(self) -> Mapping[str, Poster]:
+        return {platform.name: platform.poster for platform in self.platforms}
+
+    async def close(self) -> None:
+        for platform in reversed(self.platforms):
+            try:
+                await platform.close()
+            except Exception:  # a platform failing to close must not block shutdown
+                log.warning("closing %s failed", platform.name, exc_info=True)
+
+
+def build_bot(
+    app: App,
+    *,
+    out: TextIO,
+    environ: Mapping[str, str],
+    slack_mode: str = "socket",
+    tick_seconds: int = 60,
+) -> Bot:
+    """The running bot over a built (and entered) App; tokens are never printed."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.jobs import DigestJobs, Liveness, Running, add_run_jobs
+    from bot.ops.metrics import Metrics
+    from bot.ops.secrets import load_credentials, redact_in_logs
+    from bot.platforms.console.platform import ConsolePlatform
+    from bot.platforms.console.poster import ConsolePoster
+
+    credentials = load_credentials(app.settings, environ)
+    redact_in_logs(credentials)
+    dedupe = environ.get(NO_DEDUPE_ENV) != "1"
+    # Built in dependency order: the posters (delivery needs them), the jobs' shared state, the
+    # digest jobs (the command context calls them), the command context, then the platforms.
+    console = ConsolePoster(out, app.names, chart_dir=app.settings.data_dir / "charts")
+    discord = _discord_poster(app, credentials, dedupe)
+    slack = _slack_poster(app, credentials, dedupe)
+    posters: dict[str, Poster] = {"console": console}
+    posters.update({"discord": discord} if discord else {})
+    posters.update({"slack": slack} if slack else {})
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    metrics = Metrics()
+    running = Running(
+        app, out, app.delivery_context(posters), metrics, Liveness(app, scheduler), scheduler
+    )
+    digest_jobs = DigestJobs(scheduler, running)
+    add_run_jobs(running, tick_seconds)
+    commands = app.command_context(
+        on_command=metrics.observe_command, on_subscriptions_changed=digest_jobs.refresh
+    )
+    platforms: list[Platform] = [ConsolePlatform(console)]
+    if discord is not None:
+        platforms.append(_discord_platform(discord, credentials, commands))
+    if slack is not None:
+        platforms.append(_slack_platform(slack, credentials, commands, app, slack_mode, out))
+    return Bot(running, tuple(platforms), commands, digest_jobs)
+
+
+def _discord_platform(
+    poster: DiscordPoster, credentials: Credentials, commands: Context
+) -> Platform:
+    from bot.platforms.discord.platform import DiscordPlatform
+
+    token = credentials.discord_token or ""
+    return DiscordPlatform(poster, token, commands, api_base=credentials.discord_api_url)
+
+
+def _slack_platform(
+    poster: SlackPoster,
+    credentials: Credentials,
+    commands: Context,
+    app: App,
+    mode: str,
+    out: TextIO,
+) -> Platform:
+    from bot.platforms.slack.platform import SlackPlatform
+
+    return SlackPlatform(
+        poster,
+        credentials.slack_bot_token or "",
+        commands,
+        signing_secret=credentials.slack_signing_secret,
+        app_token=credentials.slack_app_token,
+        api_url=credentials.slack_api_url,
+        admins=app.settings.chat.slack_admins,
+        mode=mode,
+        out=out,
+    )
+
+
+def _discord_poster(app: App, credentials: Credentials, dedupe: bool) -> DiscordPoster | None:
+    if not credentials.discord_token:
+        return None
+    from bot.platforms.discord.poster import DiscordPoster
+
+    return DiscordPoster(
+        credentials.discord_token,
+        app.names,
+        api_base=credentials.discord_api_url,
+        dedupe=dedupe,
+    )
+
+
+def _slack_poster(app: App, credentials: Credentials, dedupe: bool) -> SlackPoster | None:
+    if not credentials.slack_bot_token:
+        return None
+    from bot.platforms.slack.poster import SlackPoster
+
+    return SlackPoster(
+        credentials.slack_bot_token, app.names, api_url=credentials.slack_api_url, dedupe=dedupe
+    )

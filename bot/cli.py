@@ -261,7 +261,7 @@ async def cmd_poll(args: argparse.Namespace) -> int:
         for line in (await app.sync_config()).report():
             print(line)
         feeds = await app.store.list_feeds()  # the parse pool starts with the first body to parse
-        await console.poll_with_report(app, feeds, sys.stdout)
+        await console.poll_with_report(app.poll_context(), feeds, sys.stdout)
         return EXIT_OK
 
     return await _with_app(args, work, running="poll --once")
@@ -607,7 +607,7 @@ async def cmd_ask(args: argparse.Namespace) -> int:
         return EXIT_CONFIG if answer.error else EXIT_OK
 
     async def work(app: App) -> int:
-        reply = await ask_reply(app, text)
+        reply = await ask_reply(app.command_context(), text)
         print(answer_text(reply, args.out_dir))
         return EXIT_CONFIG if reply.error else EXIT_OK
 
@@ -632,7 +632,7 @@ async def _chart_command(args: argparse.Namespace, words: list[str]) -> int:
     from bot.platforms.console.render import render_reply
 
     async def work(app: App) -> int:
-        reply = await ask_reply(app, shlex.join(words))
+        reply = await ask_reply(app.command_context(), shlex.join(words))
         print(render_reply(reply), end="")
         if reply.error:
             return EXIT_CONFIG

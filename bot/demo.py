@@ -115,9 +115,9 @@ async def run_demo(config: str | None, database_url: str | None, out: TextIO) ->
                     await app.store.add_feed(feed, "demo", app.clock(), history=False)
                 feeds = await app.store.list_feeds()
                 print("\n1. first poll (everything is new):", file=out)
-                await poll_with_report(app, feeds, out)
+                await poll_with_report(app.poll_context(), feeds, out)
                 print("\n2. second poll (the server answers 304 Not Modified):", file=out)
-                await poll_with_report(app, await app.store.list_feeds(), out)
+                await poll_with_report(app.poll_context(), await app.store.list_feeds(), out)
                 print("\n3. what is stored, newest first:", file=out)
                 for article in await app.store.recent_articles(limit=50):
                     companies = ", ".join(article.companies) or "-"
@@ -138,7 +138,7 @@ async def run_demo(config: str | None, database_url: str | None, out: TextIO) ->
 async def demo_answer(app: App, text: str) -> str:
     from bot.platforms.console.commands import ask
 
-    return await ask(app, text)
+    return await ask(app.command_context(), text)
 
 
 async def demo_digest(app: App) -> str:

@@ -30,11 +30,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from bot.ops.runtime import NO_DEDUPE_ENV
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.models import FeedConfig, SubscriptionConfig
-from bot.ops.runtime import NO_DEDUPE_ENV
 from bot.store import queries
 from bot.store.repo import Store
 from bot.store.schema import articles, outbox

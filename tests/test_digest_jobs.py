@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.jobs import DigestJobs
 from bot.models import SubscriptionConfig
-from bot.run import DigestJobs
 from bot.store import queries
 from bot.store.repo import Store
 
@@ -44,9 +44,9 @@ def digest_jobs(scheduler: AsyncIOScheduler) -> dict[str, str]:
 async def test_subscribe_change_and_unsubscribe_reschedule_at_once(store: Store) -> None:
     scheduler = AsyncIOScheduler(timezone="UTC")
     running: Any = SimpleNamespace(app=SimpleNamespace(store=store))
-    jobs = DigestJobs()
-    await jobs.refresh()  # before the scheduler starts: nothing to do, nothing fails
-    jobs.scheduler, jobs.running = scheduler, running
+    jobs = DigestJobs(scheduler, running)
+    await jobs.refresh()  # before the scheduler starts: nothing stored, nothing fails
+    assert digest_jobs(scheduler) == {}
     scheduler.start()
     try:
         await subscribe(store, "discord:1", "0 8 * * *")

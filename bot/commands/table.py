@@ -93,6 +93,7 @@ def make_context(
     *,
     fetcher: Fetcher | None = None,
     on_subscriptions_changed: Callable[[], Awaitable[None]] | None = None,
+    on_command: Callable[[str, float], None] | None = None,
     charts: ChartCache | None = None,
 ) -> Context:
     return Context(
@@ -103,6 +104,7 @@ def make_context(
         settings=settings,
         fetcher=fetcher,
         on_subscriptions_changed=on_subscriptions_changed,
+        on_command=on_command,
         charts=charts,
     )
 

@@ -392,10 +392,12 @@ async def test_ask_runs_the_same_handler_on_an_app(tmp_path: Path) -> None:
     app = await build_app(settings_for(tmp_path), parse_workers=0, clock=lambda: NOW)
     async with app:
         await stored(app.store, "Chip Wire", (1, HUAWEI, {"published_at": ago(1)}))
-        text = await ask(app, "company huawei")
+        text = await ask(app.command_context(), "company huawei")
         assert text.startswith("Huawei\n") and "Story number 1" in text
-        assert (await ask(app, 'search "unclosed')).startswith("error: cannot read that command")
-        denied = await ask(app, "unsubscribe", is_admin=False)
+        assert (await ask(app.command_context(), 'search "unclosed')).startswith(
+            "error: cannot read that command"
+        )
+        denied = await ask(app.command_context(), "unsubscribe", is_admin=False)
         assert denied.startswith("error: Only admins")
 
 

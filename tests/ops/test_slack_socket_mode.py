@@ -1,6 +1,6 @@
 """`chipwire run`'s Slack Socket Mode path against a stand-in for Slack on 127.0.0.1.
 
-`start_chat` is the real start-up: Bolt's socket handler asks `apps.connections.open` (on
+`build_bot` and `serve_platforms` are the real start-up: Bolt's socket handler asks `apps.connections.open` (on
 SLACK_API_URL, with the app-level token) for a websocket URL, connects, gets `hello`, then slash
 command envelopes. The bot acks each envelope over the websocket and answers on its response_url.
 Nothing reaches Slack's own servers.
@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
-from bot.app import build_app
-from bot.ops.chat import start_chat
+from bot.app import build_app, build_bot
+from bot.run import serve_platforms
 from bot.settings import load_settings
 
 BOT_TOKEN = "xoxb-1111-2222-socketsecret"
@@ -155,12 +155,15 @@ async def test_socket_mode_acks_and_answers_without_reaching_slack_or_a_signing_
     out = io.StringIO()
     app = await build_app(settings, parse_workers=0)
     async with app:
-        chat = await start_chat(app, environ, "socket", out)
+        bot = build_bot(app, out=out, environ=environ, slack_mode="socket")
+        serving = serve_platforms(bot.platforms)
         try:
-            assert chat.names == ["slack (socket mode)"]
+            assert [p.listening for p in bot.platforms if p.listening] == ["slack (socket mode)"]
             await asyncio.wait_for(stand_in.done.wait(), timeout=20)
         finally:
-            await chat.stop()
+            await bot.close()
+            for task in serving:
+                task.cancel()
     assert stand_in.opened_with == [f"Bearer {APP_TOKEN}"]
     assert set(stand_in.acks) == {"env-0", "env-1", "env-2", "env-3"}
     assert all(ack == {"envelope_id": key} for key, ack in stand_in.acks.items())
@@ -183,8 +186,9 @@ async def test_http_mode_without_a_signing_secret_says_what_to_set(tmp_path: Pat
     out = io.StringIO()
     app = await build_app(settings, parse_workers=0)
     async with app:
-        chat = await start_chat(app, environ, "http", out)
-        await chat.stop()
-    assert chat.names == [] and chat.routes == []
+        bot = build_bot(app, out=out, environ=environ, slack_mode="http")
+        await bot.close()
+    assert [p.listening for p in bot.platforms] == [None, None]
+    assert [r for p in bot.platforms for r in p.routes] == []
     assert "Slack over HTTP needs SLACK_SIGNING_SECRET" in out.getvalue()
     assert "--slack-mode socket" in out.getvalue()

@@ -30,7 +30,6 @@ async def test_ask_writes_the_chart_and_prints_its_path(
         seen.append(command)
         return trend_reply()
 
-    monkeypatch.setattr("bot.platforms.console.commands.context_from_app", lambda app: None)
     monkeypatch.setattr("bot.platforms.console.commands.dispatch", dispatch)
     text = await ask(None, "trend nvidia", out_dir=tmp_path / "charts")  # type: ignore[arg-type]
 

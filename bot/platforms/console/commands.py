@@ -7,25 +7,14 @@ path printed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from bot.classify.catalog import load_catalog
 from bot.commands.help import help_reply
 from bot.commands.messages import Command, Reply, error_reply, parse_command_line
-from bot.commands.table import Context, dispatch, make_context
+from bot.commands.table import Context, dispatch
 from bot.platforms.console.poster import save_chart
 from bot.platforms.console.render import render_reply
 
-if TYPE_CHECKING:
-    from bot.app import App
-
 CONSOLE = "console"
-
-
-def context_from_app(app: App) -> Context:
-    """The command context for a built (and entered) App; the chat adapters can use it too."""
-    catalog = load_catalog(extra=app.settings.catalog_path)
-    return make_context(app.store, catalog, app.clock, app.settings, fetcher=app.fetcher)
 
 
 def standalone_reply(text: str) -> Reply | None:
@@ -40,13 +29,15 @@ def standalone_reply(text: str) -> Reply | None:
     return help_reply(args)
 
 
-async def ask_reply(app: App, text: str, *, user: str = CONSOLE, is_admin: bool = True) -> Reply:
+async def ask_reply(
+    context: Context, text: str, *, user: str = CONSOLE, is_admin: bool = True
+) -> Reply:
     try:
         name, args = parse_command_line(text)
     except ValueError as exc:
         return error_reply(str(exc))
     command = Command(name=name, args=args, channel=CONSOLE, user=user, is_admin=is_admin)
-    return await dispatch(context_from_app(app), command)
+    return await dispatch(context, command)
 
 
 def answer_text(reply: Reply, out_dir: Path | None = None) -> str:
@@ -59,7 +50,7 @@ def answer_text(reply: Reply, out_dir: Path | None = None) -> str:
 
 
 async def ask(
-    app: App,
+    context: Context,
     text: str,
     *,
     user: str = CONSOLE,
@@ -67,5 +58,5 @@ async def ask(
     out_dir: Path | None = None,
 ) -> str:
     """The rendered reply; `reply.error` (from `ask_reply`) tells a caller to exit non-zero."""
-    reply = await ask_reply(app, text, user=user, is_admin=is_admin)
+    reply = await ask_reply(context, text, user=user, is_admin=is_admin)
     return answer_text(reply, out_dir)

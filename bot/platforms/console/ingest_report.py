@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from bot.ingest.pipeline import poll_feeds
+from bot.ingest.pipeline import PollContext, poll_feeds
 from bot.models import FeedState, PollOutcome
 from bot.store.repo import FeedSummary, StoredArticle
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 
 def outcome_line(outcome: PollOutcome, name: str) -> str:
@@ -47,23 +44,25 @@ def summary_line(outcomes: Sequence[PollOutcome], seconds: float) -> str:
     )
 
 
-async def poll_with_report(app: App, feeds: Sequence[FeedState], out: TextIO) -> list[PollOutcome]:
+async def poll_with_report(
+    context: PollContext, feeds: Sequence[FeedState], out: TextIO
+) -> list[PollOutcome]:
     names = {feed.id: feed.name for feed in feeds}
-    started = app.clock()
+    started = context.clock()
     if out.isatty() and feeds:
-        outcomes = await _poll_with_bar(app, feeds, names, out)
+        outcomes = await _poll_with_bar(context, feeds, names, out)
     else:
 
         def line(outcome: PollOutcome) -> None:
             print(outcome_line(outcome, names.get(outcome.feed_id, "?")), file=out, flush=True)
 
-        outcomes = await poll_feeds(app.poll_context(), feeds, line)
-    print(summary_line(outcomes, (app.clock() - started).total_seconds()), file=out, flush=True)
+        outcomes = await poll_feeds(context, feeds, line)
+    print(summary_line(outcomes, (context.clock() - started).total_seconds()), file=out, flush=True)
     return outcomes
 
 
 async def _poll_with_bar(
-    app: App, feeds: Sequence[FeedState], names: dict[int, str], out: TextIO
+    context: PollContext, feeds: Sequence[FeedState], names: dict[int, str], out: TextIO
 ) -> list[PollOutcome]:
     console = Console(file=out)
     columns = (TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -76,7 +75,7 @@ async def _poll_with_bar(
                 progress.console.print(line, markup=False, highlight=False)
             progress.advance(task)
 
-        return await poll_feeds(app.poll_context(), feeds, advance)
+        return await poll_feeds(context, feeds, advance)
 
 
 def _iso(moment: datetime | None) -> str | None:

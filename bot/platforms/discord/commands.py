@@ -305,7 +305,7 @@ def build_tree(
     """`/chipnews` and `/chipnews-admin` with one subcommand per table entry.
 
     `context_factory` is called per interaction (and per autocomplete keystroke): pass one that
-    returns a Context built once, e.g. `lambda: ctx` with `ctx = context_from_app(app)`.
+    returns a Context built once, e.g. `lambda: ctx` with `ctx = app.command_context()`.
     """
     tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
     public = app_commands.Group(name=GROUP, description=GROUP_HELP)
