@@ -34,6 +34,7 @@ from bot.ops.runtime import NO_DEDUPE_ENV
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.app import NO_DEDUPE_ENV
 from bot.models import FeedConfig, SubscriptionConfig
 from bot.store import queries
 from bot.store.repo import Store
