@@ -30,7 +30,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from bot.ops.runtime import NO_DEDUPE_ENV
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
