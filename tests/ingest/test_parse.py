@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import ast
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -277,22 +275,6 @@ def test_ill_formed_feed_falls_back_to_feedparser() -> None:
     assert parse_fast(body, parse_date=parse_date) is None
     feed = parse_feed(body)
     assert feed.entries[0].link == "https://e.example/1"
-
-
-def test_feedparser_is_imported_only_by_parse_module() -> None:
-    package = Path(__file__).resolve().parents[2] / "bot"
-    importers = []
-    for path in package.rglob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            if any(name.split(".")[0] == "feedparser" for name in names):
-                importers.append(path.relative_to(package).as_posix())
-    assert sorted(set(importers)) == ["ingest/parse/feedparser.py"]
 
 
 @given(

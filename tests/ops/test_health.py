@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ast
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -246,20 +244,3 @@ async def test_serve_reports_a_port_in_use() -> None:
             await serve(web.Application(), "127.0.0.1", bound_port(first))
     finally:
         await first.cleanup()
-
-
-def test_only_the_metrics_module_imports_prometheus_client() -> None:
-    package = Path(__file__).resolve().parents[2] / "bot"
-    importers = set()
-    for path in package.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = (
-                [alias.name for alias in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            if any(name.split(".")[0] == "prometheus_client" for name in names):
-                importers.add(path.relative_to(package).as_posix())
-    assert importers == {"ops/metrics.py"}

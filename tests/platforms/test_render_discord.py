@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import discord
 from hypothesis import HealthCheck, given, settings
 
 from bot.models import Digest, DigestSection
-from bot.platforms.discord import render as discord_render
 from bot.platforms.discord.render import escape_markdown, link_url, render_discord
 from tests.platforms import (
     COMPANY_NAMES,
@@ -91,21 +88,6 @@ def all_strings(payloads: list[dict[str, Any]]) -> list[str]:
     return [s for p in payloads for s in strings_in(p["embeds"])] + [
         p["content"] for p in payloads if "content" in p
     ]
-
-
-def test_render_module_does_not_import_discord() -> None:
-    tree = ast.parse(Path(discord_render.__file__).read_text())
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    } | {
-        node.module.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
-    assert "discord" not in imported
 
 
 def test_escape_markdown_rules() -> None:

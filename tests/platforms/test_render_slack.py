@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 
 from bot.models import Digest, DigestSection
-from bot.platforms.slack import render as slack_render
 from bot.platforms.slack.render import (
     escape_label,
     escape_mrkdwn,
@@ -90,21 +87,6 @@ def assert_inert(text: str, plain: bool = False) -> None:
     for raw in ("<", ">", "*", "_", "~", "`"):
         assert raw not in rest, (raw, text)
     assert not rest.startswith("&gt;") and "\n&gt;" not in rest
-
-
-def test_render_module_does_not_import_slack() -> None:
-    tree = ast.parse(Path(slack_render.__file__).read_text())
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    } | {
-        node.module.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
-    assert not imported & {"slack_sdk", "slack_bolt", "slack"}
 
 
 def test_escape_rules() -> None:

@@ -1,0 +1,115 @@
+"""The layer order, enforced: a module imports only from its own layer or the layers below.
+
+models/text → settings → ops → store → ingest/classify/trends → digest → commands → platforms →
+app/jobs → run/cli/demo. Every `import` counts, `TYPE_CHECKING` and function-level ones too: a
+lazy import still climbs a layer. Each outside library has its one importer (or one folder).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "bot"
+
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("bot.models", "bot.text"),
+    ("bot.settings",),
+    ("bot.ops",),
+    ("bot.store",),
+    ("bot.ingest", "bot.classify", "bot.trends"),
+    ("bot.digest",),
+    ("bot.commands",),
+    ("bot.platforms",),
+    ("bot.app", "bot.jobs"),
+    ("bot.run", "bot.cli", "bot.demo", "bot.__main__"),
+)
+
+# Modules whose own imports put them below their folder's layer, and why they live where they do.
+PLACED: dict[str, str] = {
+    # Pure schedule and time-zone rules (stdlib only): settings validates with them.
+    "bot.digest.schedules": "bot.models",
+    # Story clustering: ingest stores story keys and classify/evaluate scores the clustering.
+    "bot.digest.stories": "bot.ingest",
+    # The part journal a poster keeps (stdlib only): the digest delivery writes it.
+    "bot.platforms.journal": "bot.models",
+}
+
+# Each outside library and the only modules (or folders, ending in "/") that may import it.
+IMPORTERS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("feedparser",): ("ingest/parse/feedparser.py",),
+    ("prometheus_client",): ("ops/metrics.py",),
+    ("matplotlib",): ("trends/chart.py",),
+    ("discord",): ("platforms/discord/",),
+    ("slack_bolt", "slack_sdk"): ("platforms/slack/",),
+}
+# A platform's render.py is pure: it never imports its platform's SDK.
+PURE_RENDERERS = ("platforms/discord/render.py", "platforms/slack/render.py")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def rank(module: str) -> int | None:
+    module = PLACED.get(module, module)
+    for index, names in enumerate(LAYERS):
+        if any(module == name or module.startswith(name + ".") for name in names):
+            return index
+    return None
+
+
+def imports(path: Path) -> Iterator[tuple[str, int]]:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            yield from ((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module, node.lineno
+
+
+def wrong_imports(package: Path = PACKAGE) -> list[str]:
+    wrong = []
+    for path in sorted(package.rglob("*.py")):
+        source = module_name(path)
+        if source == "bot":
+            continue
+        own = rank(source)
+        for target, line in imports(path):
+            if target != "bot" and not target.startswith("bot."):
+                continue
+            theirs = rank(target)
+            if own is None or theirs is None or theirs > own:
+                wrong.append(f"{path.relative_to(package)}:{line} {source} imports {target}")
+    return wrong
+
+
+def test_every_module_has_a_layer() -> None:
+    unplaced = [module_name(p) for p in PACKAGE.rglob("*.py") if rank(module_name(p)) is None]
+    assert [m for m in unplaced if m != "bot"] == []
+
+
+def test_imports_follow_the_layer_order() -> None:
+    assert wrong_imports() == []
+
+
+def test_placed_modules_exist() -> None:
+    for module in PLACED:
+        path = PACKAGE.parent / (module.replace(".", "/") + ".py")
+        assert path.exists(), module
+
+
+@pytest.mark.parametrize("libraries", list(IMPORTERS), ids=lambda names: "+".join(names))
+def test_each_outside_library_has_its_one_importer(libraries: tuple[str, ...]) -> None:
+    allowed = IMPORTERS[libraries]
+    importers = set()
+    for path in PACKAGE.rglob("*.py"):
+        if any(name.split(".")[0] in libraries for name, _ in imports(path)):
+            importers.add(path.relative_to(PACKAGE).as_posix())
+    assert importers, f"nothing imports {libraries}: the table is stale"
+    stray = {p for p in importers if not any(p == a or p.startswith(a) for a in allowed if a)}
+    assert stray == set()
+    assert not importers & set(PURE_RENDERERS)
