@@ -420,6 +420,51 @@ async def test_company_autocomplete_answers_with_catalog_choices(
     assert len(choices) <= 25
 
 
+@pytest.mark.parametrize(
+    ("command", "option", "typed", "expected"),
+    [
+        ("latest", "company", "Ant Gro", {"name": "Ant Group", "value": "ant-group"}),
+        (
+            "latest",
+            "company",
+            "Samsung Electroni",
+            {"name": "Samsung Electronics", "value": "samsung"},
+        ),
+        (
+            "trend",
+            "companies",
+            "nvidia SK hyn",
+            {"name": "nvidia SK hynix", "value": "nvidia sk-hynix"},
+        ),
+    ],
+)
+async def test_company_autocomplete_completes_whole_names(
+    fake: FakeDiscord,
+    client: discord.Client,
+    ctx: Context,
+    command: str,
+    option: str,
+    typed: str,
+    expected: dict[str, str],
+) -> None:
+    options = [{"name": option, "type": 3, "value": typed, "focused": True}]
+    await run(client, ctx, interaction_payload(GROUP, command, options, kind=4))
+    (callback,) = fake.posted(r".*/callback")
+    assert callback["data"]["choices"][0] == expected
+
+
+async def test_a_numeric_ticker_in_the_company_option_is_a_company(
+    fake: FakeDiscord, client: discord.Client, ctx: Context
+) -> None:
+    payload = interaction_payload(
+        GROUP, "latest", [{"name": "company", "type": 3, "value": "2330"}]
+    )
+    await run(client, ctx, payload)
+    (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
+    title = followup["embeds"][0]["title"]
+    assert "TSMC" in title and "count" not in title
+
+
 async def test_sync_registers_both_groups(fake: FakeDiscord) -> None:
     count = await sync_commands(TOKEN, int(GUILD), api_base=fake.base)
     assert count == 2

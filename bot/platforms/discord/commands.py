@@ -114,8 +114,16 @@ def _number_text(value: float) -> str:
     return f"{value:.6f}".rstrip("0")
 
 
-def command_words(spec: CommandSpec, options: dict[str, Any]) -> tuple[str, ...]:
-    """The command's words, in table order, from Discord's option values (keyed by identifier)."""
+def command_words(
+    spec: CommandSpec,
+    options: dict[str, Any],
+    resolve: Callable[[str], str | None] | None = None,
+) -> tuple[str, ...]:
+    """The command's words, in table order, from Discord's option values (keyed by identifier).
+
+    A single company option is one company whatever it looks like: with `resolve`, a name or
+    ticker the catalog knows becomes its id, so `company:2330` (TSMC's ticker) is not a count.
+    """
     words: list[str] = []
     for param in spec.params:
         value = options.get(_identifier(param.name))
@@ -127,6 +135,9 @@ def command_words(spec: CommandSpec, options: dict[str, Any]) -> tuple[str, ...]
             words.append(str(value))
         elif param.many and param.kind == "company":
             words += _split(str(value))
+        elif param.kind == "company" and resolve is not None:
+            text = str(value).strip()
+            words.append(resolve(text) or text)
         else:
             text = str(value).strip()
             if text:
@@ -148,10 +159,7 @@ def company_choices(
     ctx: Context, current: str, *, many: bool = False
 ) -> list[app_commands.Choice[str]]:
     """Choices for a company option; with `many`, the last word is completed, earlier kept."""
-    before, last = "", current
-    if many:
-        head, _, last = current.rpartition(" ")
-        before = f"{head} " if head.strip() else ""
+    before, last = _completed_part(ctx, current) if many else ("", current)
     choices = []
     for company_id, label in ctx.companies.suggest(last):
         value = before + company_id
@@ -160,6 +168,20 @@ def company_choices(
         name = truncate(one_line(before + label), MAX_CHOICE) or company_id
         choices.append(app_commands.Choice(name=name, value=value))
     return choices
+
+
+def _completed_part(ctx: Context, current: str) -> tuple[str, str]:
+    """(kept words, the name being typed): the longest run of last words that starts a known
+    name, so "nvidia SK hyn" completes "SK hyn", not "hyn"."""
+    if current.endswith(" "):  # a new name begins
+        return current, ""
+    words = current.split(" ")
+    for start in range(len(words)):
+        tail = " ".join(words[start:])
+        if tail.strip() and ctx.companies.suggest(tail, limit=1):
+            head = " ".join(words[:start])
+            return (f"{head} " if head.strip() else ""), tail
+    return "", current
 
 
 def _autocompleter(
@@ -243,7 +265,8 @@ def _callback(spec: CommandSpec, context_factory: ContextFactory) -> Any:
     """A coroutine with one keyword parameter per table parameter, decorated for discord.py."""
 
     async def callback(interaction: discord.Interaction, **options: Any) -> None:
-        await run_command(interaction, context_factory, spec, command_words(spec, options))
+        words = command_words(spec, options, context_factory().resolve_company)
+        await run_command(interaction, context_factory, spec, words)
 
     parameters = [
         inspect.Parameter(
