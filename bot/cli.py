@@ -96,6 +96,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a loopback/private host (off by default for safety)",
     )
+    importing = feed_commands.add_parser(
+        "import", help="add the feeds of an OPML file (another reader's export)"
+    )
+    importing.add_argument("file", type=Path, help="an .opml file")
+    importing.add_argument("--interval", type=int, default=1800, help="seconds between polls")
+    importing.add_argument(
+        "--allow-private-address",
+        action="store_true",
+        help="allow loopback/private hosts (off by default for safety)",
+    )
+    exporting = feed_commands.add_parser("export", help="write every stored feed as OPML")
+    exporting.add_argument("--out", type=Path, help="file to write (default: standard output)")
     remove = feed_commands.add_parser("remove", help="remove a feed by id (its articles stay)")
     remove.add_argument("id", type=int, help="feed id, as shown by 'feeds list'")
 
@@ -168,9 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, help="PNG file to write (default: a name in this folder)"
     )
 
-    commands.add_parser(
+    check = commands.add_parser(
         "check",
         help="validate the config and look at the store (changes nothing; says what sync would)",
+    )
+    check.add_argument(
+        "--feeds",
+        action="store_true",
+        help="also fetch every configured feed once (nothing stored) and say what each gave; "
+        "exit 1 when one needs a look",
     )
     commands.add_parser(
         "sync",
@@ -342,6 +360,70 @@ async def _feeds_add(app: App, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _feeds_import(app: App, args: argparse.Namespace) -> int:
+    """OPML in, with `feeds add`'s rules for every URL: http(s) with a host, private addresses
+    refused at fetch time unless --allow-private-address; one bad entry never stops the rest."""
+    from bot.ingest.opml import OpmlError, read_opml
+    from bot.ingest.urlsafety import check_url_scheme
+    from bot.models import FeedConfig
+
+    if args.interval < MIN_INTERVAL:
+        return _fail(f"--interval must be at least {MIN_INTERVAL} seconds.", EXIT_CONFIG)
+    try:
+        found = read_opml(args.file.read_bytes())
+    except OSError as exc:
+        return _fail(f"cannot read {args.file}: {exc.strerror or exc}", EXIT_CONFIG)
+    except OpmlError as exc:
+        return _fail(f"{args.file}: {exc}; export the list again as OPML 1.0/2.0.", EXIT_CONFIG)
+    if not found:
+        return _fail(f"{args.file} lists no feeds (no outline has an xmlUrl).", EXIT_CONFIG)
+    added = known = refused = 0
+    for entry in found:
+        problem = check_url_scheme(entry.url)
+        if problem:
+            refused += 1
+            print(f"refused {entry.url!r}: {problem}")
+            continue
+        feed = FeedConfig(
+            url=entry.url,
+            name=entry.title or _host(entry.url),
+            language=entry.language,
+            interval=args.interval,
+            allow_private_address=args.allow_private_address,
+        )
+        try:
+            state = await app.store.add_feed(feed, "cli", app.clock())
+        except StoreError as exc:
+            known += 1
+            print(f"skipped: {exc}")
+            continue
+        added += 1
+        print(f"added feed {state.id}: {state.name} <{state.url}>")
+    print(
+        f"imported {added} of {len(found)} feeds from {args.file} "
+        f"({known} already stored, {refused} refused); they are polled on the next run."
+    )
+    return EXIT_OK
+
+
+async def _feeds_export(app: App, args: argparse.Namespace) -> int:
+    """The URL a feed is fetched from now (after a move) is what another reader needs."""
+    from bot.ingest.opml import ExportedFeed, write_opml
+
+    stored = await app.store.list_feeds()
+    exported = [ExportedFeed(f.poll_url, f.name, f.language) for f in stored]
+    document = write_opml(exported, app.clock())
+    if args.out is None:
+        sys.stdout.write(document.decode("utf-8"))
+        return EXIT_OK
+    try:
+        args.out.write_bytes(document)
+    except OSError as exc:
+        return _fail(f"cannot write {args.out}: {exc.strerror or exc}", EXIT_CONFIG)
+    print(f"wrote {len(exported)} feeds to {args.out}")
+    return EXIT_OK
+
+
 async def _feeds_remove(app: App, args: argparse.Namespace) -> int:
     from bot.commands.feeds import owned_by_file
 
@@ -364,6 +446,8 @@ async def _feeds_remove(app: App, args: argparse.Namespace) -> int:
 _FEED_ACTIONS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "list": _feeds_list,
     "add": _feeds_add,
+    "import": _feeds_import,
+    "export": _feeds_export,
     "remove": _feeds_remove,
 }
 
@@ -378,7 +462,24 @@ async def cmd_check(args: argparse.Namespace) -> int:
     for line in _store_lines(report):
         print(line)
     print(_chat_line(settings))
-    return EXIT_STORE if report.not_writable else EXIT_OK
+    if report.not_writable:
+        return EXIT_STORE
+    if getattr(args, "feeds", False):
+        return await _check_feeds(settings)
+    return EXIT_OK
+
+
+async def _check_feeds(settings: Settings) -> int:
+    from bot.app import fetch_limits
+    from bot.ingest.fetch import Fetcher
+    from bot.ingest.probe import probe_feeds, probe_line, probe_summary
+
+    async with Fetcher(fetch_limits(settings)) as fetcher:
+        probes = await probe_feeds(fetcher, settings.feeds)
+    for probe in probes:
+        print(probe_line(probe), flush=True)
+    print(probe_summary(probes))
+    return EXIT_OK if all(probe.ok for probe in probes) else EXIT_NOTHING
 
 
 def _store_lines(report: StoreReport) -> list[str]:

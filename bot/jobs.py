@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
@@ -28,7 +28,7 @@ from bot.digest.deliver import (
     queue_alerts,
 )
 from bot.digest.schedules import trigger_for
-from bot.ingest.feedhealth import flagged_note
+from bot.ingest.feedhealth import VerdictNotes, first_poll_note, flagged_note
 from bot.models import Digest, PollOutcome, Subscription
 from bot.ops.health import HealthReport
 from bot.ops.metrics import Metrics
@@ -80,6 +80,7 @@ class Running:
     metrics: Metrics
     liveness: Liveness
     scheduler: AsyncIOScheduler
+    verdict_notes: VerdictNotes = field(default_factory=VerdictNotes)  # mutable, shared
 
 
 async def _tracked(work: Awaitable[object]) -> None:
@@ -122,8 +123,10 @@ async def _poll_due(running: Running) -> None:
     due = await app.store.due_feeds(app.clock())
     if not due:
         await app.store.probe_write()  # an idle tick still notices a store turned read-only
+        await tell_first_poll_verdicts(running, ())
         return
     outcomes = await poll_with_report(app.poll_context(), due, out)
+    await tell_first_poll_verdicts(running, [f.id for f in due if f.last_polled_at is None])
     log_poll_cycle(outcomes)
     running.liveness.last_poll_at = app.clock()
     running.metrics.record_poll(outcomes)
@@ -174,15 +177,41 @@ async def send_feed_health(running: Running) -> bool:
     app, ops = running.app, running.app.settings.ops
     now = app.clock()
     note = flagged_note(await app.store.feed_summaries(), now, ops)
+    if note is None:
+        return False
+    nonce = f"health{int(now.timestamp())}"
+    return await post_admin_note(running, "ChipWire feed health", note, nonce)
+
+
+async def tell_first_poll_verdicts(running: Running, first_polled: Sequence[int]) -> bool:
+    """Feeds whose first poll got a refusal, an HTML page, a bot challenge or no items are told
+    to the admin at once (not after five failures or two weeks), one note an hour at most."""
+    app, notes = running.app, running.verdict_notes
+    if first_polled:
+        wanted = set(first_polled)
+        notes.add([feed for feed in await app.store.list_feeds() if feed.id in wanted])
+    now = app.clock()
+    batch = notes.due(now)
+    if not batch:
+        return False
+    nonce = f"verdict{int(now.timestamp())}"
+    told = await post_admin_note(running, "ChipWire: new feeds", first_poll_note(batch), nonce)
+    notes.sent(batch if told else (), now)  # a failed post also waits an hour: no retry storm
+    return told
+
+
+async def post_admin_note(running: Running, title: str, note: str, nonce: str) -> bool:
+    """A note to the admin target (ops.admin_target) through the platform's poster."""
+    ops, now = running.app.settings.ops, running.app.clock()
     poster = running.delivery.posters.get(platform_of(ops.admin_target))
-    if note is None or poster is None:
+    if poster is None:
         return False
     admin = Subscription(target=ops.admin_target, schedule=FEED_HEALTH_SCHEDULE)
-    digest = Digest("ChipWire feed health", now, now, "UTC", (), empty_note=note)
+    digest = Digest(title, now, now, "UTC", (), empty_note=note)
     try:
-        await poster.post(admin, digest, f"health{int(now.timestamp())}")
+        await poster.post(admin, digest, nonce)
     except Exception as exc:  # a failing admin channel must not stop the bot
-        log.warning("feed-health note not delivered", extra={"error": repr(exc)})
+        log.warning("admin note not delivered", extra={"error": repr(exc), "title": title})
         return False
     return True
 

@@ -1,7 +1,8 @@
 """Async HTTP for feeds: conditional GET, size and time caps, redirects re-checked hop by hop.
 
 The fetcher never raises for network or HTTP trouble; every outcome is a `FetchResult` whose
-`error` says, in a few words, what went wrong. It returns bytes and never looks inside them.
+`error` says, in a few words, what went wrong. It returns bytes and never looks inside them
+(a refusal brings its first bytes, so that a poll can tell a bot challenge from a plain 403).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import importlib.metadata
 import math
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -43,6 +44,8 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 _CHUNK = 64 * 1024
+_REFUSALS = frozenset({401, 403, 429, 503})
+_REFUSAL_HEAD = 64 * 1024  # enough to recognise a challenge page
 
 
 @dataclass(frozen=True)
@@ -309,7 +312,23 @@ class Fetcher:
                 last_modified=resp.headers.get("Last-Modified"),
                 permanent_url=str(chain.permanent_url) if chain.permanent_url else None,
             )
-        return _http_error(url, status, resp.headers)
+        return await self._refused(url, status, resp)
+
+    async def _refused(self, url: str, status: int, resp: aiohttp.ClientResponse) -> FetchResult:
+        """An HTTP error; for a refusal its first bytes come along, so the poll can tell a
+        bot-protection challenge from a plain refusal."""
+        failed = _http_error(url, status, resp.headers)
+        if status not in _REFUSALS:
+            return failed
+        head = bytearray()
+        try:
+            while len(head) < _REFUSAL_HEAD and (chunk := await resp.content.read(_CHUNK)):
+                head += chunk
+        except (aiohttp.ClientError, TimeoutError):
+            return failed
+        return replace(
+            failed, body=bytes(head[:_REFUSAL_HEAD]), content_type=resp.headers.get("Content-Type")
+        )
 
     async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes | None:
         """The decompressed body, or None as soon as it passes `max_bytes`."""

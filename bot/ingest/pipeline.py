@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.digest.stories import cluster_stories
+from bot.ingest.challenge import challenge_of
 from bot.ingest.jobs import ParseJob, Parser
 from bot.models import FeedState, FetchResult, PollOutcome
 from bot.store.failures import StoreFailure
@@ -84,6 +85,13 @@ def with_advice(error: str, feed: FeedState) -> str:
             "for it (or feeds add --allow-private-address)"
         )
     return error
+
+
+def refusal_text(fetched: FetchResult) -> str:
+    """The fetch error, naming the bot protection when the refusal was a challenge page."""
+    error = fetched.error or "empty answer"
+    who = challenge_of(fetched.body) if fetched.error else None
+    return f"{error}: a bot challenge page ({who})" if who else error
 
 
 def body_digest(body: bytes) -> str:
@@ -174,7 +182,7 @@ async def _poll(ctx: PollContext, feed: FeedState, known: KnownGuids) -> _Pendin
     if fetched.not_modified:
         return _success(ctx, feed, fetched, now, body_hash=None, skipped=True)
     if not fetched.ok or fetched.body is None:
-        return _failure(ctx, feed, fetched, now, with_advice(fetched.error or "empty answer", feed))
+        return _failure(ctx, feed, fetched, now, with_advice(refusal_text(fetched), feed))
     # With nothing to compare against (a first poll), the parse worker computes the hash.
     digest = body_digest(fetched.body) if feed.body_hash else None
     if digest is not None and digest == feed.body_hash:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.classify.hook import build_classifier
+from bot.ingest.challenge import rejection_text
 from bot.ingest.jobs import MAX_ENTRIES_PER_FEED, ClassifierSpec, ParseJob, ParseOutput
 from bot.ingest.normalise import normalise_entry
 from bot.ingest.parse.feedparser import FeedRejected, parse_feed
@@ -30,7 +31,7 @@ def run_job(job: ParseJob) -> ParseOutput:
     try:
         parsed = parse_feed(job.body, content_type=job.content_type, base_url=job.base_url)
     except FeedRejected as exc:
-        return ParseOutput(error=f"not parsed: {exc}")
+        return ParseOutput(error=rejection_text(job.body, exc))
     items = []
     for entry in parsed.entries[:MAX_ENTRIES_PER_FEED]:
         if entry.guid and entry.guid.strip() in job.known_guids:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -11,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from bot.ingest.feedhealth import feed_verdict
 from bot.ingest.pipeline import PollContext, poll_feeds
 from bot.models import FeedState, PollOutcome
 from bot.store.repo import FeedSummary, StoredArticle
@@ -101,6 +103,7 @@ def feed_json(summary: FeedSummary, flags: Sequence[str] = ()) -> dict[str, Any]
         "article_count": summary.article_count,
         "last_new_at": _iso(summary.last_new_at),
         "flags": list(flags),
+        "verdict": asdict(verdict) if (verdict := feed_verdict(feed)) else None,
     }
 
 
@@ -124,6 +127,14 @@ def why_text(article: StoredArticle) -> str:
 def _where(feed: FeedState) -> str:
     """The feed's own URL and, once a 301/308 moved it, the one polled now."""
     return feed.url + (f"\n→ moved to {feed.fetch_url}" if feed.fetch_url else "")
+
+
+def _trouble(feed: FeedState) -> str:
+    """What went wrong and, for a feed that never gave a feed, what was received and what to try."""
+    verdict = feed_verdict(feed)
+    if verdict is not None:
+        return f"\nreceived {verdict.received}\ntry: {verdict.advice}"
+    return f"\n{feed.last_error}" if feed.last_error else ""
 
 
 def print_feed_table(
@@ -153,7 +164,7 @@ def print_feed_table(
             str(feed.consecutive_failures),
             feed.last_success_at.strftime("%Y-%m-%d %H:%M") if feed.last_success_at else "never",
             ", ".join(flags(summary)) or "-",
-            _where(feed) + (f"\n{feed.last_error}" if feed.last_error else ""),
+            _where(feed) + _trouble(feed),
         )
         table.add_row(*(Text(cell) for cell in cells))  # Text: names and errors are not markup
     Console(file=out, width=160 if not out.isatty() else None).print(table)
