@@ -366,6 +366,9 @@ async def _feeds_import(app: App, args: argparse.Namespace) -> int:
     from bot.ingest.opml import OpmlError, read_opml
     from bot.ingest.urlsafety import check_url_scheme
     from bot.models import FeedConfig
+    from bot.settings import MIN_INTERVAL
+    from bot.store.errors import StoreError
+    from bot.store.failures import StoreFailure
 
     if args.interval < MIN_INTERVAL:
         return _fail(f"--interval must be at least {MIN_INTERVAL} seconds.", EXIT_CONFIG)
@@ -393,6 +396,8 @@ async def _feeds_import(app: App, args: argparse.Namespace) -> int:
         )
         try:
             state = await app.store.add_feed(feed, "cli", app.clock())
+        except StoreFailure:
+            raise  # the store itself failed: main() says what to do, nothing more is tried
         except StoreError as exc:
             known += 1
             print(f"skipped: {exc}")
