@@ -21,10 +21,10 @@ from bot.ingest.feedhealth import (
     poll_verdict,
     summary_flags,
 )
+from bot.jobs import Liveness, Running, poll_due
 from bot.models import FeedState
 from bot.ops.metrics import Metrics
 from bot.platforms.console.ingest_report import feed_json, print_feed_table
-from bot.jobs import Liveness, Running, poll_due
 from bot.settings import load_settings
 from bot.store.repo import FeedSummary
 from tests.digest.test_deliver import RecordingPoster
