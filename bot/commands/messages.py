@@ -48,10 +48,24 @@ def error_reply(message: str, *lines: str) -> Reply:
     return Reply(title=message, lines=tuple(lines), ephemeral=True, error=True)
 
 
+# Typographic double quotes (what phones and Slack type) group a phrase like straight ones.
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
+
+
+def _words(text: str) -> list[str]:
+    """Words and "quoted phrases"; an apostrophe is a letter (Nvidia's, l'export), not a quote."""
+    lexer = shlex.shlex(text.translate(_QUOTES), posix=True)
+    lexer.whitespace_split = True
+    lexer.quotes = '"'
+    lexer.escape = ""
+    lexer.commenters = ""
+    return list(lexer)
+
+
 def parse_command_line(text: str) -> tuple[str, tuple[str, ...]]:
     """'search "Ascend 910C" huawei 7' → ('search', ('Ascend 910C', 'huawei', '7'))."""
     try:
-        words = shlex.split(text)
+        words = _words(text)
     except ValueError as exc:
         raise ValueError(
             f'cannot read that command ({exc}); close every quote, e.g. search "Ascend 910C"'

@@ -368,6 +368,21 @@ def test_parse_command_line_keeps_quoted_phrases() -> None:
         parse_command_line("   ")
 
 
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("search Nvidia's", ("search", ("Nvidia's",))),
+        ("search l'export", ("search", ("l'export",))),
+        ("company “ant group”", ("company", ("ant group",))),
+        ('search "it\'s here" #1', ("search", ("it's here", "#1"))),
+    ],
+)
+def test_parse_command_line_reads_apostrophes_and_typographic_quotes(
+    text: str, words: tuple[str, tuple[str, ...]]
+) -> None:
+    assert parse_command_line(text) == words
+
+
 def test_render_reply_strips_control_characters() -> None:
     reply = Reply(
         title="Bad\x1b[31m title\u202e",
