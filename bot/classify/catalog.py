@@ -47,7 +47,9 @@ _COMPANY_LISTS = (
     "exclude",
 )
 _COMPANY_KEYS = frozenset((*_COMPANY_LISTS, "name", "names", "chip_weight", "replace", "disabled"))
-_TOPIC_KEYS = frozenset(("kind", "weight", "terms", "replace", "disabled"))
+_TOPIC_KEYS = frozenset(("kind", "weight", "terms", "evidence", "replace", "disabled"))
+# Kinds of evidence a chip topic gives; AI-chip news needs two different ones (classifier.py).
+EVIDENCE_KINDS = ("compute", "industry", "ai")
 
 
 class CatalogError(ValueError):
@@ -80,6 +82,7 @@ class Topic:
     kind: str  # "chip" | "context" | "negative"
     weight: float
     terms: tuple[str, ...]
+    evidence: tuple[str, ...] = ()  # for a chip topic: "compute", "industry" and/or "ai"
 
 
 @dataclass(frozen=True)
@@ -269,4 +272,9 @@ def _merge_topic(
         terms = _union(old.terms, terms)
     if not terms:
         raise _fail(source, "topic", tid, "terms", "a topic needs at least one term")
-    return Topic(tid, kind, weight, terms)
+    evidence = _strings(
+        table.get("evidence", list(old.evidence) if old else []), source, "topic", tid, "evidence"
+    )
+    if not set(evidence) <= set(EVIDENCE_KINDS):
+        raise _fail(source, "topic", tid, "evidence", f"expected some of {list(EVIDENCE_KINDS)}")
+    return Topic(tid, kind, weight, terms, evidence)

@@ -21,10 +21,18 @@ How it works
     "Ascend", "TPU") accept a strong mention of the company or chip-topic evidence, and are refused
     after a capitalised word that is not a known name ("Edward Hopper").
 
+    Weak forms are refused outright where their neighbours show another sense (part of a
+    person's name, an office such as "House Intel Chair"), and accepted as an owner ("Apple's")
+    or a venue ("on Amazon"); bot/classify/salience.py. Each accepted company then gets a
+    salience, `about` (a subject: `companies`) or `mentioned` (in passing: only in `mentions`).
+
     Relevance: each chip topic found adds its weight once; a chip product adds PRODUCT_WEIGHT once;
-    the most chip-centric tagged company adds its ``chip_weight``; negative topics (snacks, pets,
-    phones …) subtract. The sum ``raw`` becomes ``score = 1 - exp(-raw)``, in [0, 1); relevant
-    when ``score >= threshold``. ``why`` lists every rule that fired, in order.
+    the most chip-centric company adds its ``chip_weight`` (half for one only mentioned);
+    negative topics (snacks, pets, phones …) subtract. The sum ``raw`` becomes
+    ``score = 1 - exp(-raw)``, in [0, 1); relevant when ``score >= threshold`` and the evidence
+    is of two different kinds (compute, industry and AI terms as the catalog marks them, a chip
+    product, a chip company as a subject): no single term makes a story AI-chip news. ``why``
+    lists every rule that fired, in order.
 
 ``lang`` is accepted for the record but not used: headlines mix languages, so every lexicon applies.
 """
@@ -40,7 +48,8 @@ from functools import cached_property
 from ahocorasick_rs import AhoCorasick
 
 from bot.classify.catalog import Catalog
-from bot.models import Classification
+from bot.classify.salience import Hit, is_possessive, is_venue, other_sense, salience
+from bot.models import ABOUT, MENTIONED, Classification
 
 # Latin letters and digits, lower case: what a Latin-script form must not touch on either side.
 _LATIN = "0-9a-zß-öø-ÿĀ-ɏ"
@@ -72,6 +81,9 @@ NAME, WEAK_NAME, UNIT, WEAK_UNIT, PERSON, TICKER = (
 )
 PRODUCT, WEAK_PRODUCT, EXCLUDE, TOPIC = "product", "weak product", "exclude", "topic"
 _WEAK = frozenset((WEAK_NAME, WEAK_UNIT, WEAK_PRODUCT))
+_NAMING = frozenset((NAME, TICKER, PERSON))  # forms that name the company itself
+CHIP_COMPANY = 0.3  # a subject this chip-centric is evidence of its own kind
+MENTION_SHARE = 0.5  # a company named in passing says half as much about the story
 _EXCHANGE_SUFFIX = {
     "HKEX": ".HK",
     "SSE": ".SS",
@@ -101,6 +113,7 @@ class _Entry:
 class _Topic:
     kind: str
     weight: float
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,7 +188,9 @@ class Classifier:
         self.threshold = threshold
         self._forms: dict[str, list[_Entry]] = {}
         self._stems: dict[str, list[_Entry]] = {}
-        self._topics: dict[str, _Topic] = {t.id: _Topic(t.kind, t.weight) for t in catalog.topics}
+        self._topics: dict[str, _Topic] = {
+            t.id: _Topic(t.kind, t.weight, t.evidence) for t in catalog.topics
+        }
         self._chip_weight = {c.id: c.chip_weight for c in catalog.companies}
         self._build()
         self._keys, self._automaton = self._compile_automaton()
@@ -206,7 +221,7 @@ class Classifier:
                 for v in _variants(name, plural=True):
                     self._add(v, _Entry(NAME, c.id))
             self._add_exact(c.weak_names, WEAK_NAME, c.id, plural=False)
-            self._add_exact(c.units, UNIT, c.id, plural=False)
+            self._add_exact(c.units, UNIT, c.id, plural=True)
             self._add_exact(c.weak_units, WEAK_UNIT, c.id, plural=False)
             self._add_exact(c.people, PERSON, c.id, plural=False)
             self._add_exact(c.products, PRODUCT, c.id, plural=True)
@@ -316,8 +331,8 @@ class Classifier:
     def classify(self, title: str, summary: str, lang: str | None = None) -> Classification:
         text = _scan_text(title, summary)
         why: list[str] = []
-        found: dict[str, int] = {}  # company id -> first position
-        weak: list[tuple[_Entry, int, str]] = []
+        hits: dict[str, list[Hit]] = {}  # company id -> accepted hits, in order
+        weak: list[tuple[_Entry, Hit]] = []
         topics: dict[str, str] = {}
         has_product = False
         for start, original, key in self._matches(text):
@@ -329,14 +344,18 @@ class Classifier:
                 elif e.kind == EXCLUDE:
                     why.append(f"not {e.owner}: excluded '{original}'")
                 elif e.kind in _WEAK:
-                    weak.append((e, start, original))
+                    end = start + len(original)
+                    weak.append((e, Hit(e.owner, start, end, original, e.kind == WEAK_NAME, True)))
                 else:
-                    if e.owner not in found:
-                        found[e.owner] = start
+                    if e.owner not in hits:
                         why.append(f"{e.owner}: {e.kind} '{original}'")
+                    naming = e.kind in _NAMING
+                    hit = Hit(e.owner, start, start + len(original), original, naming, False)
+                    hits.setdefault(e.owner, []).append(hit)
                     has_product = has_product or e.kind == PRODUCT
 
-        chip = business = negative = 0.0
+        chip = negative = business = 0.0
+        kinds: set[str] = set()
         for tid, original in topics.items():
             topic = self._topics[tid]
             if topic.kind == "context":
@@ -344,46 +363,99 @@ class Classifier:
                 continue
             if topic.kind == "chip":
                 chip += topic.weight
+                kinds.update(topic.evidence)
             else:
                 negative += topic.weight
             why.append(f"topic {tid} '{original}' {topic.weight:+.2f}")
 
-        strong = set(found)
+        strong = set(hits)
         evidence = chip + (PRODUCT_WEIGHT if has_product else 0.0)
         weak_forms: dict[str, set[str]] = {}
-        for e, _, original in weak:
-            weak_forms.setdefault(e.owner, set()).add(original.lower())
+        for e, hit in weak:
+            weak_forms.setdefault(e.owner, set()).add(hit.form.lower())
         paired = {owner for owner, forms in weak_forms.items() if len(forms) > 1}
-        for e, start, original in weak:
+        for e, hit in weak:
             if e.owner in strong and e.kind == WEAK_PRODUCT:
                 has_product = True  # "Google … TPU": the company vouches for its product
-            if e.owner in found:
+            if e.owner in hits:
+                hits[e.owner].append(hit)
                 continue  # tagged already, strongly or through another weak form
-            verdict = self._weak_verdict(e, strong, evidence, business, text, start)
-            if verdict.startswith("-") and e.owner in paired and e.kind != WEAK_PRODUCT:
-                verdict = "+beside another of its names"  # "Meta … Llama"
+            verdict = self._ambiguous_verdict(e, strong, evidence, business, text, hit, paired)
             if verdict.startswith("+"):
-                found[e.owner] = start
+                hits[e.owner] = [hit]
                 has_product = has_product or e.kind == WEAK_PRODUCT
-                why.append(f"{e.owner}: {e.kind} '{original}' {verdict[1:]}")
+                why.append(f"{e.owner}: {e.kind} '{hit.form}' {verdict[1:]}")
             else:
-                why.append(f"not {e.owner}: {e.kind} '{original}' {verdict[1:]}")
+                why.append(f"not {e.owner}: {e.kind} '{hit.form}' {verdict[1:]}")
 
-        raw = chip + negative
+        title_end = text.index("\n")
+        order = sorted(hits, key=lambda c: min(h.start for h in hits[c]))
+        mentions = tuple((c, salience(text, title_end, sorted(hits[c], key=_at))) for c in order)
+        companies = tuple(c for c, level in mentions if level == ABOUT)
+        for company, level in mentions:
+            if level == MENTIONED:
+                why.append(f"{company}: mentioned in passing")
+        return self._relevance(chip + negative, has_product, kinds, companies, mentions, why)
+
+    def _relevance(
+        self,
+        raw: float,
+        has_product: bool,
+        kinds: set[str],
+        companies: tuple[str, ...],
+        mentions: tuple[tuple[str, str], ...],
+        why: list[str],
+    ) -> Classification:
+        """The score from every piece of evidence; relevant only with two different kinds."""
+        kinds = set(kinds)
         if has_product:
             raw += PRODUCT_WEIGHT
+            kinds.add("product")
             why.append(f"chip product {PRODUCT_WEIGHT:+.2f}")
-        companies = tuple(sorted(found, key=found.__getitem__))
-        if companies:
-            top = max(companies, key=self._chip_weight.__getitem__)
-            prior = self._chip_weight[top]
+        weights = [
+            (c, self._chip_weight[c] * (1.0 if level == ABOUT else MENTION_SHARE))
+            for c, level in mentions
+        ]
+        if weights:
+            top, prior = max(weights, key=lambda item: item[1])
             if prior > 0:
                 raw += prior
                 why.append(f"company {top} {prior:+.2f}")
+        if companies and max(self._chip_weight[c] for c in companies) >= CHIP_COMPANY:
+            kinds.add("company")
         score = round(1.0 - math.exp(-raw), 4) if raw > 0 else 0.0
-        relevant = score >= self.threshold
-        why.append(f"score {score:.2f} {'>=' if relevant else '<'} {self.threshold:.2f}")
-        return Classification(relevant, score, companies, tuple(dict.fromkeys(why)))
+        enough = score >= self.threshold
+        relevant = enough and len(kinds) >= 2
+        if enough and not relevant:
+            why.append(f"one kind of evidence only ({', '.join(sorted(kinds)) or 'none'})")
+        why.append(f"score {score:.2f} {'>=' if enough else '<'} {self.threshold:.2f}")
+        return Classification(relevant, score, companies, tuple(dict.fromkeys(why)), mentions)
+
+    def _ambiguous_verdict(
+        self,
+        e: _Entry,
+        strong: set[str],
+        evidence: float,
+        business: float,
+        text: str,
+        hit: Hit,
+        paired: set[str],
+    ) -> str:
+        """'+reason' to accept an ambiguous form, '-reason' to refuse it."""
+        sense = other_sense(text, hit, text.index("\n"), self._is_form)
+        if sense is not None:
+            return "-" + sense
+        if e.kind != WEAK_PRODUCT and is_possessive(text, hit):
+            return "+as an owner ('s)"
+        if e.kind != WEAK_PRODUCT and is_venue(text, hit):
+            return "+as a venue"
+        verdict = self._weak_verdict(e, strong, evidence, business, text, hit.start)
+        if verdict.startswith("-") and e.owner in paired and e.kind != WEAK_PRODUCT:
+            return "+beside another of its names"  # "Meta … Llama"
+        return verdict
+
+    def _is_form(self, word: str) -> bool:
+        return bool(self._lookup(word.lower()))
 
     def _weak_verdict(
         self, e: _Entry, strong: set[str], evidence: float, business: float, text: str, start: int
@@ -422,3 +494,7 @@ def _folded(text: str) -> str:
     if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
         return text
     return " ".join(text.split())
+
+
+def _at(hit: Hit) -> int:
+    return hit.start

@@ -1,0 +1,157 @@
+"""Which named companies a story is about, and which names are ordinary words here. Pure.
+
+Subjects and mentions
+    A company is a subject (`about`) when it is named in the title, when it opens the lead
+    (within its first words, not after a preposition), or when its name recurs (three times
+    or more); otherwise it is `mentioned`: in passing, as a comparison ("than Google"), or as a
+    venue ("posted on Facebook", "a top seller on Amazon"). A product or unit alone counts as
+    its owner's name only in the title; in the body it is a mention ("the iPhone"). Names after
+    a venue or comparison word ("on", "via", "than", "like", "vs") are mentions anywhere.
+
+Names that are ordinary words
+    A form is ambiguous when the catalog marks it weak: a name, unit or product that is also a
+    word or a given name ("Intel", "Arm", "Apple", "Meta", "Crucial", "Alexa", "Bing"). An
+    ambiguous form counts only with company evidence (a strong mention of the company, a
+    ticker, chip context, business words, another company, or the form as an owner: "Apple's
+    motion") and never when its neighbours say what else it is: a capitalised word beside it that is no catalog form makes it part of a
+    person's name ("Alexa Ray Joel", "Xiang Bing"), and an office word beside it makes it an
+    institution ("House Intel Chair", "Senate Intel Committee"). Titles in Title Case give no
+    such signal (every word is capitalised) and are not read for neighbours.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.models import ABOUT, MENTIONED
+
+LEAD_WORDS = 8  # a company within the lead's first words is what the lead is about
+RECURRING = 3  # a name this often in one item is a subject wherever it stands
+
+# Words after which a company is where something happened or what something is compared with.
+_VENUE = frozenset(
+    "on via through than like unlike vs versus using over "  # en  # noqa: SIM905
+    "su tramite come rispetto "  # it
+    "auf über wie als "  # de
+    "sur comme que "  # fr
+    "en como que "  # es
+    "em como".split()  # pt
+)
+# Office words that make a neighbouring "Intel" an intelligence body, not the company.
+_OFFICE = frozenset(
+    "house senate committee committees chair chairman chairwoman panel panels agency agencies "  # noqa: SIM905
+    "community officials official director hearing hearings subcommittee report briefing".split()
+)
+# Capitalised words that may stand beside a name without being part of a person's name.
+_NOT_NAME_PARTS = frozenset(
+    "The A An New Its Their Our Next First Latest With How Why When Where Exclusive Report "  # noqa: SIM905
+    "Le La Les Un Une Des Du Il Lo Gli I Der Die Das Den Dem Ein Eine El Los Las Uno Una "
+    "Update Breaking Watch Review Analysis Opinion Live Video Photos Q&A".split()
+)
+_WORD_BEFORE = re.compile(r"([^\W\d_][\w'’.&-]*)[\s,:]*$")
+_WORD_AFTER = re.compile(r"^[\s,:]*([^\W\d_][\w'’&-]*)")
+_SENTENCE_END = re.compile(r"[.!?。！？][\"”’')]*\s")
+_LONG_WORD = re.compile(r"(?<!\S)[^\W\d_]{4,}")
+_LOWER_WORD = re.compile(r"(?<!\S)[a-zß-ÿ][^\W\d_]{3,}")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One catalog form found in an item: `strong` when it names the company outright
+    (a name, ticker or person), `ambiguous` when it is also a word."""
+
+    company: str
+    start: int
+    end: int
+    form: str
+    strong: bool
+    ambiguous: bool
+
+
+def title_case(title: str) -> bool:
+    """Most longer words capitalised: neighbours say nothing about names there."""
+    return len(_LOWER_WORD.findall(title)) * 3 < len(_LONG_WORD.findall(title))
+
+
+def _before(text: str, start: int) -> str:
+    m = _WORD_BEFORE.search(text, max(0, start - 40), start)
+    return m.group(1) if m else ""
+
+
+def _after(text: str, end: int) -> str:
+    m = _WORD_AFTER.match(text[end : end + 40])
+    return m.group(1) if m else ""
+
+
+def other_sense(text: str, hit: Hit, title_end: int, known: Callable[[str], bool]) -> str | None:
+    """Why an ambiguous form is not the company here, or None.
+
+    `known(word)` says whether a word is itself a catalog form (then it does not make a name)."""
+    if hit.start < title_end and title_case(text[:title_end]):
+        return None
+    for side, word in (("before", _before(text, hit.start)), ("after", _after(text, hit.end))):
+        bare = word.rstrip(".,;:'’").removesuffix("'s").removesuffix("’s")
+        if bare.casefold() in _OFFICE:
+            return f"beside the office word '{bare}'"
+        if (
+            bare[:1].isupper()
+            and bare not in _NOT_NAME_PARTS
+            and not bare.isupper()
+            and not known(bare)
+            and not (side == "before" and _starts_sentence(text, hit.start, bare))
+        ):
+            return f"part of a person's name ('{bare}' {side} it)"
+    return None
+
+
+def _starts_sentence(text: str, start: int, word: str) -> bool:
+    """The word before is the first of its sentence (capitalised for that reason alone)?"""
+    head = text[:start].rstrip()
+    head = head[: len(head) - len(word)].rstrip() if head.endswith(word) else head
+    return not head or head[-1] in ".!?:\n|–—-\"“'‘(" or head.endswith(("。", "！", "？"))
+
+
+def is_possessive(text: str, hit: Hit) -> bool:
+    """ "Apple's motion", not "the Amazon's banks": an owner, which a plain word rarely is."""
+    return text.startswith("'s", hit.end) and _before(text, hit.start).casefold() != "the"
+
+
+def is_venue(text: str, hit: Hit) -> bool:
+    """ "a top seller on Amazon", "posted on Facebook": a company as the place something is."""
+    return _before(text, hit.start).casefold() in _VENUE
+
+
+def salience(text: str, title_end: int, hits: Sequence[Hit]) -> str:
+    """`about` or `mentioned` for one company's accepted hits (see the module docstring)."""
+    lead_start = title_end + 1
+    lead_end = _lead_end(text, lead_start)
+    names = 0
+    for hit in hits:
+        venue = is_venue(text, hit)
+        if hit.start < title_end and not venue:
+            return ABOUT
+        if hit.strong:
+            names += 1
+            in_lead = not venue and lead_start <= hit.start < lead_end
+            if in_lead and len(text[lead_start : hit.start].split()) < LEAD_WORDS:
+                return ABOUT
+    return ABOUT if names >= RECURRING else MENTIONED
+
+
+def _lead_end(text: str, start: int) -> int:
+    m = _SENTENCE_END.search(text, start)
+    return m.end() if m else len(text)
+
+
+__all__ = [
+    "ABOUT",
+    "MENTIONED",
+    "Hit",
+    "is_possessive",
+    "is_venue",
+    "other_sense",
+    "salience",
+    "title_case",
+]
