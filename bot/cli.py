@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "classify",
-        help="classify JSON lines from stdin: {id, title, summary, lang?} → {id, relevant, score, companies, why}",
+        help="classify JSON lines from stdin: {id, title, summary, lang?} → "
+        "{id, relevant, score, companies (subjects), mentions (each with its salience), why}",
     )
     evaluate = commands.add_parser(
         "eval",

@@ -345,12 +345,15 @@ class Classifier:
                     why.append(f"not {e.owner}: excluded '{original}'")
                 elif e.kind in _WEAK:
                     end = start + len(original)
-                    weak.append((e, Hit(e.owner, start, end, original, e.kind == WEAK_NAME, True)))
+                    naming, product = e.kind == WEAK_NAME, e.kind == WEAK_PRODUCT
+                    hit = Hit(e.owner, start, end, original, naming, True, product)
+                    weak.append((e, hit))
                 else:
                     if e.owner not in hits:
                         why.append(f"{e.owner}: {e.kind} '{original}'")
                     naming = e.kind in _NAMING
-                    hit = Hit(e.owner, start, start + len(original), original, naming, False)
+                    end = start + len(original)
+                    hit = Hit(e.owner, start, end, original, naming, False, e.kind == PRODUCT)
                     hits.setdefault(e.owner, []).append(hit)
                     has_product = has_product or e.kind == PRODUCT
 

@@ -2,8 +2,10 @@
 
 Input, one JSON object per line: {"id", "title", "summary"?, "lang"?}; ``id`` is a string or a
 number and ``title`` a string (``summary`` defaults to ""). Output, one line per input line, in
-order: {"id", "relevant", "score", "companies", "why"}, or {"line": n, "error": "..."} for a line
-that is not such an object (n counts physical lines from 1). Blank lines are skipped.
+order: {"id", "relevant", "score", "companies", "mentions", "why"} (``companies``: the subjects;
+``mentions``: every company named, each {"company", "salience": "about" | "mentioned"}), or
+{"line": n, "error": "..."} for a line that is not such an object (n counts physical lines from
+1). Blank lines are skipped.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def classify_stream(lines: Iterable[str], out: TextIO, classifier: SupportsClass
                 "relevant": verdict.relevant,
                 "score": verdict.score,
                 "companies": list(verdict.companies),
+                "mentions": [{"company": c, "salience": s} for c, s in verdict.mentions],
                 "why": list(verdict.why),
             }
         out.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -6,7 +6,8 @@ Subjects and mentions
     or more); otherwise it is `mentioned`: in passing, as a comparison ("than Google"), or as a
     venue ("posted on Facebook", "a top seller on Amazon"). A product or unit alone counts as
     its owner's name only in the title; in the body it is a mention ("the iPhone"). Names after
-    a venue or comparison word ("on", "via", "than", "like", "vs") are mentions anywhere.
+    a venue or comparison word ("on", "via", "than", "like", "vs") are mentions anywhere,
+    except chip products ("export rules on H20 chips" is about Nvidia).
 
 Names that are ordinary words
     A form is ambiguous when the catalog marks it weak: a name, unit or product that is also a
@@ -50,8 +51,6 @@ _NOT_NAME_PARTS = frozenset(
     "Le La Les Un Une Des Du Il Lo Gli I Der Die Das Den Dem Ein Eine El Los Las Uno Una "
     "Update Breaking Watch Review Analysis Opinion Live Video Photos Q&A".split()
 )
-_WORD_BEFORE = re.compile(r"([^\W\d_][\w'’.&-]*)[\s,:]*$")
-_WORD_AFTER = re.compile(r"^[\s,:]*([^\W\d_][\w'’&-]*)")
 _SENTENCE_END = re.compile(r"[.!?。！？][\"”’')]*\s")
 _LONG_WORD = re.compile(r"(?<!\S)[^\W\d_]{4,}")
 _LOWER_WORD = re.compile(r"(?<!\S)[a-zß-ÿ][^\W\d_]{3,}")
@@ -68,6 +67,7 @@ class Hit:
     form: str
     strong: bool
     ambiguous: bool
+    product: bool = False  # a chip product: "rules on H20 chips" is about its maker
 
 
 def title_case(title: str) -> bool:
@@ -76,13 +76,21 @@ def title_case(title: str) -> bool:
 
 
 def _before(text: str, start: int) -> str:
-    m = _WORD_BEFORE.search(text, max(0, start - 40), start)
-    return m.group(1) if m else ""
+    """The word just before `start` ("" when none, or when it is no word)."""
+    head = text[max(0, start - 40) : start].rstrip(" ,:")
+    if not head or head[-1] == "\n":
+        return ""
+    word = head.rsplit(None, 1)[-1].lstrip("([{\"“‘'")
+    return word if word[:1].isalpha() else ""
 
 
 def _after(text: str, end: int) -> str:
-    m = _WORD_AFTER.match(text[end : end + 40])
-    return m.group(1) if m else ""
+    """The word just after `end` ("" when none, or when it is no word)."""
+    tail = text[end : end + 40].lstrip(" ,:")
+    if not tail or tail[0] == "\n":
+        return ""
+    word = tail.split(None, 1)[0]
+    return word if word[:1].isalpha() else ""
 
 
 def other_sense(text: str, hit: Hit, title_end: int, known: Callable[[str], bool]) -> str | None:
@@ -126,14 +134,16 @@ def is_venue(text: str, hit: Hit) -> bool:
 def salience(text: str, title_end: int, hits: Sequence[Hit]) -> str:
     """`about` or `mentioned` for one company's accepted hits (see the module docstring)."""
     lead_start = title_end + 1
-    lead_end = _lead_end(text, lead_start)
+    lead_end = -1  # found when first needed
     names = 0
     for hit in hits:
-        venue = is_venue(text, hit)
+        venue = not hit.product and is_venue(text, hit)
         if hit.start < title_end and not venue:
             return ABOUT
         if hit.strong:
             names += 1
+            if lead_end < 0:
+                lead_end = _lead_end(text, lead_start)
             in_lead = not venue and lead_start <= hit.start < lead_end
             if in_lead and len(text[lead_start : hit.start].split()) < LEAD_WORDS:
                 return ABOUT

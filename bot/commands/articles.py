@@ -31,11 +31,15 @@ MAX_COUNT = 20
 MAX_DAYS = 3650
 
 
-def article_card(ctx: Context, article: StoredArticle) -> Card:
+def article_card(ctx: Context, article: StoredArticle, *, mentions: bool = False) -> Card:
+    """A stored article; with `mentions`, the companies it names in passing too (search, why)."""
     fields = [("source", article.source), ("published", local_time(article.published_at, UTC))]
     about = companies_text(article.companies, ctx.company_names)
     if about:
         fields.append(("about", about))
+    passing = companies_text(article.mentioned, ctx.company_names) if mentions else ""
+    if passing:
+        fields.append(("mentions", passing))
     fields.append(("id", f"#{article.id}"))
     return Card(
         title=article.title or "(untitled)",
@@ -45,8 +49,10 @@ def article_card(ctx: Context, article: StoredArticle) -> Card:
     )
 
 
-def cards(ctx: Context, found: Sequence[StoredArticle]) -> tuple[Card, ...]:
-    return tuple(article_card(ctx, article) for article in found[:MAX_CARDS])
+def cards(
+    ctx: Context, found: Sequence[StoredArticle], *, mentions: bool = False
+) -> tuple[Card, ...]:
+    return tuple(article_card(ctx, article, mentions=mentions) for article in found[:MAX_CARDS])
 
 
 @command(
@@ -167,7 +173,7 @@ async def _search(ctx: Context, command: Command) -> Reply:
         )
     more = ("Newest first; there are more. Narrow it with a company or days.",)
     lines = more if len(found) > MAX_CARDS else ()
-    return Reply(title=f"Search: {shown}", lines=lines, cards=cards(ctx, found))
+    return Reply(title=f"Search: {shown}", lines=lines, cards=cards(ctx, found, mentions=True))
 
 
 @command(
@@ -191,7 +197,14 @@ async def _why(ctx: Context, command: Command) -> Reply:
         kind = "AI-chip news" if article.relevant else "not AI-chip news"
         verdict = f"{kind} (score {article.score or 0.0:.2f})"
     about = companies_text(article.companies, ctx.company_names) or "none"
-    lines = (f"Verdict: {verdict}", f"Companies: {about}", *(f"• {r}" for r in article.why))
+    passing = companies_text(article.mentioned, ctx.company_names) or "none"
+    lines = (
+        f"Verdict: {verdict}",
+        f"Companies: {about}",
+        f"Mentioned in passing: {passing}",
+        *(f"• {r}" for r in article.why),
+    )
     if not article.why:
         lines += ("No rule fired.",)
-    return Reply(title=f"Why #{article.id}", lines=lines, cards=(article_card(ctx, article),))
+    card = article_card(ctx, article, mentions=True)
+    return Reply(title=f"Why #{article.id}", lines=lines, cards=(card,))

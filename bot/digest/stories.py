@@ -30,7 +30,8 @@ Distinct events stay apart
     across languages; all four veto links within one language.
 
 Across languages
-    The same non-empty company set, published within ``CROSS_WINDOW`` (48 h, as the title rule), and a shared
+    Close subject sets (Jaccard >= ``COMPANY_JACCARD``, 0.5: a translation may name one more
+    company in its title), published within ``CROSS_WINDOW`` (48 h, as the title rule), and a shared
     distinctive token: a model code ("H20", "910C", "HBM4", "MI400", "18A"; process sizes such as
     "3nm" and capacities such as "80GB" are too common to count), a ticker written "$NVDA" or
     "NASDAQ:NVDA", or a number with at least two digits before any decimal point that is not a
@@ -94,6 +95,7 @@ SAME_LANGUAGE_JACCARD = 0.3
 SAME_LANGUAGE_SCAN = 64  # same-language articles compared per bucket: bounds the worst case
 CROSS_SCAN = 64  # other-language articles compared per bucket and language: the same bound
 CROSS_WINDOW = timedelta(hours=48)
+COMPANY_JACCARD = 0.5  # subjects shared across languages: {ant-group} and {ant-group, nvidia}
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
@@ -476,38 +478,47 @@ def _link_languages(
 ) -> None:
     """Union cross-language pairs; indices are in time order.
 
-    Per (company set, distinctive token) bucket and language, keep the articles in the window.
+    Per (company, distinctive token) bucket and language, keep the articles in the window.
     A newcomer links to the latest ``CROSS_SCAN`` of each other language whose titles do not
     report a different event (``events_differ``).
     """
-    buckets: dict[tuple[frozenset[str], str], dict[str | None, deque[int]]] = {}
+    buckets: dict[tuple[str, str], dict[str | None, deque[int]]] = {}
+    sets = [frozenset(a.companies) for a in articles]
     for i, article in enumerate(articles):
         if not article.companies or not cross[i]:
             continue
-        companies = frozenset(article.companies)
         language = _language(article)
         oldest = article.published_at - CROSS_WINDOW
-        for token in cross[i]:
-            by_language = buckets.setdefault((companies, token), {})
+        for company, token in ((c, t) for c in sets[i] for t in cross[i]):
+            by_language = buckets.setdefault((company, token), {})
             for other, waiting in by_language.items():
                 while waiting and articles[waiting[0]].published_at < oldest:
                     waiting.popleft()
                 if other == language and language is not None:
-                    _link_same_language(i, waiting, features, links)
+                    _link_same_language(i, waiting, features, sets, links)
                     continue
                 for j in islice(reversed(waiting), CROSS_SCAN):
-                    if not events_differ(features[i], features[j]):
+                    if (
+                        jaccard(sets[i], sets[j]) >= COMPANY_JACCARD
+                        and not links.same(i, j)
+                        and not events_differ(features[i], features[j])
+                    ):
                         links.union(i, j)
             by_language.setdefault(language, deque()).append(i)
 
 
 def _link_same_language(
-    i: int, waiting: deque[int], features: Sequence[TitleFeatures], links: _UnionFind
+    i: int,
+    waiting: deque[int],
+    features: Sequence[TitleFeatures],
+    sets: Sequence[frozenset[str]],
+    links: _UnionFind,
 ) -> None:
     tokens = features[i].tokens
     for j in islice(reversed(waiting), SAME_LANGUAGE_SCAN):
         if (
             links.find(i) != links.find(j)
+            and jaccard(sets[i], sets[j]) >= COMPANY_JACCARD
             and jaccard(tokens, features[j].tokens) >= SAME_LANGUAGE_JACCARD
             and not events_differ(features[i], features[j])
             and not parties_differ(features[i], features[j])

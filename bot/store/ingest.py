@@ -46,6 +46,7 @@ ARTICLE_COLUMNS = (
     "companies",
     "why",
     "publisher_url",
+    "mentions",
 )
 
 
@@ -455,6 +456,7 @@ def _article_row(item: ArticleRecord, seen: Any, history: bool, sqlite: bool) ->
         item.companies,
         item.why,
         (item.publisher_url or "") if item.relayed else None,
+        item.mentions,
     )
 
 

@@ -32,6 +32,7 @@ class ArticleRecord(NamedTuple):
     why: str | None = None  # JSON array of the rules that fired
     publisher_url: str | None = None  # see Article: set for an item relayed from a publisher
     relayed: bool = False
+    mentions: str | None = None  # JSON object: company id → "about" | "mentioned"
 
 
 def article_record(article: Article, classification: Classification | None) -> ArticleRecord:
@@ -66,4 +67,5 @@ def verdict_columns(classification: Classification) -> dict[str, Any]:
         "score": classification.score,
         "companies": json.dumps(list(classification.companies)),
         "why": json.dumps(list(classification.why), ensure_ascii=False),
+        "mentions": json.dumps(dict(classification.mentions)),
     }

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.models import (
+    MENTIONED,
     Article,
     Classification,
     DigestArticle,
@@ -70,6 +71,13 @@ class StoredArticle:
     score: float | None
     companies: tuple[str, ...]
     why: tuple[str, ...] = ()
+    # every company named, with its salience; () for articles classified before migration 0009
+    mentions: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def mentioned(self) -> tuple[str, ...]:
+        """Companies named in passing (not subjects)."""
+        return tuple(c for c, level in self.mentions if level == MENTIONED)
 
 
 @dataclass(frozen=True)
@@ -304,6 +312,7 @@ class Store:
                 score=bindparam("score"),
                 companies=bindparam("companies"),
                 why=bindparam("why"),
+                mentions=bindparam("mentions"),
             )
         )
         rows = [
@@ -507,6 +516,7 @@ def stored_article(row: Row[Any]) -> StoredArticle:
         score=m["score"],
         companies=tuple(json.loads(m["companies"])) if m["companies"] else (),
         why=tuple(json.loads(m["why"])) if m["why"] else (),
+        mentions=tuple(json.loads(m["mentions"]).items()) if m.get("mentions") else (),
     )
 
 

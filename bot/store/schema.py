@@ -96,6 +96,7 @@ articles = Table(
     Column("story_key", Text),  # set after the poll that stored it (see pipeline.assign_stories)
     # NULL: the feed's own item; else a relayed item's publisher home page ("" if not given)
     Column("publisher_url", Text),
+    Column("mentions", Text),  # JSON object: company id → "about" | "mentioned" (0009)
     Index("ix_articles_content_hash", "content_hash"),
     Index("ix_articles_published_at", "published_at"),
     Index("ix_articles_first_seen_at", "first_seen_at"),

@@ -119,6 +119,7 @@ def why_text(article: StoredArticle) -> str:
         f"  {article.source}, {article.published_at:%Y-%m-%d %H:%M} UTC, language {article.language or '?'}",
         f"  verdict: {verdict}",
         f"  companies: {', '.join(article.companies) or 'none'}",
+        f"  mentioned in passing: {', '.join(article.mentioned) or 'none'}",
     ]
     lines += [f"  - {rule}" for rule in article.why]
     return "\n".join(lines)
