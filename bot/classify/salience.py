@@ -2,7 +2,7 @@
 
 Subjects and mentions
     A company is a subject (`about`) when it is named in the title, when it opens the lead
-    (within its first words, not after a preposition), or when its name recurs (three times
+    (within its first LEAD_WORDS words, not after a venue word), or when its name recurs (three times
     or more); otherwise it is `mentioned`: in passing, as a comparison ("than Google"), or as a
     venue ("posted on Facebook", "a top seller on Amazon"). A product or unit alone counts as
     its owner's name only in the title; in the body it is a mention ("the iPhone"). Names after
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from bot.models import ABOUT, MENTIONED
 
-LEAD_WORDS = 8  # a company within the lead's first words is what the lead is about
+LEAD_WORDS = 6  # a company within the lead's first words is what the lead is about
 RECURRING = 3  # a name this often in one item is a subject wherever it stands
 
 # Words after which a company is where something happened or what something is compared with.
@@ -51,6 +51,7 @@ _NOT_NAME_PARTS = frozenset(
     "Le La Les Un Une Des Du Il Lo Gli I Der Die Das Den Dem Ein Eine El Los Las Uno Una "
     "Update Breaking Watch Review Analysis Opinion Live Video Photos Q&A".split()
 )
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _SENTENCE_END = re.compile(r"[.!?。！？][\"”’')]*\s")
 _LONG_WORD = re.compile(r"(?<!\S)[^\W\d_]{4,}")
 _LOWER_WORD = re.compile(r"(?<!\S)[a-zß-ÿ][^\W\d_]{3,}")
@@ -145,9 +146,14 @@ def salience(text: str, title_end: int, hits: Sequence[Hit]) -> str:
             if lead_end < 0:
                 lead_end = _lead_end(text, lead_start)
             in_lead = not venue and lead_start <= hit.start < lead_end
-            if in_lead and len(text[lead_start : hit.start].split()) < LEAD_WORDS:
+            if in_lead and _words(text[lead_start : hit.start]) < LEAD_WORDS:
                 return ABOUT
     return ABOUT if names >= RECURRING else MENTIONED
+
+
+def _words(text: str) -> int:
+    """Words in `text`, a CJK character counting as half of one (a word is about two)."""
+    return len(text.split()) + len(_CJK.findall(text)) // 2
 
 
 def _lead_end(text: str, start: int) -> int:
