@@ -17,11 +17,19 @@ def classifier() -> Classifier:
 @pytest.mark.parametrize(
     ("title", "summary", "company"),
     [
-        ("House Intel Chair says the briefing was alarming", "The chairman spoke to reporters.", "intel"),
+        (
+            "House Intel Chair says the briefing was alarming",
+            "The chairman spoke to reporters.",
+            "intel",
+        ),
         ("Senate Intel Committee releases report on election interference", "", "intel"),
         ("Crucial vote on the budget delayed until Friday", "Lawmakers could not agree.", "micron"),
         ("Woman dies after getting arm stuck in donation box", "", "arm"),
-        ("Alexa Ray Joel opens up about life on tour", "The singer spoke about her father.", "amazon"),
+        (
+            "Alexa Ray Joel opens up about life on tour",
+            "The singer spoke about her father.",
+            "amazon",
+        ),
         ("Xiang Bing named dean of the business school", "", "microsoft"),
         ("Bing Crosby's White Christmas tops the charts again", "", "microsoft"),
         ("Meta del viaggio: la Sicilia in primavera", "", "meta"),

@@ -10,9 +10,7 @@ from bot.store.schema import article_companies
 from tests.support import article
 
 NOW = datetime(2026, 12, 3, 8, tzinfo=UTC)
-BERRY = Classification(
-    False, 0.0, (), ("meta: mentioned in passing",), (("meta", MENTIONED),)
-)
+BERRY = Classification(False, 0.0, (), ("meta: mentioned in passing",), (("meta", MENTIONED),))
 RUBIN = Classification(
     True, 0.95, ("nvidia",), ("bench",), (("nvidia", ABOUT), ("sk-hynix", MENTIONED))
 )
@@ -22,7 +20,10 @@ async def stored(store: Store) -> None:
     config = FeedConfig(url="https://wire.example/feed", name="Wire")
     state = await store.add_feed(config, "cli", NOW - timedelta(days=3), history=False)
     items = [
-        (article(1, title="Chuck Berry dies at 90", summary="His family posted on Facebook."), BERRY),
+        (
+            article(1, title="Chuck Berry dies at 90", summary="His family posted on Facebook."),
+            BERRY,
+        ),
         (article(2, title="Nvidia Rubin enters production", summary="HBM4 from SK Hynix."), RUBIN),
     ]
     await store.ingest(state, items, NOW)
