@@ -37,6 +37,8 @@ DEMO_FEEDS = {
     "xinpian-kuaixun.xml": ("芯片快讯（演示）", "zh", "application/rss+xml"),
     "notizie-chip.xml": ("Notizie Chip (demo)", "it", "application/rss+xml"),
     "europa-halbleiter.json": ("Europa Halbleiter (demo)", None, "application/feed+json"),
+    # an aggregator: its items are shown and counted as the publishers' they name
+    "google-news-demo.xml": ("Google News: AI chips (demo)", "en", "application/rss+xml"),
 }
 
 

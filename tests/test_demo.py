@@ -15,9 +15,9 @@ def test_demo_runs_the_whole_pipeline_offline_and_ends_with_a_digest() -> None:
     stored, rest = rest.split("4. the digest", 1)
     digest, answer = rest.split("5. a chat command", 1)
     assert "Huawei" in answer and "mentions" in answer.lower()
-    assert "5 ok (0 unchanged), 0 failed" in first
-    assert "5 ok (5 unchanged), 0 failed" in second
-    assert sum(line.startswith("304 ") for line in second.splitlines()) == 5
+    assert "6 ok (0 unchanged), 0 failed" in first
+    assert "6 ok (6 unchanged), 0 failed" in second
+    assert sum(line.startswith("304 ") for line in second.splitlines()) == 6
     # the Italian story this product began with is stored, tagged and relevant
     ant = [line for line in stored.splitlines() if "Ant Group addestra" in line]
     assert ant and "[AI-chip]" in ant[0] and "ant-group" in ant[0]
@@ -32,4 +32,7 @@ def test_demo_runs_the_whole_pipeline_offline_and_ends_with_a_digest() -> None:
     stories = [line for line in digest.splitlines() if line.startswith("• ")]
     assert sum("Ant Group" in s or "蚂蚁" in s for s in stories) == 1
     assert sum("TSMC" in s or "台积电" in s for s in stories) == 1
+    # the aggregator's items are the publishers': named, no " - Publisher" suffix, no feed name
+    assert "Pacific Chip Journal" in digest and "Google News" not in digest
+    assert "two state-owned cloud providers - " not in digest
     assert "@everyone" not in digest.replace("@\u200beveryone", "")
