@@ -33,6 +33,6 @@ def test_demo_runs_the_whole_pipeline_offline_and_ends_with_a_digest() -> None:
     assert sum("Ant Group" in s or "蚂蚁" in s for s in stories) == 1
     assert sum("TSMC" in s or "台积电" in s for s in stories) == 1
     # the aggregator's items are the publishers': named, no " - Publisher" suffix, no feed name
-    assert "Pacific Chip Journal" in digest and "Google News" not in digest
-    assert "two state-owned cloud providers - " not in digest
+    assert "1 source: Tokyo Silicon Review" in digest and "Google News" not in digest
+    assert "Gaudi 3 cloud instances in Frankfurt and Tokyo |" not in digest
     assert "@everyone" not in digest.replace("@\u200beveryone", "")
