@@ -217,6 +217,7 @@ class Digest:
     sections: tuple[DigestSection, ...]
     empty_note: str | None = None  # set when there is nothing new and the subscription wants a note
     chart: Attachment | None = None  # the weekly trend chart of the followed companies
+    left_out: int = 0  # relevant stories of the period beyond the sections' caps
 
     @property
     def stories(self) -> tuple[Story, ...]:
@@ -237,6 +238,8 @@ class SubscriptionConfig:
     live_alerts: bool = False  # post a very relevant story about a followed company at once
     alert_threshold: float = 0.85
     alerts_per_hour: int = 3
+    top_stories: int | None = None  # the "Top stories" cap; None: [digest] top_stories
+    per_company: int | None = None  # the cap of each company section; None: [digest] per_company
 
 
 @dataclass(frozen=True)

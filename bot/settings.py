@@ -235,7 +235,7 @@ def _subscriptions(reader: _Reader, raw: Any) -> tuple[SubscriptionConfig, ...]:
 
 def _subscription(reader: _Reader, table: Mapping[str, Any], key: str) -> SubscriptionConfig:
     allowed = {"target", "schedule", "timezone", "companies", "languages", "min_relevance", "empty"}
-    allowed |= {"live_alerts", "alert_threshold", "alerts_per_hour"}
+    allowed |= {"live_alerts", "alert_threshold", "alerts_per_hour", "top_stories", "per_company"}
     reader.no_unknown_keys(table, key, allowed)
     target = reader.string(table, f"{key}.target", default="console")
     if target != "console" and not re.fullmatch(r"(discord|slack):[A-Za-z0-9]+", target):
@@ -261,7 +261,18 @@ def _subscription(reader: _Reader, table: Mapping[str, Any], key: str) -> Subscr
         live_alerts=reader.boolean(table, f"{key}.live_alerts", default=False),
         alert_threshold=_unit(reader, table, f"{key}.alert_threshold", 0.85),
         alerts_per_hour=reader.integer(table, f"{key}.alerts_per_hour", 3, minimum=1),
+        top_stories=_optional_int(reader, table, f"{key}.top_stories", minimum=0),
+        per_company=_optional_int(reader, table, f"{key}.per_company", minimum=1),
     )
+
+
+def _optional_int(
+    reader: _Reader, table: Mapping[str, Any], key: str, *, minimum: int
+) -> int | None:
+    """A subscription's own cap, or None to follow the [digest] setting."""
+    if key.rsplit(".", 1)[-1] not in table:
+        return None
+    return reader.integer(table, key, minimum=minimum)
 
 
 def _digest(reader: _Reader, table: Mapping[str, Any]) -> DigestSettings:

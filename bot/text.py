@@ -193,6 +193,15 @@ def period_text(start: datetime, end: datetime, zone_name: str) -> str:
     return f"{_day(a)} {a.year} {a:%H:%M} – {_day(b)} {b.year} {b:%H:%M} ({label})"
 
 
+def left_out_text(count: int, command: str) -> str:
+    """ "67 more stories not shown: `/chipnews latest` or `/chipnews search WORDS` finds them."."""
+    stories = "story" if count == 1 else "stories"
+    return (
+        f"{count:,} more {stories} not shown: `{command} latest COMPANY` or "
+        f"`{command} search WORDS` finds them."
+    )
+
+
 def sources_text(sources: Sequence[str]) -> str:
     """ "1 source: A" / "3 sources: A, B, C" / "9 sources: A, B, C, D, E and 4 more"."""
     names = [truncate(one_line(s), 60) for s in sources]

@@ -140,3 +140,20 @@ def test_bad_chat_settings_name_file_key_and_expectation(
 def test_a_bad_slack_admins_variable_says_what_it_expects(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"SLACK_ADMINS: 'alice' is not a Slack user id"):
         load_settings(write(tmp_path, ""), environ={"SLACK_ADMINS": "U012AB3CD,alice"})
+
+
+def test_a_subscription_may_set_its_own_caps(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[subscriptions]]\ntarget = "slack:C1"\ntop_stories = 10\nper_company = 2\n'
+        '[[subscriptions]]\ntarget = "slack:C2"\n',
+    )
+    own, default = load_settings(path, environ={}).subscriptions
+    assert (own.top_stories, own.per_company) == (10, 2)
+    assert (default.top_stories, default.per_company) == (None, None)
+
+
+def test_a_bad_cap_names_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[subscriptions]]\ntarget = "slack:C1"\nper_company = 0\n')
+    with pytest.raises(ConfigError, match=r"per_company.*whole number >= 1"):
+        load_settings(path, environ={})

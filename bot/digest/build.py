@@ -17,7 +17,7 @@ Layout (``build_digest``)
     name and ordered by their best story; stories with no (followed) company go to "Other AI-chip
     news" at the end. Each section holds at most ``per_company`` stories; the rest are left out,
     never moved elsewhere, so every story appears at most once and in rank order within its
-    section.
+    section. ``Digest.left_out`` counts them, so the reader is told how many more there are.
 """
 
 from __future__ import annotations
@@ -106,10 +106,13 @@ def build_digest(
     top = tuple(stories[: max(0, top_n)])
     groups: dict[str | None, list[Story]] = {}
     following = frozenset(followed)
+    left_out = 0
     for story in stories[len(top) :]:
         group = groups.setdefault(_home(story, following), [])
         if len(group) < per_company:
             group.append(story)
+        else:
+            left_out += 1
     other = groups.pop(None, [])
     sections = [DigestSection(TOP_HEADING, top)] if top else []
     sections += [
@@ -125,4 +128,5 @@ def build_digest(
         period_end=period_end,
         timezone=timezone,
         sections=tuple(sections),
+        left_out=left_out,
     )

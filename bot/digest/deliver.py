@@ -150,12 +150,16 @@ def digest_of(
         timezone=subscription.timezone,
         company_names=ctx.company_names,
         followed=subscription.companies,
-        top_n=ctx.settings.top_stories,
-        per_company=ctx.settings.per_company,
+        top_n=_cap(subscription.top_stories, ctx.settings.top_stories),
+        per_company=_cap(subscription.per_company, ctx.settings.per_company),
         empty_note="Nothing new in AI-chip news since the last digest."
         if subscription.empty_note
         else None,
     )
+
+
+def _cap(own: int | None, default: int) -> int:
+    return default if own is None else own
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,7 @@ async def queue_digest(
                 shown=shown,
                 post=post,
                 now=ctx.clock(),
+                left_out=digest.left_out,
             )
         except IntegrityError:  # another process claimed the period or one of the articles
             log.info("digest queueing raced (try %s); composing again", attempt + 1)
@@ -467,6 +472,8 @@ async def rebuild(ctx: DeliveryContext, subscription: Subscription, post: Queued
     if post.kind == "alert":
         return _alert(ctx, subscription, post, articles)
     digest = digest_of(ctx, subscription, articles, post.period_start, post.period_end)
+    # the queued articles are the shown ones: how many more there were was counted at queueing
+    digest = replace(digest, left_out=post.left_out)
     if ctx.settings.trend_chart and is_weekly(subscription.schedule) and digest.stories:
         digest = replace(digest, chart=await weekly_chart(ctx, subscription, post.period_end))
     return digest

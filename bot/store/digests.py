@@ -44,6 +44,8 @@ def subscription_values(config: SubscriptionConfig) -> dict[str, Any]:
         "live_alerts": config.live_alerts,
         "alert_threshold": config.alert_threshold,
         "alerts_per_hour": config.alerts_per_hour,
+        "top_stories": config.top_stories,
+        "per_company": config.per_company,
     }
 
 
@@ -61,6 +63,8 @@ def to_subscription(row: Row[Any]) -> Subscription:
         live_alerts=bool(m["live_alerts"]),
         alert_threshold=m["alert_threshold"],
         alerts_per_hour=m["alerts_per_hour"],
+        top_stories=m["top_stories"],
+        per_company=m["per_company"],
         created_at=m["created_at"],
         disabled=m["disabled_reason"],
     )

@@ -41,6 +41,7 @@ class QueuedPost:
     article_ids: tuple[int, ...]
     attempts: int
     created_at: datetime
+    left_out: int = 0
 
 
 def _queued_post(row: Row[Any]) -> QueuedPost:
@@ -57,6 +58,7 @@ def _queued_post(row: Row[Any]) -> QueuedPost:
         article_ids=tuple(json.loads(m["article_ids"])),
         attempts=m["attempts"],
         created_at=m["created_at"],
+        left_out=m["left_out"],
     )
 
 
@@ -82,6 +84,7 @@ def _insert_post(
     story_key: str | None,
     shown: Sequence[tuple[int, str]],
     now: datetime,
+    left_out: int = 0,
 ) -> int:
     _reserve(conn, subscription.target, shown, now)
     result = conn.execute(
@@ -95,6 +98,7 @@ def _insert_post(
             period_end=period[1],
             story_key=story_key,
             article_ids=json.dumps(list(dict(shown))),
+            left_out=left_out,
             state=QUEUED,
             attempts=0,
             next_attempt_at=now,
@@ -127,6 +131,7 @@ def queue_digest(
     shown: Sequence[tuple[int, str]],
     post: bool,
     now: datetime,
+    left_out: int = 0,
 ) -> int | None:
     """Claim the period and queue its digest (when `post`); the outbox id, or None when empty.
     Raises IntegrityError when another process claimed the period or an article first."""
@@ -153,6 +158,7 @@ def queue_digest(
         story_key=None,
         shown=shown,
         now=now,
+        left_out=left_out,
     )
 
 

@@ -148,6 +148,8 @@ subscriptions = Table(
     Column("live_alerts", Boolean, nullable=False),
     Column("alert_threshold", Float, nullable=False),
     Column("alerts_per_hour", Integer, nullable=False),
+    Column("top_stories", Integer),  # NULL: [digest] top_stories
+    Column("per_company", Integer),  # NULL: [digest] per_company
     Column("origin", String(16), nullable=False),  # config | chat | cli
     Column("created_at", UTCDateTime(), nullable=False),
     Column("disabled_reason", Text),  # set when the channel is gone; nothing is queued for it
@@ -222,6 +224,8 @@ outbox = Table(
     Column("period_end", UTCDateTime(), nullable=False),
     Column("story_key", Text),  # alerts
     Column("article_ids", Text, nullable=False),  # JSON array
+    # a digest's relevant stories beyond its caps, told to the reader as "N more"
+    Column("left_out", Integer, nullable=False, default=0, server_default="0"),
     Column("state", String(16), nullable=False),  # queued | sent | dead
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime(), nullable=False),

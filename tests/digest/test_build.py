@@ -194,6 +194,7 @@ def test_caps_drop_stories_but_never_move_or_repeat_them() -> None:
         ("Nvidia", ["a4", "a5"]),
         (OTHER_HEADING, ["a10", "a11"]),
     ]
+    assert digest.left_out == 4  # a6 … a9
 
 
 def test_no_top_section_when_top_n_is_zero() -> None:
@@ -308,6 +309,7 @@ def test_every_story_at_most_once_and_in_rank_order(
     capped = build(ranked, top_n=top_n, per_company=per_company, followed=followed)
     shown = keys(capped.stories)
     assert len(shown) == len(set(shown))
+    assert len(shown) + capped.left_out == len(ranked)  # each story shown or counted as left out
     assert set(shown) <= set(position)
     for section in capped.sections:
         assert section.stories

@@ -326,3 +326,35 @@ async def test_a_chart_that_cannot_be_drawn_never_stops_the_digest(
     [outcome] = await deliver_due(context(store, clock, poster))
     assert outcome.status == "sent" and poster.digests[0].stories
     assert poster.digests[0].chart is None
+
+
+async def test_stories_beyond_the_caps_are_counted_and_the_caps_are_the_subscriptions(
+    store: Store,
+) -> None:
+    clock = Clock(utc(2026, 11, 27, 12))
+    await subscribe(store, clock.now, top_stories=2, per_company=3)
+    await stored(store, utc(2026, 11, 28, 1), *((n, NVIDIA) for n in range(1, 13)))
+    poster = RecordingPoster()
+    clock.now = utc(2026, 11, 28, 7, 0, 5)  # 08:00:05 in Rome
+    [outcome] = await deliver_due(context(store, clock, poster))
+    [digest] = poster.digests
+    assert [len(section.stories) for section in digest.sections] == [2, 3]
+    assert outcome.stories == 5 and digest.left_out == 7
+    assert "7 more stories not shown: chipwire ask latest COMPANY" in poster.out.getvalue()
+
+
+async def test_without_its_own_caps_a_subscription_follows_the_digest_settings(
+    store: Store,
+) -> None:
+    clock = Clock(utc(2026, 11, 27, 12))
+    await subscribe(store, clock.now)
+    await stored(store, utc(2026, 11, 28, 1), *((n, NVIDIA) for n in range(1, 13)))
+    poster = RecordingPoster()
+    ctx = replace(
+        context(store, clock, poster), settings=DigestSettings(top_stories=4, per_company=1)
+    )
+    clock.now = utc(2026, 11, 28, 7, 0, 5)
+    await deliver_due(ctx)
+    [digest] = poster.digests
+    assert [len(section.stories) for section in digest.sections] == [4, 1]
+    assert digest.left_out == 7

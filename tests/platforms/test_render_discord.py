@@ -223,3 +223,15 @@ def test_random_digests_fit_discord(digest: Digest) -> None:
         positions.append(joined.index(marker))
     assert positions == sorted(positions)
     assert joined.count("](") == len(digest.stories)
+
+
+def test_stories_left_out_are_counted_with_the_commands_that_find_them() -> None:
+    digest = replace(hostile_digest(), left_out=67)
+    [payload] = render_discord(digest, COMPANY_NAMES)
+    header = payload["embeds"][0]
+    assert header["description"].endswith(
+        "\n67 more stories not shown: `/chipnews latest COMPANY` or `/chipnews search WORDS`"
+        " finds them."
+    )
+    [plain] = render_discord(hostile_digest(), COMPANY_NAMES)
+    assert "more stor" not in plain["embeds"][0]["description"]

@@ -224,3 +224,12 @@ def test_random_digests_fit_slack(digest: Digest) -> None:
         positions.append(joined.index(marker))
     assert positions == sorted(positions)
     assert len(OUR_LINK.findall(joined)) == len(digest.stories)
+
+
+def test_stories_left_out_are_counted_with_the_commands_that_find_them() -> None:
+    [payload] = render_slack(replace(hostile_digest(), left_out=1), COMPANY_NAMES)
+    context = payload["blocks"][1]["elements"][0]["text"]
+    assert context.endswith(
+        "\n1 more story not shown: `/chipnews latest COMPANY` or `/chipnews search WORDS`"
+        " finds them."
+    )

@@ -10,6 +10,7 @@ from bot.commands.messages import Card, Reply
 from bot.models import Digest, DigestSection, Story
 from bot.text import (
     companies_text,
+    left_out_text,
     local_time,
     one_line,
     period_text,
@@ -32,6 +33,8 @@ def render_console(digest: Digest, company_names: Mapping[str, str]) -> str:
     where = zone(digest.timezone)
     title = one_line(digest.title) or "ChipWire digest"
     lines = [title, period_text(digest.period_start, digest.period_end, digest.timezone)]
+    if digest.left_out:
+        lines.append(left_out_text(digest.left_out, "chipwire ask").replace("`", ""))
     for section in digest.sections:
         if section.stories:
             lines.append("")

@@ -17,6 +17,7 @@ from bot.models import Attachment, Digest, Story
 from bot.text import (
     companies_text,
     fit,
+    left_out_text,
     linkable,
     one_line,
     sources_text,
@@ -225,6 +226,8 @@ def _story_payloads(digest: Digest, company_names: Mapping[str, str]) -> list[di
         fit(one_line(digest.title), MAX_TITLE - PART_RESERVE, escape_markdown) or "ChipWire digest"
     )
     period = period_stamps(digest.period_start, digest.period_end)
+    if digest.left_out:
+        period = f"{period}\n{left_out_text(digest.left_out, '/chipnews')}"
     header_cost = text_len(title) + PART_RESERVE + text_len(period)
     if digest.chart is not None:  # room for the too-large note under the period
         header_cost += len(CHART_TOO_LARGE) + 1

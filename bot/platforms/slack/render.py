@@ -15,6 +15,7 @@ from bot.models import Digest, Story
 from bot.text import (
     companies_text,
     fit,
+    left_out_text,
     linkable,
     local_time,
     one_line,
@@ -164,6 +165,8 @@ def render_slack(digest: Digest, company_names: Mapping[str, str]) -> list[dict[
     title = fit(raw_title, MAX_HEADER_TEXT - PART_RESERVE, escape_plain) or DEFAULT_TITLE
     fallback = fit(raw_title, MAX_HEADER_TEXT - PART_RESERVE, escape_mrkdwn) or DEFAULT_TITLE
     period = period_stamps(digest.period_start, digest.period_end, digest.timezone)
+    if digest.left_out:
+        period = f"{period}\n{left_out_text(digest.left_out, '/chipnews')}"
     sections = [
         (
             fit(one_line(section.heading), MAX_HEADER_TEXT - len(CONTINUED), escape_plain)
