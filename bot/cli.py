@@ -51,7 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="store, e.g. sqlite:///data/chipwire.db or postgresql://user@host/db "
         "(default: $CHIPWIRE_DATABASE_URL, else an SQLite file in the config's data_dir)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="debug logs from ChipWire; -vv from the libraries too "
+        "(default: ChipWire's INFO lines on stderr, libraries' warnings only)",
+    )
+    noise.add_argument("-q", "--quiet", action="store_true", help="log only warnings and errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     run = commands.add_parser(
@@ -151,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--company", help="only stories about this company: a name, alias or ticker (华为, NVDA)"
     )
     digest.add_argument(
+        "--include-history",
+        action="store_true",
+        help="also show what first polls stored as history (never posted; a preview only)",
+    )
+    digest.add_argument(
         "--format",
         choices=("console", "discord", "slack"),
         default="console",
@@ -207,12 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from bot.ops.logs import configure_logging
     from bot.settings import ConfigError
     from bot.store.errors import StoreError
 
-    configure_logging("kv", logging.INFO if args.verbose else logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two lines a tick otherwise
+    set_up_logs(args, "kv")
     handler = _HANDLERS[args.command]
     try:
         return asyncio.run(handler(args))
@@ -233,6 +245,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `chipwire … | head`: the reader left; no traceback for that
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def set_up_logs(args: argparse.Namespace, fmt: str) -> None:
+    """ChipWire's own lines at INFO (one per poll cycle, failure and delivery), -q warnings
+    only, -v debug; the libraries (Alembic, APScheduler, aiohttp, discord) stay below warning
+    unless -vv asks for them."""
+    from bot.ops.logs import configure_logging
+
+    verbose = getattr(args, "verbose", 0)
+    configure_logging(fmt, logging.DEBUG if verbose >= 2 else logging.WARNING)
+    own = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
+    logging.getLogger("bot").setLevel(logging.DEBUG if verbose else own)
 
 
 def _fail(message: str, code: int, stream: TextIO | None = None) -> int:
@@ -291,9 +315,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
 
     async def work(app: App) -> int:
         if app.settings.ops.log_format == "json":
-            from bot.ops.logs import configure_logging
-
-            configure_logging("json", logging.INFO if args.verbose else logging.WARNING)
+            set_up_logs(args, "json")
         await run_forever(
             app,
             tick_seconds=max(5, args.tick),
@@ -642,11 +664,20 @@ async def _open_store(settings: Settings) -> Store:
     return await Store.open(settings.database_url)
 
 
+MAX_SINCE = timedelta(days=36500)
+
+
 def parse_since(text: str) -> timedelta:
     match = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", text)
     if not match or int(match[1]) == 0:
         raise ValueError(f"--since {text!r} is not a duration; use e.g. 90m, 24h or 7d")
-    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+    try:
+        window = timedelta(**{_UNITS[match[2]]: int(match[1])})
+    except OverflowError:
+        window = MAX_SINCE * 2
+    if window > MAX_SINCE:
+        raise ValueError(f"--since {text!r} reaches back too far; at most {MAX_SINCE.days}d")
+    return window
 
 
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -676,8 +707,25 @@ async def cmd_digest(args: argparse.Namespace) -> int:
         )
         now = app.clock()
         ctx = app.delivery_context({})
-        digest = await compose_digest(ctx, subscription, now - window, now, company=company)
+        digest = await compose_digest(
+            ctx,
+            subscription,
+            now - window,
+            now,
+            company=company,
+            include_history=args.include_history,
+        )
         print(render_digest(digest, app.company_names, args.format))
+        if not digest.stories and not args.include_history and args.format == "console":
+            kept = await compose_digest(
+                ctx, subscription, now - window, now, company=company, include_history=True
+            )
+            if kept.stories:
+                print(
+                    f"note: {len(kept.stories)} stories in this window came from first polls, "
+                    "which are kept as history and never posted; "
+                    "'chipwire digest --include-history' shows them."
+                )
         return EXIT_OK
 
     return await _with_app(args, work)

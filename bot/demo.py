@@ -134,7 +134,16 @@ async def run_demo(config: str | None, database_url: str | None, out: TextIO) ->
                 print(await demo_digest(app), file=out)
                 print('\n5. a chat command, as `chipwire ask "company huawei"` runs it:', file=out)
                 print(await demo_answer(app, "company huawei"), file=out)
+                print(NEXT_STEPS, file=out)
     return 0
+
+
+NEXT_STEPS = """
+Next, with your own feeds (config/chipwire.toml or --config):
+  chipwire sync           the config's feeds and subscriptions into the store
+  chipwire poll --once    a first poll: what feeds already carry is kept as history
+  chipwire ask latest     those articles; chipwire digest --include-history as a digest
+  chipwire run            polls on, and posts digests of what arrives from now on"""
 
 
 async def demo_answer(app: App, text: str) -> str:

@@ -99,8 +99,8 @@ def load_settings(
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        data = path.read_bytes()
+        return tomllib.loads(_config_text(path, data))
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: config file not found. Pass --config PATH or set CHIPWIRE_CONFIG, "
@@ -112,6 +112,18 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file ({exc.strerror}).") from None
+
+
+def _config_text(path: Path, data: bytes) -> str:
+    """UTF-8, with a byte-order mark (Windows editors add one) accepted and dropped."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: line {line} is not UTF-8 (byte 0x{data[exc.start]:02x}); "
+            "save the file as UTF-8 and start again."
+        ) from None
 
 
 def settings_from_mapping(

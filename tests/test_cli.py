@@ -239,3 +239,25 @@ def test_output_piped_into_a_reader_that_leaves_is_not_a_traceback(config: Path)
     )
     reader.stdin.close()
     assert "Traceback" not in result.stderr and result.returncode == 0
+
+
+def test_the_first_poll_says_its_articles_are_history_and_how_to_see_them(
+    tmp_path: Path, base_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[chipwire]\ndata_dir = "data"\nparse_workers = 0\n'
+        f'[[feeds]]\nurl = "{base_url}/feed.xml"\nname = "Good"\nallow_private_address = true\n',
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "poll", "--once"]) == 0
+    out = capsys.readouterr().out
+    assert "note: 2 articles from the first poll of 1 feed are kept as history" in out
+    assert "chipwire ask latest" in out and "digest --include-history" in out
+    assert main(["--config", str(config), "digest", "--since", "7d"]) == 0
+    out = capsys.readouterr().out
+    assert "Nothing new" in out and "'chipwire digest --include-history' shows them" in out
+    assert main(["--config", str(config), "digest", "--since", "7d", "--include-history"]) == 0
+    assert "Nvidia H20" in capsys.readouterr().out
+    assert main(["--config", str(config), "poll", "--once"]) == 0
+    assert "kept as history" not in capsys.readouterr().out  # only a first poll says so

@@ -115,15 +115,18 @@ async def compose_digest(
     until: datetime,
     *,
     company: str | None = None,
+    include_history: bool = False,
 ) -> Digest:
     """The digest a subscription would get for articles first seen in (since, until]; reads,
-    writes nothing (alerts use it)."""
+    writes nothing (alerts use it). `include_history` (previews only) adds what first polls
+    stored as history."""
     found = await ctx.store.digest_candidates(
         target=subscription.target,
         since=since,
         until=until,
         min_score=subscription.min_relevance,
         languages=subscription.languages,
+        include_history=include_history,
     )
     chosen = [a for a in found if wanted(a, subscription)]
     if company:

@@ -24,6 +24,9 @@ HELP = (
 )
 
 
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # any start will do: a date that exists recurs
+
+
 class ScheduleError(ValueError):
     """A schedule or time zone that cannot be used; the message says what would work."""
 
@@ -38,10 +41,12 @@ def parse_schedule(text: str) -> str:
             return template.format(m=int(minute), h=int(hour), day=day[0] if day else "")
     if len(cleaned.split()) == 5:
         try:
-            CronTrigger.from_crontab(apscheduler_crontab(cleaned), timezone="UTC")
+            trigger = CronTrigger.from_crontab(apscheduler_crontab(cleaned), timezone="UTC")
         except ValueError as exc:
             message = f"schedule {text!r} is not a valid cron expression ({exc}); {HELP}"
             raise ScheduleError(message) from None
+        if trigger.get_next_fire_time(None, _EPOCH) is None:  # e.g. 0 0 31 2 *: 31 February
+            raise ScheduleError(f"schedule {text!r} can never fire (no such date); {HELP}")
         return cleaned
     raise ScheduleError(f"schedule {text!r} is not understood; {HELP}")
 

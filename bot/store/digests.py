@@ -100,8 +100,9 @@ def candidates(
     limit: int = 5000,
     after_id: int | None = None,
     upto_id: int | None = None,
+    include_history: bool = False,
 ) -> list[DigestArticle]:
-    """Relevant, non-history articles that `target` has not seen, first seen in (since, until]
+    """Relevant, non-history (unless `include_history`: previews only) articles that `target` has not seen, first seen in (since, until]
     and ingested in (after_id, upto_id]: the ingest sequence bounds a digest period, so a clock
     stepping back never hides an article."""
     shown = select(deliveries.c.article_id).where(deliveries.c.target == target)
@@ -116,7 +117,7 @@ def candidates(
         select(*columns)
         .where(
             *(bound for bound in bounds if bound is not None),
-            articles.c.is_history.is_(False),
+            *([] if include_history else [articles.c.is_history.is_(False)]),
             articles.c.relevant.is_(True),
             articles.c.score >= min_score,
             articles.c.id.not_in(shown),

@@ -354,6 +354,7 @@ class Store:
         limit: int = 5000,
         after_id: int | None = None,
         upto_id: int | None = None,
+        include_history: bool = False,
     ) -> list[DigestArticle]:
         async with self.engine.connect() as conn:
             return await conn.run_sync(
@@ -367,6 +368,7 @@ class Store:
                     limit=limit,
                     after_id=after_id,
                     upto_id=upto_id,
+                    include_history=include_history,
                 )
             )
 

@@ -60,7 +60,26 @@ async def poll_with_report(
 
         outcomes = await poll_feeds(context, feeds, line)
     print(summary_line(outcomes, (context.clock() - started).total_seconds()), file=out, flush=True)
+    note = history_note(feeds, outcomes)
+    if note:
+        print(note, file=out, flush=True)
     return outcomes
+
+
+def history_note(feeds: Sequence[FeedState], outcomes: Sequence[PollOutcome]) -> str | None:
+    """A feed's first poll stores what it already carried as history: searchable, never posted
+    as new. Without this note the first day looks broken (`digest` says "Nothing new")."""
+    first = {feed.id for feed in feeds if not feed.first_polled}
+    stored = sum(o.new_articles for o in outcomes if o.feed_id in first and not o.error)
+    if not stored:
+        return None
+    polled = sum(1 for o in outcomes if o.feed_id in first and not o.error)
+    return (
+        f"note: {_count(stored, 'article')} from the first poll of {_count(polled, 'feed')} "
+        "are kept as history: searchable, never posted as new, so digests start with what "
+        'arrives from now on. See them: chipwire ask latest, chipwire ask "search WORDS", '
+        "chipwire digest --include-history"
+    )
 
 
 async def _poll_with_bar(
