@@ -174,6 +174,10 @@ class Fetcher:
         self._owns_resolver = resolver is None
         self._strict: aiohttp.ClientSession | None = None
         self._permissive: aiohttp.ClientSession | None = None
+        # Politeness is ours, not the connector's: a feed waits for its host's slot (and a
+        # slot overall) *before* its timeout starts, so a queue never turns into timeouts.
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._overall = asyncio.Semaphore(limits.total_connections)
 
     async def __aenter__(self) -> Self:
         return self.open()
@@ -207,8 +211,8 @@ class Fetcher:
 
     def _session(self, resolver: AbstractResolver) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
-            limit=self.limits.total_connections,
-            limit_per_host=self.limits.per_host,
+            limit=0,  # bounded by the fetcher's own host and overall slots (see __init__)
+            limit_per_host=0,
             resolver=resolver,
         )
         return aiohttp.ClientSession(
@@ -238,12 +242,21 @@ class Fetcher:
             return FetchResult(url=url, status=None, error=f"invalid URL: {url!r}")
         chain = _Chain(start, allow_private=allow_private_address)
         headers = _conditional_headers(etag, last_modified)
-        try:
-            async with asyncio.timeout(self.limits.total_timeout):
-                return await self._follow(chain, headers)
-        except TimeoutError:
-            error = f"timed out after {_seconds(self.limits.total_timeout)}"
-            return FetchResult(url=str(chain.url), status=None, error=error)
+        async with self._host_slot(chain.feed_host), self._overall:
+            try:
+                async with asyncio.timeout(self.limits.total_timeout):
+                    return await self._follow(chain, headers)
+            except TimeoutError:
+                error = f"timed out after {_seconds(self.limits.total_timeout)}"
+                return FetchResult(url=str(chain.url), status=None, error=error)
+
+    def _host_slot(self, host: str) -> asyncio.Semaphore:
+        """At most `per_host` requests at a time to one feed host (its name as configured,
+        whatever addresses or families it resolves to), the whole redirect chain included."""
+        slot = self._hosts.get(host)
+        if slot is None:
+            slot = self._hosts[host] = asyncio.Semaphore(self.limits.per_host)
+        return slot
 
     async def _follow(self, chain: _Chain, headers: dict[str, str]) -> FetchResult:
         for _ in range(self.limits.max_redirects + 1):
