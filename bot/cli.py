@@ -119,6 +119,25 @@ def build_parser() -> argparse.ArgumentParser:
     exporting.add_argument("--out", type=Path, help="file to write (default: standard output)")
     remove = feed_commands.add_parser("remove", help="remove a feed by id (its articles stay)")
     remove.add_argument("id", type=int, help="feed id, as shown by 'feeds list'")
+    edit = feed_commands.add_parser(
+        "edit",
+        help="change a feed added from the CLI or chat (a config file's feed is edited there)",
+    )
+    edit.add_argument("id", type=int, help="feed id, as shown by 'feeds list'")
+    edit.add_argument("--name", help="display name")
+    edit.add_argument("--interval", type=int, help="seconds between polls")
+    edit.add_argument(
+        "--allow-private-address",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="allow (or, with --no-…, refuse) a loopback/private address for its own host and port",
+    )
+    for action, verb in (
+        ("pause", "stop polling a feed (kept and listed)"),
+        ("resume", "poll a paused feed again"),
+    ):
+        paused = feed_commands.add_parser(action, help=verb)
+        paused.add_argument("id", type=int, help="feed id, as shown by 'feeds list'")
 
     commands.add_parser(
         "classify",
@@ -303,7 +322,8 @@ async def cmd_poll(args: argparse.Namespace) -> int:
     async def work(app: App) -> int:
         for line in (await app.sync_config()).report():
             print(line)
-        feeds = await app.store.list_feeds()  # the parse pool starts with the first body to parse
+        # paused feeds stay out; the parse pool starts with the first body to parse
+        feeds = [f for f in await app.store.list_feeds() if not f.paused]
         await console.poll_with_report(app.poll_context(), feeds, sys.stdout)
         return EXIT_OK
 
@@ -364,6 +384,13 @@ async def _feeds_add(app: App, args: argparse.Namespace) -> int:
         return _fail(f"{problem}. Give a full http(s) URL such as https://example.com/feed.xml.", 2)
     if args.interval < MIN_INTERVAL:
         return _fail(f"--interval must be at least {MIN_INTERVAL} seconds.", EXIT_CONFIG)
+    private = None if args.allow_private_address else await _private_address(args.url)
+    if private:
+        return _fail(
+            f"{private}; ChipWire refuses private addresses unless asked. If you host this "
+            "feed yourself, add it with --allow-private-address (for that host and port only).",
+            EXIT_CONFIG,
+        )
     feed = FeedConfig(
         url=args.url,
         name=args.name or (_host(args.url)),
@@ -471,12 +498,91 @@ async def _feeds_remove(app: App, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _private_address(url: str) -> str | None:
+    """Why the URL's host is loopback/private/link-local, or None (unresolvable: the poll
+    says so). The fetcher checks again at every poll; this is so `feeds add` tells at once."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from bot.ingest.urlsafety import forbidden_reason, parse_ip
+
+    host = urlsplit(url).hostname or ""
+    literal = parse_ip(host)
+    if literal is not None:
+        addresses = [literal]
+    else:
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(
+                host, None, type=socket.SOCK_STREAM
+            )
+        except OSError:
+            return None
+        addresses = [ip for info in found if (ip := parse_ip(str(info[4][0]))) is not None]
+    for ip in addresses:
+        reason = forbidden_reason(ip)
+        if reason is not None:
+            return (
+                f"host {host} is {reason}"
+                if literal is not None
+                else f"host {host} resolves to {ip} ({reason})"
+            )
+    return None
+
+
+async def _feeds_edit(app: App, args: argparse.Namespace) -> int:
+    from bot.commands.feeds import owned_by_file
+    from bot.settings import MIN_INTERVAL
+
+    feed = await app.store.get_feed(args.id)
+    if feed is None:
+        return _fail(f"no feed with id {args.id}; 'chipwire feeds list' shows the ids.", 2)
+    if owned_by_file(feed, app.settings):
+        return _fail(
+            f"feed {feed.id} <{feed.url}> belongs to {app.settings.config_path}: change its "
+            "[[feeds]] entry there, then run 'chipwire sync' (pause and resume work here).",
+            EXIT_CONFIG,
+        )
+    changes: dict[str, Any] = {}
+    if args.name is not None:
+        if not args.name.strip():
+            return _fail("--name must not be empty.", EXIT_CONFIG)
+        changes["name"] = args.name.strip()
+    if args.interval is not None:
+        if args.interval < MIN_INTERVAL:
+            return _fail(f"--interval must be at least {MIN_INTERVAL} seconds.", EXIT_CONFIG)
+        changes["interval"] = args.interval
+    if args.allow_private_address is not None:
+        changes["allow_private_address"] = args.allow_private_address
+    if not changes:
+        return _fail("nothing to change: give --name, --interval or --allow-private-address.", 2)
+    edited = await app.store.edit_feed(feed.id, **changes)
+    assert edited is not None
+    print(
+        f"feed {edited.id}: {edited.name} <{edited.url}>, every {edited.interval} s"
+        + (", private address allowed" if edited.allow_private_address else "")
+    )
+    return EXIT_OK
+
+
+async def _feeds_pause(app: App, args: argparse.Namespace) -> int:
+    pausing = args.feeds_command == "pause"
+    edited = await app.store.edit_feed(args.id, paused=pausing)
+    if edited is None:
+        return _fail(f"no feed with id {args.id}; 'chipwire feeds list' shows the ids.", 2)
+    state = "paused: kept and listed, not polled" if pausing else "resumed: polled again"
+    print(f"feed {edited.id}: {edited.name} {state}")
+    return EXIT_OK
+
+
 _FEED_ACTIONS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "list": _feeds_list,
     "add": _feeds_add,
     "import": _feeds_import,
     "export": _feeds_export,
     "remove": _feeds_remove,
+    "edit": _feeds_edit,
+    "pause": _feeds_pause,
+    "resume": _feeds_pause,
 }
 
 

@@ -41,6 +41,7 @@ class FeedState:
     next_poll_at: datetime | None = None
     first_polled: bool = False  # True once the feed's first poll has stored its history
     origin: str = "config"  # who owns it: config (the file) | cli | chat | demo
+    paused: bool = False  # kept and listed, not polled until resumed
     # Where the feed moved to (a 301/308): what is fetched. `url` stays its identity (the
     # config's URL), so a restart matches the config to this row and never adds it again.
     fetch_url: str | None = None

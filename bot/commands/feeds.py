@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 from urllib.parse import urlsplit
 
 from bot.commands.messages import Command, Reply
@@ -31,9 +32,13 @@ MAX_FEED_LINES = 40
         "What to do",
         required=True,
         kind="choice",
-        choices=("list", "add", "remove", "test"),
+        choices=("list", "add", "remove", "test", "pause", "resume", "edit"),
     ),
-    Param("target", "Feed URL (add, test) or feed id (remove)"),
+    Param(
+        "target",
+        "Feed URL (add, test), or feed id (remove, pause, resume; edit: ID interval=S name=N)",
+        many=True,
+    ),
     admin=True,
 )
 async def _feeds(ctx: Context, command: Command) -> Reply:
@@ -42,8 +47,16 @@ async def _feeds(ctx: Context, command: Command) -> Reply:
         if rest:
             raise UsageError("'feeds list' takes nothing more.")
         return await _feeds_list(ctx)
-    if len(rest) != 1:
-        raise UsageError(f"'feeds {action}' needs one {'id' if action == 'remove' else 'URL'}.")
+    words = list(rest)
+    if action == "edit" and len(words) == 1:  # a slash command's one text field: split it here
+        words = _split(words[0])
+    if action == "edit" and words:
+        return await _feeds_edit(ctx, words[0], words[1:])
+    if len(words) != 1:
+        wanted = "URL" if action in ("add", "test") else "id"
+        raise UsageError(f"'feeds {action}' needs one {wanted}.")
+    if action in ("pause", "resume"):
+        return await _feeds_pause(ctx, words[0], action == "pause")
     if action == "remove":
         return await _feeds_remove(ctx, rest[0])
     url = rest[0].strip()
@@ -68,6 +81,7 @@ async def _feeds_list(ctx: Context) -> Reply:
         if feed.consecutive_failures:
             status = f"failing ×{feed.consecutive_failures}: {feed.last_error or status}"
         owner = ", from the config file" if feed.origin == "config" else ""
+        owner += ", paused" if feed.paused else ""
         lines.append(
             f"#{feed.id} {feed.name or feed.url} — {status}, "
             f"{summary.article_count} articles{owner}"
@@ -154,3 +168,57 @@ async def _feeds_remove(ctx: Context, text: str) -> Reply:
 def owned_by_file(feed: FeedState, settings: Settings) -> bool:
     """A config feed the file still names: only the file may remove or edit it."""
     return feed.origin == "config" and any(f.url == feed.url for f in settings.feeds)
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        raise UsageError("cannot read that: a quote is not closed.") from None
+
+
+async def _feed_by_id(ctx: Context, text: str) -> FeedState:
+    feed_id = bounded_int(text.removeprefix("#"), "feed id", 1, 2**31 - 1)
+    feed = await ctx.store.get_feed(feed_id)
+    if feed is None:
+        raise CommandError(f"No feed #{feed_id}.", "'feeds list' shows the ids.")
+    return feed
+
+
+async def _feeds_pause(ctx: Context, text: str, pausing: bool) -> Reply:
+    feed = await _feed_by_id(ctx, text)
+    edited = await ctx.store.edit_feed(feed.id, paused=pausing)
+    assert edited is not None
+    state = "Paused" if pausing else "Resumed"
+    note = "Kept and listed; not polled until 'feeds resume'." if pausing else "Polled again."
+    return Reply(title=f"{state} feed #{edited.id}: {edited.name}", lines=(note,), ephemeral=True)
+
+
+async def _feeds_edit(ctx: Context, text: str, settings: list[str]) -> Reply:
+    """`feeds edit ID interval=SECONDS name="New name"`: chat may not open private addresses."""
+    from bot.settings import MIN_INTERVAL
+
+    feed = await _feed_by_id(ctx, text)
+    if owned_by_file(feed, ctx.settings):
+        raise CommandError(
+            f"Feed #{feed.id} belongs to the config file {ctx.settings.config_path.name}.",
+            "An operator changes it there; 'feeds pause' works from here.",
+        )
+    changes: dict[str, object] = {}
+    for word in settings:
+        key, _, value = word.partition("=")
+        if key == "interval":
+            changes["interval"] = bounded_int(value, "interval", MIN_INTERVAL, 30 * 86400)
+        elif key == "name" and value.strip():
+            changes["name"] = truncate(one_line(value), 100)
+        else:
+            raise UsageError(f"'feeds edit' takes interval=SECONDS and name=NAME, not '{word}'.")
+    if not changes:
+        raise UsageError("'feeds edit ID' needs interval=SECONDS or name=NAME.")
+    edited = await ctx.store.edit_feed(feed.id, **changes)
+    assert edited is not None
+    return Reply(
+        title=f"Feed #{edited.id}: {edited.name}",
+        lines=(f"Polled every {edited.interval // 60} minutes.",),
+        ephemeral=True,
+    )

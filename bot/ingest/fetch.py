@@ -137,13 +137,16 @@ class _Chain:
 
     def __init__(self, url: URL, *, allow_private: bool) -> None:
         self.feed_host = (url.host or "").lower()
+        self.feed_port = url.port  # yarl gives the scheme's default when none is written
         self.allow_private = allow_private
         self.url = url
         self.permanent_url: URL | None = None
         self.still_permanent = True
 
     def private_allowed_for(self, url: URL) -> bool:
-        return self.allow_private and (url.host or "").lower() == self.feed_host
+        """The opt-in covers the feed's own host and port, not the host's other services."""
+        same = (url.host or "").lower() == self.feed_host and url.port == self.feed_port
+        return self.allow_private and same
 
     def follow(self, status: int, target: URL) -> None:
         if self.still_permanent and status in _PERMANENT:

@@ -223,8 +223,22 @@ class Store:
 
     async def due_feeds(self, now: datetime) -> list[FeedState]:
         return [
-            f for f in await self.list_feeds() if f.next_poll_at is None or f.next_poll_at <= now
+            f
+            for f in await self.list_feeds()
+            if not f.paused and (f.next_poll_at is None or f.next_poll_at <= now)
         ]
+
+    async def edit_feed(self, feed_id: int, **changes: Any) -> FeedState | None:
+        """Change a stored feed's name, interval, allow_private_address or paused."""
+        allowed = {"name", "interval", "allow_private_address", "paused"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"not a feed setting: {', '.join(sorted(unknown))}")
+        async with self._writing() as conn:
+            if changes:
+                await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**changes))
+            row = (await conn.execute(select(feeds).where(feeds.c.id == feed_id))).first()
+            return None if row is None else _feed_state(row)
 
     async def feed_summaries(self) -> list[FeedSummary]:
         counts = (
@@ -498,6 +512,7 @@ def _feed_state(row: Row[Any]) -> FeedState:
         next_poll_at=m["next_poll_at"],
         first_polled=bool(m["first_polled"]),
         origin=m["origin"],
+        paused=bool(m["paused"]),
         fetch_url=m["fetch_url"],
         last_entries=m["last_entries"],
     )

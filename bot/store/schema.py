@@ -71,6 +71,7 @@ feeds = Table(
     Column("lease_until", UTCDateTime()),
     Column("fetch_url", Text),  # where a 301/308 moved it; `url` stays its identity
     Column("last_entries", Integer),  # entries in the last document parsed
+    Column("paused", Boolean, nullable=False, default=False),  # kept and listed, not polled
 )
 
 articles = Table(

@@ -113,6 +113,7 @@ def feed_json(summary: FeedSummary, flags: Sequence[str] = ()) -> dict[str, Any]
         "language": feed.language,
         "interval": feed.interval,
         "origin": feed.origin,
+        "paused": feed.paused,
         "last_status": feed.last_status,
         "last_error": feed.last_error,
         "consecutive_failures": feed.consecutive_failures,
@@ -178,7 +179,8 @@ def print_feed_table(
         cells = (
             str(feed.id),
             feed.name,
-            "config file" if feed.origin == "config" else feed.origin,
+            ("config file" if feed.origin == "config" else feed.origin)
+            + (", paused" if feed.paused else ""),
             "-" if feed.last_status is None else str(feed.last_status),
             str(summary.article_count),
             str(feed.consecutive_failures),
