@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
     from bot.store.inspect import StoreReport
     from bot.store.reconcile import SyncPlan
-    from bot.store.repo import FeedSummary, Store
+    from bot.store.repo import FeedSummary, Store, StoredArticle
 
 EXIT_OK, EXIT_NOTHING, EXIT_CONFIG, EXIT_STORE = 0, 1, 2, 3
 
@@ -189,6 +189,27 @@ def build_parser() -> argparse.ArgumentParser:
         default="console",
         help="console text, or the JSON payloads that would be sent to Discord or Slack",
     )
+    digest.add_argument("--json", action="store_true", help="the digest's stories as JSON")
+    latest = commands.add_parser(
+        "latest",
+        help="the newest relevant articles, of one company when given",
+        description="The newest AI-chip articles stored, history included, newest first.",
+        epilog="example: chipwire latest 华为 --count 5 --json",
+    )
+    latest.add_argument("company", nargs="?", help="a name, alias or ticker: nvidia, 华为, NVDA")
+    latest.add_argument("--count", type=int, default=10, help="how many (default 10, up to 100)")
+    latest.add_argument("--json", action="store_true", help="print a JSON array instead")
+    search = commands.add_parser(
+        "search",
+        help="full-text search over stored titles and summaries, newest first",
+        description="Every stored article whose title or summary holds all the words.",
+        epilog='example: chipwire search "export controls" --company nvidia --days 30',
+    )
+    search.add_argument("words", nargs="+", help="what to look for")
+    search.add_argument("--company", help="only articles naming this company")
+    search.add_argument("--days", type=int, help="only the last DAYS days (default: all)")
+    search.add_argument("--count", type=int, default=20, help="how many (default 20, up to 100)")
+    search.add_argument("--json", action="store_true", help="print a JSON array instead")
 
     ask = commands.add_parser(
         "ask",
@@ -228,6 +249,19 @@ def build_parser() -> argparse.ArgumentParser:
         "sync",
         help="make the store's config feeds and subscriptions match the config file",
     )
+    sent = commands.add_parser(
+        "deliveries",
+        help="what was sent where and when; with --article, why it was not sent to a target",
+        description="What delivery recorded: each digest and alert, its target, state (queued, "
+        "sent, dead) and articles. With --article, every subscription's verdict on that "
+        "article: sent, or why not (not relevant, history, below the threshold, other company "
+        "or language, already shown, capped, not sent yet).",
+        epilog="example: chipwire deliveries --target discord:123456789 --article 42",
+    )
+    sent.add_argument("--target", help='one target only, e.g. "console" or "slack:C0123"')
+    sent.add_argument("--article", type=int, metavar="ID", help="one article (ids: ask latest)")
+    sent.add_argument("--limit", type=int, default=50, help="posts shown at most (default 50)")
+    sent.add_argument("--json", action="store_true", help="print JSON instead")
     companies = commands.add_parser(
         "companies", help="every company id with its names, aliases and tickers"
     )
@@ -235,7 +269,68 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "demo", help="run the whole pipeline offline on bundled sample feeds (temporary store)"
     )
+    _explain(commands)
     return parser
+
+
+EXAMPLES = {
+    "run": "chipwire --config my.toml run --port 8080",
+    "discord": "chipwire discord sync --guild 123456789012345678",
+    "feeds": "chipwire feeds list",
+    "discord sync": "chipwire discord sync --guild 123456789012345678",
+    "poll": "chipwire poll --once",
+    "feeds list": "chipwire feeds list --json",
+    "feeds add": "chipwire feeds add https://example.com/feed.xml --name Example --interval 3600",
+    "feeds remove": "chipwire feeds remove 12",
+    "feeds edit": "chipwire feeds edit 12 --interval 3600 --name 'Chip wire'",
+    "feeds pause": "chipwire feeds pause 12",
+    "feeds resume": "chipwire feeds resume 12",
+    "classify": 'echo \'{"id": 1, "title": "Nvidia H20 exports"}\' | chipwire classify',
+    "eval": "chipwire eval --data labelled.jsonl",
+    "reclassify": "chipwire reclassify",
+    "why": "chipwire why 42",
+    "digest": "chipwire digest --since 7d --company 华为",
+    "ask": 'chipwire ask "company huawei"',
+    "trend": "chipwire trend nvidia huawei --days 90 --out race.png",
+    "share": "chipwire share 30 --out share.png",
+    "check": "chipwire --config my.toml check",
+    "sync": "chipwire --config my.toml sync",
+    "demo": "chipwire demo --database-url sqlite:///demo.db",
+    "deliveries": "chipwire deliveries --target discord:123456789 --article 42",
+    "companies": "chipwire companies --json",
+    "latest": "chipwire latest 华为 --count 5",
+    "search": 'chipwire search "export controls" --company nvidia --days 30',
+}
+
+
+class _DefaultsShown(argparse.HelpFormatter):
+    """Adds "(default: X)" to an option's help when it has a real default not yet named."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            default in (None, False, argparse.SUPPRESS)
+            or "default" in text
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _explain(commands: Any, prefix: str = "") -> None:
+    """Every subcommand's --help: what it does, each option's default, and an example."""
+    helps = {action.dest: action.help for action in commands._choices_actions}
+    for name, sub in commands.choices.items():
+        sub.formatter_class = _DefaultsShown
+        if sub.description is None:
+            sub.description = helps.get(name)
+        example = EXAMPLES.get(f"{prefix}{name}")
+        if example and sub.epilog is None:
+            sub.epilog = f"example: {example}"
+        for action in sub._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _explain(action, f"{prefix}{name} ")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -821,6 +916,9 @@ async def cmd_digest(args: argparse.Namespace) -> int:
             company=company,
             include_history=args.include_history,
         )
+        if args.json:
+            print(json.dumps(digest_json(digest), indent=2, ensure_ascii=False))
+            return EXIT_OK
         print(render_digest(digest, app.company_names, args.format))
         if not digest.stories and not args.include_history and args.format == "console":
             kept = await compose_digest(
@@ -832,6 +930,106 @@ async def cmd_digest(args: argparse.Namespace) -> int:
                     "which are kept as history and never posted; "
                     "'chipwire digest --include-history' shows them."
                 )
+        return EXIT_OK
+
+    return await _with_app(args, work)
+
+
+def digest_json(digest: Digest) -> dict[str, Any]:
+    return {
+        "title": digest.title,
+        "period_start": digest.period_start.isoformat(),
+        "period_end": digest.period_end.isoformat(),
+        "timezone": digest.timezone,
+        "empty_note": digest.empty_note,
+        "sections": [
+            {
+                "heading": section.heading,
+                "stories": [
+                    {
+                        "key": story.key,
+                        "title": story.title,
+                        "url": story.url,
+                        "published_at": story.published_at.isoformat(),
+                        "language": story.language,
+                        "companies": list(story.companies),
+                        "score": story.score,
+                        "sources": list(story.sources),
+                        "article_ids": list(story.article_ids),
+                    }
+                    for story in section.stories
+                ],
+            }
+            for section in digest.sections
+        ],
+    }
+
+
+def article_json(article: StoredArticle) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "url": article.url,
+        "title": article.title,
+        "summary": article.summary,
+        "published_at": article.published_at.isoformat(),
+        "language": article.language,
+        "source": article.source,
+        "relevant": article.relevant,
+        "score": article.score,
+        "companies": list(article.companies),
+        "history": article.is_history,
+    }
+
+
+def _print_articles(articles: Sequence[StoredArticle], as_json: bool, empty: str) -> None:
+    if as_json:
+        print(json.dumps([article_json(a) for a in articles], indent=2, ensure_ascii=False))
+        return
+    for a in articles:
+        about = ", ".join(a.companies) or "-"
+        print(f"#{a.id:<6} {a.published_at:%Y-%m-%d %H:%M}  {a.title}  ({about}; {a.source})")
+        print(f"        {a.url}")
+    if not articles:
+        print(empty)
+
+
+async def cmd_latest(args: argparse.Namespace) -> int:
+    from bot.store import queries
+
+    async def work(app: App) -> int:
+        from bot.settings import ConfigError
+
+        try:
+            company = _company_id(app, args.company) if args.company else None
+        except ConfigError as exc:
+            return _fail(str(exc), EXIT_CONFIG)
+        count = max(1, min(args.count, 100))
+        threshold = app.settings.relevance_threshold
+        async with app.store.engine.connect() as conn:
+            found = await conn.run_sync(
+                lambda c: queries.latest_articles(c, company, limit=count, min_score=threshold)
+            )
+        _print_articles(found, args.json, "no relevant articles stored yet: 'chipwire poll --once'")
+        return EXIT_OK
+
+    return await _with_app(args, work)
+
+
+async def cmd_search(args: argparse.Namespace) -> int:
+    async def work(app: App) -> int:
+        from bot.settings import ConfigError
+
+        try:
+            company = _company_id(app, args.company) if args.company else None
+        except ConfigError as exc:
+            return _fail(str(exc), EXIT_CONFIG)
+        if args.days is not None and not 1 <= args.days <= 36500:
+            return _fail("--days must be from 1 to 36500.", EXIT_CONFIG)
+        since = app.clock() - timedelta(days=args.days) if args.days else None
+        found = await app.store.search(
+            " ".join(args.words), max(1, min(args.count, 100)), company=company, since=since
+        )
+        _print_articles(found, args.json, "nothing found")
         return EXIT_OK
 
     return await _with_app(args, work)
@@ -930,6 +1128,69 @@ async def cmd_discord(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def cmd_deliveries(args: argparse.Namespace) -> int:
+    async def work(app: App) -> int:
+        posts = await app.store.delivery_posts(
+            target=args.target, article_id=args.article, limit=max(1, args.limit)
+        )
+        verdicts = None
+        if args.article is not None:
+            verdicts = await app.store.article_verdicts(args.article, args.target)
+            if verdicts is None:
+                return _fail(
+                    f"no stored article {args.article}; 'chipwire ask latest' shows ids.", 2
+                )
+        if args.json:
+            print(json.dumps(_deliveries_json(posts, verdicts), indent=2, ensure_ascii=False))
+            return EXIT_OK
+        for post in posts:
+            when = post.sent_at or post.queued_at
+            error = f" ({post.last_error})" if post.last_error and post.state != "sent" else ""
+            print(
+                f"{when:%Y-%m-%d %H:%M} {post.kind:<6} {post.target:<24} {post.state:<6} "
+                f"{len(post.article_ids)} articles{error}"
+            )
+        if not posts:
+            print("nothing recorded yet" + (f" for {args.target}" if args.target else ""))
+        for verdict in verdicts or ():
+            print(f"article {args.article} → {verdict.target}: {verdict.reason}")
+        if verdicts == []:
+            print(
+                f"article {args.article}: no subscription"
+                + (f" for {args.target}" if args.target else "")
+            )
+        return EXIT_OK
+
+    return await _with_app(args, work)
+
+
+def _deliveries_json(posts: Sequence[Any], verdicts: Sequence[Any] | None) -> dict[str, Any]:
+    def iso(moment: Any) -> str | None:
+        return moment.isoformat() if moment is not None else None
+
+    found: dict[str, Any] = {
+        "posts": [
+            {
+                "id": p.id,
+                "kind": p.kind,
+                "target": p.target,
+                "state": p.state,
+                "queued_at": iso(p.queued_at),
+                "sent_at": iso(p.sent_at),
+                "article_ids": list(p.article_ids),
+                "attempts": p.attempts,
+                "last_error": p.last_error,
+            }
+            for p in posts
+        ]
+    }
+    if verdicts is not None:
+        found["article"] = [
+            {"target": v.target, "sent": v.sent, "reason": v.reason} for v in verdicts
+        ]
+    return found
+
+
 async def cmd_companies(args: argparse.Namespace) -> int:
     """What `--company`, chat and `[[subscriptions]] companies` accept, per company."""
     from bot.classify.catalog import CatalogError, load_catalog
@@ -988,4 +1249,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] =
     "why": cmd_why,
     "demo": cmd_demo,
     "companies": cmd_companies,
+    "deliveries": cmd_deliveries,
+    "latest": cmd_latest,
+    "search": cmd_search,
 }

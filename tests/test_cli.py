@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -261,3 +262,15 @@ def test_the_first_poll_says_its_articles_are_history_and_how_to_see_them(
     assert "Nvidia H20" in capsys.readouterr().out
     assert main(["--config", str(config), "poll", "--once"]) == 0
     assert "kept as history" not in capsys.readouterr().out  # only a first poll says so
+
+
+def test_every_subcommand_help_has_a_description_defaults_and_an_example() -> None:
+    from bot.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    pages = {name: sub.format_help() for name, sub in commands.choices.items()}
+    for name, page in pages.items():
+        assert "example: " in page and "chipwire " in page.split("example: ")[1], name
+        assert page.split("\n\n")[1].strip(), name  # a description after the usage
+    assert "(default: 1800)" in run_cli("feeds", "add", "--help").stdout
+    assert "(default: 24h)" in pages["digest"] or "default 24h" in pages["digest"]

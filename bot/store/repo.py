@@ -29,7 +29,7 @@ from bot.models import (
     SubscriptionConfig,
 )
 from bot.settings import safe_url, sqlite_parts
-from bot.store import digests, mentions, outbox, reconcile
+from bot.store import delivery_log, digests, mentions, outbox, reconcile
 from bot.store.errors import StoreError
 from bot.store.failures import StoreFailure, failure_from
 from bot.store.failures import install as install_failures
@@ -418,6 +418,20 @@ class Store:
     async def digest_state(self, subscription_id: int, period_end: datetime) -> str | None:
         async with self.engine.connect() as conn:
             return await conn.run_sync(digests.run_state, subscription_id, period_end)
+
+    async def delivery_posts(
+        self, *, target: str | None = None, article_id: int | None = None, limit: int = 50
+    ) -> list[delivery_log.PostRecord]:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: delivery_log.posts(c, target=target, article_id=article_id, limit=limit)
+            )
+
+    async def article_verdicts(
+        self, article_id: int, target: str | None = None
+    ) -> list[delivery_log.TargetVerdict] | None:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(delivery_log.article_verdicts, article_id, target)
 
     async def count_articles(self) -> int:
         async with self.engine.connect() as conn:

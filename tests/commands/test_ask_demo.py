@@ -89,3 +89,20 @@ def test_digest_takes_a_company_by_any_alias_language_or_ticker(demo_store: Path
 def test_chat_suggests_a_company_for_a_misspelt_name(demo_store: Path) -> None:
     result = chipwire(demo_store, "ask", "company nvida")
     assert result.returncode == 2 and "Did you mean Nvidia" in result.stdout
+
+
+def test_latest_search_and_digest_print_json(demo_store: Path) -> None:
+    import json
+
+    latest = chipwire(demo_store, "latest", "华为", "--count", "3", "--json")
+    assert latest.returncode == 0, latest.stderr
+    articles = json.loads(latest.stdout)
+    assert 1 <= len(articles) <= 3 and all("huawei" in a["companies"] for a in articles)
+    assert {"id", "url", "title", "published_at", "score", "history"} <= set(articles[0])
+    found = json.loads(chipwire(demo_store, "search", "H20", "--json").stdout)
+    assert found and all("H20" in a["title"] + a["summary"] for a in found)
+    digest = json.loads(chipwire(demo_store, "digest", "--since", "3650d", "--json").stdout)
+    stories = [s for section in digest["sections"] for s in section["stories"]]
+    assert stories and stories[0]["url"].startswith("http") and stories[0]["article_ids"]
+    text = chipwire(demo_store, "latest", "nvida")
+    assert text.returncode == 2 and "did you mean Nvidia" in text.stderr
