@@ -217,6 +217,17 @@ async def post_admin_note(running: Running, title: str, note: str, nonce: str) -
 
 
 def report_delivery(running: Running, outcome: DeliveryOutcome, what: str) -> None:
+    if outcome.status in ("sent", "failed", "dead"):  # one log line per delivery
+        log.info(
+            "delivery",
+            extra={
+                "kind": what,
+                "subscription_id": outcome.subscription_id,
+                "platform": outcome.platform,
+                "status": outcome.status,
+                "error": outcome.error,
+            },
+        )
     if outcome.status in ("sent", "failed"):
         running.metrics.record_delivery(outcome.platform, outcome.status == "sent")
     if outcome.status == "sent" and what == "digest":
