@@ -317,7 +317,7 @@ async def test_help_lists_every_command(ctx: Context) -> None:
     assert reply.ephemeral and len(reply.lines) == len(commands())
     assert any(line.startswith("subscribe ") and "(admins)" in line for line in reply.lines)
     detail = await run(ctx, "help feeds")
-    assert detail.lines[0] == "usage: feeds <list|add|remove|test> [target]"
+    assert detail.lines[0] == "usage: feeds <list|add|remove|test|pause|resume|edit> [target…]"
 
 
 async def test_a_failing_handler_gives_the_generic_private_error(
