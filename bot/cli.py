@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import re
-import shlex
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import timedelta
@@ -1057,9 +1056,10 @@ def render_digest(digest: Digest, names: Mapping[str, str], form: str) -> str:
 
 
 async def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.commands.messages import join_words
     from bot.platforms.console.commands import answer_text, ask_reply, standalone_reply
 
-    text = args.text[0] if len(args.text) == 1 else shlex.join(args.text)
+    text = args.text[0] if len(args.text) == 1 else join_words(args.text)
     answer = standalone_reply(text)
     if answer is not None:  # `ask help`: no store, config or network to open
         print(answer_text(answer, args.out_dir))
@@ -1087,11 +1087,12 @@ async def cmd_share(args: argparse.Namespace) -> int:
 async def _chart_command(args: argparse.Namespace, words: list[str]) -> int:
     """`trend` and `share` run the chat command's own handler and write its chart.
     Exit 0: written; 1: nothing to draw in the window; 2: bad arguments or config."""
+    from bot.commands.messages import join_words
     from bot.platforms.console.commands import ask_reply
     from bot.platforms.console.render import render_reply
 
     async def work(app: App) -> int:
-        reply = await ask_reply(app.command_context(), shlex.join(words))
+        reply = await ask_reply(app.command_context(), join_words(words))
         print(render_reply(reply), end="")
         if reply.error:
             return EXIT_CONFIG

@@ -62,6 +62,13 @@ def _words(text: str) -> list[str]:
     return list(lexer)
 
 
+def join_words(words: list[str] | tuple[str, ...]) -> str:
+    """The command line that `parse_command_line` reads back as these words (a phrase quoted)."""
+    return " ".join(
+        f'"{word}"' if not word or any(c.isspace() for c in word) else word for word in words
+    )
+
+
 def parse_command_line(text: str) -> tuple[str, tuple[str, ...]]:
     """'search "Ascend 910C" huawei 7' → ('search', ('Ascend 910C', 'huawei', '7'))."""
     try:
