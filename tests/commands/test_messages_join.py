@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from bot.commands.messages import join_words, parse_command_line
 
 word = st.text(
-    alphabet=st.characters(blacklist_characters='"', blacklist_categories=("Cc", "Cs")),
+    alphabet=st.characters(blacklist_characters='"“”„«»', blacklist_categories=("Cc", "Cs")),
     min_size=1,
 ).filter(lambda w: w.strip() == w and w.strip())
 
