@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,10 +29,11 @@ from bot.digest.deliver import (
 )
 from bot.digest.schedules import trigger_for
 from bot.ingest.feedhealth import VerdictNotes, first_poll_note, flagged_note
-from bot.models import Digest, PollOutcome, Subscription
+from bot.models import Digest, FeedState, PollOutcome, Subscription
 from bot.ops.health import HealthReport
 from bot.ops.metrics import Metrics
 from bot.platforms.console.ingest_report import poll_with_report
+from bot.store import outbox
 from bot.store.failures import StoreFailure
 
 if TYPE_CHECKING:
@@ -120,12 +121,15 @@ async def poll_due(running: Running) -> None:
 
 async def _poll_due(running: Running) -> None:
     app, out = running.app, running.out
-    due = await app.store.due_feeds(app.clock())
+    due = await claimed_feeds(running)
     if not due:
         await app.store.probe_write()  # an idle tick still notices a store turned read-only
         await tell_first_poll_verdicts(running, ())
         return
-    outcomes = await poll_with_report(app.poll_context(), due, out)
+    try:
+        outcomes = await poll_with_report(app.poll_context(), due, out)
+    finally:
+        await _release(running, [feed.id for feed in due])
     await tell_first_poll_verdicts(running, [f.id for f in due if f.last_polled_at is None])
     log_poll_cycle(outcomes)
     running.liveness.last_poll_at = app.clock()
@@ -133,6 +137,27 @@ async def _poll_due(running: Running) -> None:
     running.metrics.record_relevant(sum(o.new_relevant for o in outcomes))
     if any(o.new_articles for o in outcomes) and await queue_alerts(running.delivery, app.clock()):
         wake_delivery(running)
+
+
+POLL_LEASE = timedelta(minutes=5)  # longer than any poll; a dead poller's feeds wait this long
+
+
+async def claimed_feeds(running: Running) -> list[FeedState]:
+    """The due feeds this process may poll: on PostgreSQL several processes share the store,
+    and each feed goes to one of them."""
+    app = running.app
+    ids = await app.store.write(
+        outbox.claim_due_feeds, owner=running.delivery.owner, now=app.clock(), lease=POLL_LEASE
+    )
+    wanted = set(ids)
+    return [feed for feed in await app.store.list_feeds() if feed.id in wanted]
+
+
+async def _release(running: Running, feed_ids: list[int]) -> None:
+    try:
+        await running.app.store.write(outbox.release_feeds, running.delivery.owner, feed_ids)
+    except Exception:  # the lease then expires on its own (POLL_LEASE)
+        log.warning("feed leases not released", exc_info=True)
 
 
 def wake_delivery(running: Running) -> None:

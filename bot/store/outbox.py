@@ -20,7 +20,15 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.engine import Row
 
 from bot.models import Subscription
-from bot.store.schema import alerts, deliveries, digest_runs, outbox, outbox_parts, subscriptions
+from bot.store.schema import (
+    alerts,
+    deliveries,
+    digest_runs,
+    feeds,
+    outbox,
+    outbox_parts,
+    subscriptions,
+)
 
 QUEUED, SENT, DEAD = "queued", "sent", "dead"
 INTENDED, ACCEPTED = "intended", "accepted"
@@ -231,6 +239,25 @@ def renew_lease(conn: Connection, post_id: int, owner: str, until: datetime) -> 
 def release_leases(conn: Connection) -> None:
     """SQLite has one process: at its start, leases left by a killed predecessor are void."""
     conn.execute(update(outbox).where(outbox.c.state == QUEUED).values(lease_until=None))
+    conn.execute(update(feeds).where(feeds.c.lease_until.is_not(None)).values(lease_until=None))
+
+
+def claim_due_feeds(conn: Connection, *, owner: str, now: datetime, lease: timedelta) -> list[int]:
+    """Ids of the feeds due now that no other process is polling, leased to `owner`: with
+    several processes each feed is polled by one. The poll moves `next_poll_at` on; the lease
+    only covers the poll itself, and a dead poller's lease expires."""
+    free = or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now)
+    due = or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now)
+    chosen = select(feeds.c.id).where(due, free).order_by(feeds.c.id)
+    if conn.dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    claimed = conn.execute(
+        update(feeds)
+        .where(feeds.c.id.in_(chosen.scalar_subquery()), free)
+        .values(lease_owner=owner, lease_until=now + lease)
+        .returning(feeds.c.id)
+    )
+    return sorted(claimed.scalars())
 
 
 def part_states(conn: Connection, post_id: int) -> dict[str, str]:
@@ -337,4 +364,13 @@ def pending_count(conn: Connection) -> int:
         conn.execute(
             select(func.count()).select_from(outbox).where(outbox.c.state == QUEUED)
         ).scalar_one()
+    )
+
+
+def release_feeds(conn: Connection, owner: str, feed_ids: Sequence[int]) -> None:
+    """The poll is written: the feeds are free again (their `next_poll_at` says when)."""
+    conn.execute(
+        update(feeds)
+        .where(feeds.c.id.in_(list(feed_ids)), feeds.c.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None)
     )

@@ -358,3 +358,16 @@ async def test_without_its_own_caps_a_subscription_follows_the_digest_settings(
     [digest] = poster.digests
     assert [len(section.stories) for section in digest.sections] == [4, 1]
     assert digest.left_out == 7
+
+
+async def test_a_clock_stepping_back_across_a_sent_digest_loses_no_article(store: Store) -> None:
+    clock = Clock(utc(2026, 11, 27, 12))
+    subscription = await subscribe(store, clock.now)
+    poster = RecordingPoster()
+    ctx = context(store, clock, poster)
+    await stored(store, utc(2026, 11, 28, 5), (1, NVIDIA))
+    await deliver_digest(ctx, subscription, utc(2026, 11, 28, 7))
+    await stored(store, utc(2026, 11, 28, 6), (2, HUAWEI), feed="b")  # seen "before" that digest
+    await deliver_digest(ctx, subscription, utc(2026, 11, 29, 7))
+    first, second = ({s.url for s in d.stories} for d in poster.digests)
+    assert first == {"https://news.example/1"} and second == {"https://news.example/2"}

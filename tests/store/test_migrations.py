@@ -49,3 +49,20 @@ def test_the_known_head_revision_is_alembics_head() -> None:
     from bot.store.migrate import HEAD_REVISION, alembic_config
 
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
+
+
+async def test_processes_starting_together_on_an_empty_postgresql_migrate_once() -> None:
+    import asyncio
+
+    import pytest
+
+    from tests.support import fresh_postgres_url, postgres_available
+
+    reason = await postgres_available()
+    if reason:
+        pytest.skip(reason)
+    async with fresh_postgres_url() as url:
+        starting = asyncio.gather(*(Store.open(url) for _ in range(3)))  # one migrates
+        opened = await asyncio.wait_for(starting, 60)  # unlocked, they deadlock or fail
+        for store in opened:
+            await store.close()
