@@ -150,7 +150,7 @@ async def claimed_feeds(running: Running) -> list[FeedState]:
         outbox.claim_due_feeds, owner=running.delivery.owner, now=app.clock(), lease=POLL_LEASE
     )
     wanted = set(ids)
-    return [feed for feed in await app.store.list_feeds() if feed.id in wanted]
+    return [f for f in await app.store.list_feeds() if f.id in wanted and not f.paused]
 
 
 async def _release(running: Running, feed_ids: list[int]) -> None:
