@@ -171,3 +171,24 @@ def render_console_text(found: list[Story]) -> str:
         empty_note=None,
     )
     return render_console(digest, {})
+
+
+BING = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:News="https://www.bing.com:443/news/search?q=nvidia&amp;format=rss">
+<channel><title>nvidia - Bing News</title><link>https://www.bing.com/news</link>
+<item><title>Nvidia books record data-centre quarter - Reuters</title>
+<link>http://www.bing.com/news/apiclick.aspx?ref=FexRss&amp;url=https%3a%2f%2fwww.reuters.com%2ftechnology%2fnvidia-record-quarter%2f</link>
+<description>Nvidia reported record data-centre revenue on Wednesday as Blackwell shipments grew.</description>
+<pubDate>Wed, 25 Nov 2026 21:10:00 GMT</pubDate>
+<News:Source>Reuters</News:Source></item>
+</channel></rss>"""
+
+
+def test_a_bing_news_item_is_its_news_source_publishers() -> None:
+    feed = parse_feed(BING)
+    [entry] = feed.entries
+    assert entry.publisher == "Reuters"
+    [item] = articles(feed)
+    assert (item.source, item.title) == ("Reuters", "Nvidia books record data-centre quarter")
+    assert item.relayed
+    assert item.url == "https://www.reuters.com/technology/nvidia-record-quarter/"

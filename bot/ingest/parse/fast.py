@@ -423,6 +423,8 @@ def _is_harmless(element: Any) -> bool:
         return False
     if lowered.find("backend.userland.com/rss") != -1:
         return False
+    if local.lower() == "source":  # Bing's <News:Source>: the feedparser path reads the publisher
+        return False
     prefix = element.prefix
     return bool(prefix) and prefix.lower() not in _FEEDPARSER_PREFIXES
 

@@ -122,10 +122,12 @@ def _summary_of(entry: dict[str, Any]) -> str:
 
 
 def _publisher(entry: dict[str, Any]) -> tuple[str | None, str | None]:
-    """RSS `<source url>` gives title and href; Atom `<source>` gives title and link."""
+    """RSS `<source url>` gives title and href; Atom `<source>` gives title and link; Bing News
+    names its publisher in `<News:Source>`, which feedparser reads as `news_source`."""
     source = _get(entry, "source")
     if not isinstance(source, dict):
-        return None, None
+        bing = _get(entry, "news_source")
+        return (optional_text(bing) if isinstance(bing, str) else None), None
     url = _get(source, "href") or _get(source, "link")
     return optional_text(_get(source, "title")), url if isinstance(url, str) and url else None
 
