@@ -33,6 +33,7 @@ from bot.settings import safe_url
 __all__ = ["DigestJobs", "run_forever"]
 
 log = logging.getLogger(__name__)
+PLATFORM_CLOSE_SECONDS = 4.0  # with the health server's grace, a stop stays within 10 s
 
 
 async def run_forever(
@@ -76,7 +77,12 @@ async def run_forever(
     finally:
         if health is not None:
             await health.cleanup()
-        await bot.close()
+        try:
+            await asyncio.wait_for(bot.close(), timeout=PLATFORM_CLOSE_SECONDS)
+        except TimeoutError:
+            log.warning(
+                "chat platforms did not close within %s s; stopping anyway", PLATFORM_CLOSE_SECONDS
+            )
         for task in serving:
             task.cancel()
         if serving:

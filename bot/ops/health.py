@@ -104,10 +104,14 @@ def health_app(check: HealthCheck, metrics: Metrics) -> web.Application:
     return app
 
 
+SHUTDOWN_GRACE_SECONDS = 2.0
+
+
 async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
     """Start serving `app`; the caller stops it with `await runner.cleanup()`."""
     # No access log: Prometheus and the health probe would write a line every few seconds.
-    runner = web.AppRunner(app, access_log=None)
+    # A short grace for in-flight requests: SIGTERM promises a stop within 10 seconds.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
