@@ -1004,10 +1004,9 @@ async def cmd_latest(args: argparse.Namespace) -> int:
             return _fail(str(exc), EXIT_CONFIG)
         count = max(1, min(args.count, 100))
         threshold = app.settings.relevance_threshold
-        async with app.store.engine.connect() as conn:
-            found = await conn.run_sync(
-                lambda c: queries.latest_articles(c, company, limit=count, min_score=threshold)
-            )
+        found = await app.store.read(
+            queries.latest_articles, company, limit=count, min_score=threshold
+        )
         _print_articles(found, args.json, "no relevant articles stored yet: 'chipwire poll --once'")
         return EXIT_OK
 

@@ -229,13 +229,11 @@ def _check_arity(spec: CommandSpec, args: Sequence[str]) -> None:
 
 
 async def read(ctx: Context, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    async with ctx.store.engine.connect() as conn:
-        return await conn.run_sync(lambda sync: query(sync, *args, **kwargs))
+    return await ctx.store.read(query, *args, **kwargs)
 
 
 async def write(ctx: Context, change: Callable[..., T], *args: Any) -> T:
-    async with ctx.store.writing() as conn:
-        return await conn.run_sync(lambda sync: change(sync, *args))
+    return await ctx.store.write(change, *args)
 
 
 # argument helpers ----------------------------------------------------------------------------

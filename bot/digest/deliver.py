@@ -25,8 +25,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
 from bot.digest.build import build_digest, rank_stories
 from bot.digest.schedules import is_weekly, last_fire, period_start
 from bot.digest.stories import stories_of
@@ -34,6 +32,7 @@ from bot.models import Attachment, Digest, DigestArticle, DigestSection, Subscri
 from bot.platforms.journal import DeadTarget, PartJournal
 from bot.settings import DigestSettings
 from bot.store import digests, outbox
+from bot.store.errors import Conflict
 from bot.store.outbox import QueuedPost
 from bot.store.repo import Store
 from bot.trends.cache import ChartCache
@@ -228,7 +227,7 @@ async def queue_digest(
                 now=ctx.clock(),
                 left_out=digest.left_out,
             )
-        except IntegrityError:  # another process claimed the period or one of the articles
+        except Conflict:  # another process claimed the period or one of the articles
             log.info("digest queueing raced (try %s); composing again", attempt + 1)
             continue
         return ("queued" if post else "empty"), post_id, len(digest.stories)
@@ -288,7 +287,7 @@ async def _queue_alerts_for(
                     now=now,
                 )
             )
-        except IntegrityError:  # alerted before, or queued meanwhile by another process
+        except Conflict:  # alerted before, or queued meanwhile by another process
             continue
     return queued
 

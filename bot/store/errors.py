@@ -3,3 +3,8 @@
 
 class StoreError(Exception):
     """The store cannot be opened or used; the message says what to check."""
+
+
+class Conflict(Exception):
+    """A write found the row already there (a unique constraint): another process, or an
+    earlier run, stored it first. The caller decides whether that is a race to retry."""

@@ -142,7 +142,7 @@ def queue_digest(
     left_out: int = 0,
 ) -> int | None:
     """Claim the period and queue its digest (when `post`); the outbox id, or None when empty.
-    Raises IntegrityError when another process claimed the period or an article first."""
+    Raises IntegrityError (Conflict through the Store) when another process claimed the period or an article first."""
     stories = len({k for _, k in shown})
     conn.execute(
         digest_runs.insert().values(
@@ -180,7 +180,7 @@ def queue_alert(
     published_at: datetime,
     now: datetime,
 ) -> int:
-    """Raises IntegrityError when the story was alerted (or shown) to this target already."""
+    """Raises IntegrityError (Conflict through the Store) when the story was alerted (or shown) to this target already."""
     conn.execute(
         alerts.insert().values(subscription_id=subscription.id, story_key=story_key, sent_at=now)
     )

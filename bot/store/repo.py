@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 from sqlalchemy import bindparam, event, func, or_, select, text, update
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.models import (
@@ -30,7 +30,7 @@ from bot.models import (
 )
 from bot.settings import safe_url, sqlite_parts
 from bot.store import delivery_log, digests, mentions, outbox, reconcile
-from bot.store.errors import StoreError
+from bot.store.errors import Conflict, StoreError
 from bot.store.failures import StoreFailure, failure_from
 from bot.store.failures import install as install_failures
 from bot.store.ingest import (
@@ -114,6 +114,8 @@ class Store:
         except StoreFailure as exc:
             self.failure = exc
             raise
+        except IntegrityError as exc:
+            raise Conflict(_first_line(exc)) from exc
         self.failure = None
 
     async def probe_write(self) -> None:

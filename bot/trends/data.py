@@ -54,13 +54,10 @@ async def trend_data(
     """Daily relevant-story counts of the companies over the `days` UTC days ending `today`."""
     window = window_days(today, days)
     since, until = window_bounds(window)
-    async with store.engine.connect() as conn:
-        rows = await conn.run_sync(
-            queries.first_day_counts, company_ids, since, until, min_score=min_score
-        )
-        sources = await conn.run_sync(
-            queries.source_count, company_ids, since, until, min_score=min_score
-        )
+    rows = await store.read(
+        queries.first_day_counts, company_ids, since, until, min_score=min_score
+    )
+    sources = await store.read(queries.source_count, company_ids, since, until, min_score=min_score)
     counts = counts_by_day(rows, window, company_ids)
     series = tuple(
         CompanySeries(company, names.get(company, company), counts[company])

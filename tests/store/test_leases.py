@@ -26,7 +26,7 @@ async def test_each_due_feed_goes_to_one_process_until_its_lease_expires(store: 
 async def test_a_queued_post_goes_to_one_process_and_cannot_be_queued_twice(
     store: Store,
 ) -> None:
-    from sqlalchemy.exc import IntegrityError
+    from bot.store.errors import Conflict
 
     config = SubscriptionConfig(target="discord:1", schedule="0 8 * * *")
     await store.sync_config_subscriptions([config], at(1))
@@ -44,7 +44,7 @@ async def test_a_queued_post_goes_to_one_process_and_cannot_be_queued_twice(
     try:
         await store.write(outbox.queue_digest, **queue)
         raise AssertionError("the same period was queued twice")
-    except IntegrityError:
+    except Conflict:
         pass
     now = at(2, 13)
     [mine] = await store.write(outbox.claim_due, owner="a", now=now, lease=LEASE)
