@@ -3,6 +3,7 @@
 models/text → settings → ops → store → ingest/classify/trends → digest → commands → platforms →
 app/jobs → run/cli/demo. Every `import` counts, `TYPE_CHECKING` and function-level ones too: a
 lazy import still climbs a layer. Each outside library has its one importer (or one folder).
+Outside `bot/store/` nothing touches a database engine: the Store's methods are the way in.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ IMPORTERS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("matplotlib",): ("trends/chart.py",),
     ("discord",): ("platforms/discord/",),
     ("slack_bolt", "slack_sdk"): ("platforms/slack/",),
+    # The database stack: the Store is the only way in.
+    ("sqlalchemy", "alembic", "aiosqlite", "asyncpg", "sqlite3"): ("store/",),
 }
 # A platform's render.py is pure: it never imports its platform's SDK.
 PURE_RENDERERS = ("platforms/discord/render.py", "platforms/slack/render.py")
@@ -113,3 +116,27 @@ def test_each_outside_library_has_its_one_importer(libraries: tuple[str, ...]) -
     stray = {p for p in importers if not any(p == a or p.startswith(a) for a in allowed if a)}
     assert stray == set()
     assert not importers & set(PURE_RENDERERS)
+
+
+def engine_uses(package: Path = PACKAGE) -> list[str]:
+    """Every `x.engine` outside bot/store/: the engine is the Store's own business."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package).as_posix()
+        if relative.startswith("store/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr == "engine":
+                found.append(f"{relative}:{node.lineno}")
+    return found
+
+
+def test_no_engine_outside_the_store() -> None:
+    assert engine_uses() == []
+
+
+def test_engine_uses_are_found(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "repo.py").write_text("self.engine = engine\n")
+    (tmp_path / "cli.py").write_text("async def f(app):\n    return app.store.engine\n")
+    assert engine_uses(tmp_path) == ["cli.py:2"]
