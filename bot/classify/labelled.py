@@ -2,9 +2,12 @@
 
 real_labelled.jsonl
     Entries of real feeds nobody here wrote, by corpus file and entry key; the text is read
-    from the corpus at run time (bot/classify/corpus.py), never stored here. Labels: the
-    companies an entry is `about` (its subjects), those it `mentions` in passing, and whether
-    it is AI-chip news.
+    from the corpus at run time (bot/classify/corpus.py), never stored here. `corpus` names the
+    folder under the corpora (default real-feeds; a `.txt` file there is one article), and
+    `passage` (a number) makes the item one paragraph of the entry's full content, with no
+    title. Labels: the companies an item is `about` (its subjects), those it `mentions` in
+    passing, and whether it is AI-chip news. An item added to the set takes its part by a fixed
+    rule (split_of: a passage its entry's part, so one article is never in both).
 classify_traps.jsonl
     Short texts we wrote for the senses the issue quoted (a committee's "Intel", a body's
     "arm", a car's accelerator …) and their company counterparts, with the same labels.
@@ -15,6 +18,7 @@ story_pairs.jsonl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -33,6 +37,7 @@ STORY_PAIRS = DATA / "story_pairs.jsonl"
 DEMO_FEEDS = REPO / "bot" / "demo_feeds"
 CORPORA_ENV = "CHIPWIRE_CORPORA"
 SPLITS = ("dev", "test")
+REAL_FOLDER = "real-feeds"
 
 
 def default_corpora() -> Path:
@@ -98,19 +103,36 @@ def _split(path: Path, n: int, record: dict[str, Any]) -> str:
     return str(split)
 
 
+def split_of(file: str, key: str) -> str:
+    """The part a newly labelled entry joins, fixed by its reference before anything is scored."""
+    digest = hashlib.sha256(f"{file}\n{key}".encode()).digest()
+    return SPLITS[digest[0] % 2]
+
+
+def _real_text(corpora: dict[str, Corpus], root: Path, d: dict[str, Any]) -> tuple[str, str]:
+    folder = str(d.get("corpus", REAL_FOLDER))
+    if folder not in corpora:
+        corpora[folder] = Corpus(root / folder)
+    corpus = corpora[folder]
+    entry = corpus.entry(d["file"], d["key"])
+    if "passage" in d:
+        return "", corpus.passage(d["file"], d["key"], int(d["passage"]))
+    return entry.title, entry.summary
+
+
 def load_real(path: Path, corpora: Path) -> tuple[SalienceItem, ...]:
-    """Real-feed labels with their text read from `corpora`/real-feeds."""
-    corpus = Corpus(corpora / "real-feeds")
+    """Real-text labels with their text read from `corpora` (real-feeds unless they say)."""
+    opened: dict[str, Corpus] = {}
     items = []
     for n, d in _lines(path):
         try:
-            entry = corpus.entry(d["file"], d["key"])
+            title, summary = _real_text(opened, corpora, d)
             items.append(
                 SalienceItem(
                     id=f"{d['file']}#{n}",
                     lang=str(d["lang"]),
-                    title=entry.title,
-                    summary=entry.summary,
+                    title=title,
+                    summary=summary,
                     about=tuple(d["about"]),
                     mentions=tuple(d["mentions"]),
                     relevant=bool(d["relevant"]),
@@ -119,7 +141,7 @@ def load_real(path: Path, corpora: Path) -> tuple[SalienceItem, ...]:
                     real=True,
                 )
             )
-        except (KeyError, TypeError, FileNotFoundError) as exc:
+        except (KeyError, TypeError, ValueError, FileNotFoundError) as exc:
             raise LabelError(f"{path}:{n}: {exc}") from None
     return tuple(items)
 

@@ -22,7 +22,14 @@ from bot.ingest.parse.jsonfeed import optional_text, parse_json_feed, text_of
 from bot.ingest.parse.prolog import FeedRejected, check_prolog, check_prolog_text, decoded_head
 from bot.models import ParsedFeed, RawEntry
 
-__all__ = ["FeedRejected", "check_prolog", "parse_date", "parse_feed", "parse_with_feedparser"]
+__all__ = [
+    "FeedRejected",
+    "check_prolog",
+    "entry_bodies",
+    "parse_date",
+    "parse_feed",
+    "parse_with_feedparser",
+]
 
 
 def parse_feed(
@@ -166,6 +173,23 @@ def parse_with_feedparser(body: bytes) -> ParsedFeed:
         language=optional_text(_get(feed, "language")),
         entries=tuple(_feedparser_entry(entry) for entry in entries),
     )
+
+
+def entry_bodies(body: bytes) -> tuple[tuple[str | None, str | None, str], ...]:
+    """(guid, link, longest HTML body) of every entry: the full content where a feed carries one
+    beside a shorter summary. Not for ingest (which keeps the summary); the labelled set reads
+    passages of real articles from it (bot/classify/corpus.py)."""
+    result = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    bodies = []
+    for entry in result.get("entries") or []:
+        texts = [_summary_of(entry)]
+        for content in _get(entry, "content") or ():
+            value = content.get("value") if isinstance(content, dict) else None
+            if isinstance(value, str):
+                texts.append(value)
+        guid, link = optional_text(_get(entry, "id")), optional_text(_get(entry, "link"))
+        bodies.append((guid, link, max(texts, key=len)))
+    return tuple(bodies)
 
 
 # --- links -------------------------------------------------------------------------------
