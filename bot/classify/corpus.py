@@ -16,11 +16,10 @@ A plain-text file (a `.txt` article: title on the first line, then the body) is 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import re
 
 from bot.ingest.normalise import SUMMARY_MAX, normalise_entry, plain_text
 from bot.ingest.parse.feedparser import FeedRejected, entry_bodies, parse_feed
