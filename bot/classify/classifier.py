@@ -393,7 +393,11 @@ class Classifier:
 
         title_end = text.index("\n")
         order = sorted(hits, key=lambda c: min(h.start for h in hits[c]))
-        mentions = tuple((c, salience(text, title_end, sorted(hits[c], key=_at))) for c in order)
+        named = [c for c in order if any(h.strong and h.start < title_end for h in hits[c])]
+        mentions = tuple(
+            (c, salience(text, title_end, sorted(hits[c], key=_at), title_owner=_other(named, c)))
+            for c in order
+        )
         companies = tuple(c for c, level in mentions if level == ABOUT)
         for company, level in mentions:
             if level == MENTIONED:
@@ -501,3 +505,8 @@ def _folded(text: str) -> str:
 
 def _at(hit: Hit) -> int:
     return hit.start
+
+
+def _other(named: list[str], company: str) -> str | None:
+    """The first company other than `company` that the title names by name, if any."""
+    return next((c for c in named if c != company), None)

@@ -2,10 +2,12 @@
 
 Subjects and mentions
     A company is a subject (`about`) when it is named in the title, when it opens the lead
-    (within its first LEAD_WORDS words, not after a venue word), or when its name recurs (three times
-    or more); otherwise it is `mentioned`: in passing, as a comparison ("than Google"), or as a
-    venue ("posted on Facebook", "a top seller on Amazon"). A product or unit alone counts as
-    its owner's name only in the title; in the body it is a mention ("the iPhone"). Names after
+    (within its first LEAD_WORDS words, not after a venue word), anywhere in the first sentence of
+    an item without a title, or when its names and units recur (twice in a summary, once more per
+    RECURRING_SPAN characters of a longer text); otherwise it is `mentioned`: in passing, as a
+    comparison ("than Google"), or as a venue ("posted on Facebook", "a top seller on Amazon"). A
+    product or unit alone counts as its owner's name only in the title, and not when the title
+    names another company by name ("Google Docs … for iPhone X"); once in the body it is a mention. Names after
     a venue or comparison word ("on", "via", "than", "like", "vs") are mentions anywhere,
     except chip products ("export rules on H20 chips" is about Nvidia).
 
@@ -14,7 +16,8 @@ Names that are ordinary words
     word or a given name ("Intel", "Arm", "Apple", "Meta", "Crucial", "Alexa", "Bing"). An
     ambiguous form counts only with company evidence (a strong mention of the company, a
     ticker, chip context, business words, another company, or the form as an owner: "Apple's
-    motion") and never when its neighbours say what else it is: a capitalised word beside it that is no catalog form makes it part of a
+    motion") and never when its neighbours say what else it is: a capitalised word beside it (only a
+    space between: "Apple, Bill Gates" is two names) that is no catalog form makes it part of a
     person's name ("Alexa Ray Joel", "Xiang Bing"), and an office word beside it makes it an
     institution ("House Intel Chair", "Senate Intel Committee"). Titles in Title Case give no
     such signal (every word is capitalised) and are not read for neighbours.
@@ -29,7 +32,8 @@ from dataclasses import dataclass
 from bot.models import ABOUT, MENTIONED
 
 LEAD_WORDS = 6  # a company within the lead's first words is what the lead is about
-RECURRING = 3  # a name this often in one item is a subject wherever it stands
+RECURRING = 2  # a name (or unit) this often in a summary is a subject wherever it stands
+RECURRING_SPAN = 1_500  # … and once more for every this many characters of a longer text
 
 # Words after which a company is where something happened or what something is compared with.
 _VENUE = frozenset(
@@ -106,6 +110,7 @@ def other_sense(text: str, hit: Hit, title_end: int, known: Callable[[str], bool
             return f"beside the office word '{bare}'"
         if (
             bare[:1].isupper()
+            and _touches(text, hit, side)
             and bare not in _NOT_NAME_PARTS
             and not bare.isupper()
             and not known(bare)
@@ -113,6 +118,13 @@ def other_sense(text: str, hit: Hit, title_end: int, known: Callable[[str], bool
         ):
             return f"part of a person's name ('{bare}' {side} it)"
     return None
+
+
+def _touches(text: str, hit: Hit, side: str) -> bool:
+    """Only a space between the form and its neighbour: "Apple, Bill Gates" is two names."""
+    if side == "before":
+        return hit.start >= 2 and text[hit.start - 1] == " " and text[hit.start - 2].isalpha()
+    return text[hit.end : hit.end + 1] == " " and text[hit.end + 1 : hit.end + 2].isalpha()
 
 
 def _starts_sentence(text: str, start: int, word: str) -> bool:
@@ -132,23 +144,38 @@ def is_venue(text: str, hit: Hit) -> bool:
     return _before(text, hit.start).casefold() in _VENUE
 
 
-def salience(text: str, title_end: int, hits: Sequence[Hit]) -> str:
-    """`about` or `mentioned` for one company's accepted hits (see the module docstring)."""
+def salience(
+    text: str,
+    title_end: int,
+    hits: Sequence[Hit],
+    *,
+    title_owner: str | None = None,
+) -> str:
+    """`about` or `mentioned` for one company's accepted hits (see the module docstring).
+
+    `title_owner` is another company the title names by name, if any: then a product or unit
+    alone in the title is that company's story touching this one ("Google Docs … for iPhone X")."""
     lead_start = title_end + 1
     lead_end = -1  # found when first needed
+    first_end = _lead_end(text, lead_start) if title_end == 0 else -1
     names = 0
     for hit in hits:
         venue = not hit.product and is_venue(text, hit)
         if hit.start < title_end and not venue:
-            return ABOUT
+            if hit.strong or title_owner is None:
+                return ABOUT
+            continue
+        if not venue and hit.start < first_end:
+            return ABOUT  # no title: the first sentence stands for it
+        if not venue and not hit.product:
+            names += 1  # a name or a unit ("iPhone", "YouTube") names the company
         if hit.strong:
-            names += 1
             if lead_end < 0:
                 lead_end = _lead_end(text, lead_start)
             in_lead = not venue and lead_start <= hit.start < lead_end
             if in_lead and _words(text[lead_start : hit.start]) < LEAD_WORDS:
                 return ABOUT
-    return ABOUT if names >= RECURRING else MENTIONED
+    return ABOUT if names >= RECURRING + (len(text) - lead_start) // RECURRING_SPAN else MENTIONED
 
 
 def _words(text: str) -> int:

@@ -89,6 +89,48 @@ def test_salience_reads_title_lead_comparison_and_recurrence(classifier: Classif
     assert dict(recurring.mentions)["nvidia"] == ABOUT
 
 
+def test_a_name_named_twice_in_a_summary_is_a_subject_once_in_passing_is_not(
+    classifier: Classifier,
+) -> None:
+    lead = "The judge ruled on Monday after a long hearing."
+    twice = classifier.classify("Court filings", f"{lead} Nvidia will appeal; Nvidia shares fell.")
+    assert dict(twice.mentions)["nvidia"] == ABOUT
+    once = classifier.classify("Court filings", f"{lead} Lawyers said Nvidia was told to comply.")
+    assert dict(once.mentions)["nvidia"] == MENTIONED
+    filler = " The hearing went on." * 100  # a longer text takes more names to be about one
+    long = classifier.classify("Court filings", f"{lead} Nvidia will appeal; Nvidia fell.{filler}")
+    assert dict(long.mentions)["nvidia"] == MENTIONED
+
+
+def test_a_product_in_a_title_that_names_another_company_is_a_mention(
+    classifier: Classifier,
+) -> None:
+    got = classifier.classify("Google Docs updates add support for the iPhone X", "")
+    assert dict(got.mentions) == {"google": ABOUT, "apple": MENTIONED}
+    alone = classifier.classify("The iPhone X review: a week later", "")
+    assert alone.companies == ("apple",)
+
+
+def test_without_a_title_the_first_sentence_stands_for_it(classifier: Classifier) -> None:
+    first = "After a long and quiet week the chip designer Nvidia guided its revenue up."
+    got = classifier.classify("", f"{first} Analysts cheered the call.")
+    assert got.companies == ("nvidia",)
+    later = classifier.classify("", "Analysts cheered the call. Later, Microsoft said little.")
+    assert later.companies == ()
+
+
+def test_punctuation_between_a_form_and_a_capitalised_word_makes_no_persons_name(
+    classifier: Classifier,
+) -> None:
+    got = classifier.classify(
+        "The encryption fight",
+        "Between the FBI and Apple, Bill Gates took a side, investors said.",
+    )
+    assert "apple" in dict(got.mentions), got.why
+    name = classifier.classify("Portrait", "Fans of Alexa Ray Joel queued outside the venue.")
+    assert "amazon" not in dict(name.mentions)
+
+
 @pytest.mark.parametrize(
     ("title", "summary"),
     [
