@@ -1,4 +1,8 @@
-"""The Slack poster against a fake Slack Web API on 127.0.0.1 (real HTTP through slack_sdk)."""
+"""The Slack poster against the Slack stand-in on 127.0.0.1 (real HTTP through slack_sdk).
+
+The stand-in (tests/support/fake_slack.py) refuses what Slack refuses: scopes per token, channel
+membership for history and uploads, archived and deleted channels, 429 with Retry-After.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,17 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
 from bot.digest.deliver import DeliveryContext, deliver_digest, deliver_pending
 from bot.models import Digest, DigestSection, Subscription
+from bot.platforms.console.poster import ConsolePoster
 from bot.platforms.journal import INTENDED, DeadTarget, MemoryJournal, Refused
 from bot.platforms.slack.poster import SlackPoster, api_base_url, channel_of
 from bot.platforms.slack.render import render_slack
@@ -25,117 +29,16 @@ from bot.store.repo import Store
 from tests.digest.test_deliver import NVIDIA, Clock, stored, subscribe, utc
 from tests.platforms import COMPANY_NAMES, PNG, chart, hostile_digest, make_story
 from tests.platforms.test_discord_poster import Killed
+from tests.support.fake_slack import BOT_SCOPES, Channel, FakeSlack, serving
 
 TOKEN = "xoxb-1111-2222-secretsecret"
 CHANNEL = "C0123ABCD"
 NONCE = "cw7-1764313200"
-FILE_ID = "F0CHART1"
-
-
-@dataclass
-class FakeSlack:
-    """Records `chat.postMessage` calls (JSON or form); answers like Slack's Web API."""
-
-    api_url: str = ""
-    messages: list[dict[str, Any]] = field(default_factory=list)  # accepted, in order
-    attempts: int = 0
-    answers: dict[int, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # attempt -> reply
-    auth: set[str] = field(default_factory=set)
-    events: list[str] = field(default_factory=list)  # every call, in order
-    uploads: list[bytes] = field(default_factory=list)
-    completed: list[dict[str, Any]] = field(default_factory=list)
-    upload_status: int = 200
-    complete_error: str | None = None
-    histories: int = 0  # conversations.history calls
-    hold: float = 0.0  # seconds chat.postMessage keeps its answer back, the message made
-
-    async def history(self, request: web.Request) -> web.Response:
-        """Newest first; metadata only with include_all_metadata, as Slack does."""
-        self.histories += 1
-        args = dict(request.query) | dict(await request.post())
-        with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
-        found = [
-            {"ts": m["ts"], "text": m["text"]}
-            | ({"metadata": m["metadata"]} if with_metadata and "metadata" in m else {})
-            for m in reversed(self.messages)
-            if m["channel"] == args["channel"]
-        ]
-        return web.json_response({"ok": True, "messages": found, "has_more": False})
-
-    async def post_message(self, request: web.Request) -> web.Response:
-        self.auth.add(request.headers.get("Authorization", ""))
-        self.events.append("chat.postMessage")
-        body = await self._body(request)
-        self.attempts += 1
-        status, answer = self.answers.pop(self.attempts - 1, (200, {"ok": True}))
-        if status == 429:
-            return web.json_response(answer, status=429, headers={"Retry-After": "0"})
-        if status == 200 and answer.get("ok"):
-            ts = f"1764313200.{self.attempts:06d}"
-            if isinstance(body.get("metadata"), str):
-                body["metadata"] = json.loads(body["metadata"])
-            self.messages.append(body | {"ts": ts})
-            answer = {**answer, "channel": body["channel"], "ts": ts}
-            await asyncio.sleep(self.hold)
-        return web.json_response(answer, status=status)
-
-    async def upload_url(self, request: web.Request) -> web.Response:
-        self.events.append("files.getUploadURLExternal")
-        base = self.api_url.removesuffix("/api/")
-        return web.json_response(
-            {"ok": True, "upload_url": f"{base}/upload/{FILE_ID}", "file_id": FILE_ID}
-        )
-
-    async def upload(self, request: web.Request) -> web.Response:
-        self.events.append("upload")
-        self.uploads.append(await request.read())
-        return web.Response(status=self.upload_status, text="OK")
-
-    async def complete(self, request: web.Request) -> web.Response:
-        self.events.append("files.completeUploadExternal")
-        args = dict(request.query) | dict(await request.post())
-        if self.complete_error:
-            return web.json_response({"ok": False, "error": self.complete_error})
-        self.completed.append(args)
-        return web.json_response({"ok": True, "files": json.loads(args["files"])})
-
-    @staticmethod
-    async def _body(request: web.Request) -> dict[str, Any]:
-        if request.content_type == "application/json":
-            return dict(await request.json())
-        form: dict[str, Any] = dict(await request.post())
-        blocks = form.get("blocks")
-        if isinstance(blocks, str):
-            form["blocks"] = json.loads(blocks)
-        return form
-
-    def answer(self, status: int, body: dict[str, Any], *, after: int = 0) -> None:
-        self.answers[self.attempts + after] = (status, body)
-
-
-@asynccontextmanager
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    app = web.Application()
-    app.router.add_post("/api/chat.postMessage", fake.post_message)
-    app.router.add_route("*", "/api/conversations.history", fake.history)
-    app.router.add_post("/api/files.getUploadURLExternal", fake.upload_url)
-    app.router.add_post("/api/files.completeUploadExternal", fake.complete)
-    app.router.add_post(f"/upload/{FILE_ID}", fake.upload)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.api_url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/"
-    try:
-        yield fake
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    async with fake_slack() as server:
+    async with serving(FakeSlack(tokens={TOKEN: BOT_SCOPES})) as server:
         yield server
 
 
@@ -144,6 +47,10 @@ async def poster(fake: FakeSlack) -> AsyncIterator[SlackPoster]:
     opened = SlackPoster(TOKEN, COMPANY_NAMES, api_url=fake.api_url)
     yield opened
     await opened.close()
+
+
+def texts(fake: FakeSlack) -> list[str]:
+    return [m.body["text"] for m in fake.messages]
 
 
 def subscription(target: str = f"slack:{CHANNEL}") -> Subscription:
@@ -165,35 +72,108 @@ async def test_every_part_is_posted_in_order_without_unfurls(
     assert len(rendered) == 3
     await poster.post(subscription(), long_digest(), NONCE)
     assert len(fake.messages) == 3
-    for body, payload in zip(fake.messages, rendered, strict=True):
-        assert body["channel"] == CHANNEL
+    for posted, payload in zip(fake.messages, rendered, strict=True):
+        body = posted.body
+        assert posted.channel == CHANNEL
         assert (body["text"], body["blocks"]) == (payload["text"], payload["blocks"])
         assert body["unfurl_links"] is False and body["unfurl_media"] is False
+    assert fake.errors() == []  # within Block Kit's limits: the stand-in checks them
 
 
-async def test_not_ok_raises_and_a_gone_channel_is_dead(
+async def test_a_gone_channel_is_dead_and_nothing_is_posted(
     fake: FakeSlack, poster: SlackPoster
 ) -> None:
-    fake.answer(200, {"ok": False, "error": "not_in_channel"})
-    with pytest.raises(Refused, match="not_in_channel"):
+    fake.channels["CDELETED"] = Channel("CDELETED", deleted=True)
+    fake.channels["CARCHIVE"] = Channel("CARCHIVE", archived=True)
+    fake.channels["CPRIVATE"] = Channel("CPRIVATE", private=True, bot_member=False)
+    for channel, error in (
+        ("CDELETED", "channel_not_found"),
+        ("CARCHIVE", "is_archived"),
+        ("CPRIVATE", "channel_not_found"),  # a private channel the bot left is invisible to it
+    ):
+        with pytest.raises(DeadTarget, match=error):
+            await poster.post(subscription(f"slack:{channel}"), hostile_digest(), NONCE)
+    assert fake.messages == []
+
+
+async def test_a_public_channel_not_joined_takes_the_text_with_chat_write_public(
+    fake: FakeSlack, poster: SlackPoster
+) -> None:
+    fake.channels[CHANNEL] = Channel(CHANNEL, bot_member=False)
+    await poster.post(subscription(), hostile_digest(), NONCE)
+    assert len(fake.messages) == 1 and "conversations.join" not in fake.methods()
+
+
+async def test_without_chat_write_public_the_bot_joins_then_posts(fake: FakeSlack) -> None:
+    fake.tokens[TOKEN] = BOT_SCOPES - {"chat:write.public"}
+    fake.channels[CHANNEL] = Channel(CHANNEL, bot_member=False)
+    poster = SlackPoster(TOKEN, COMPANY_NAMES, api_url=fake.api_url)
+    await poster.post(subscription(), hostile_digest(), NONCE)
+    assert fake.methods() == ["chat.postMessage", "conversations.join", "chat.postMessage"]
+    assert fake.errors() == [("chat.postMessage", "not_in_channel")]
+    assert len(fake.messages) == 1 and fake.channels[CHANNEL].bot_member
+
+
+@pytest.mark.parametrize(
+    ("join_error", "reason"),
+    [
+        (None, "channel_not_found"),  # the stand-in: a private channel the bot left is invisible
+        ("method_not_supported_for_channel_type", "no longer in this private channel"),
+    ],
+)
+async def test_not_in_a_private_channel_is_dead_after_trying_to_join(
+    fake: FakeSlack, poster: SlackPoster, join_error: str | None, reason: str
+) -> None:
+    fake.channels[CHANNEL] = Channel(CHANNEL, private=True, bot_member=False)
+    fake.fail("chat.postMessage", "not_in_channel")
+    if join_error:
+        fake.fail("conversations.join", join_error)
+    with pytest.raises(DeadTarget, match=reason):
         await poster.post(subscription(), hostile_digest(), NONCE)
-    for gone in ("channel_not_found", "is_archived"):
-        fake.answer(200, {"ok": False, "error": gone})
-        with pytest.raises(DeadTarget, match=gone):
-            await poster.post(subscription(), hostile_digest(), NONCE)
+    assert fake.methods() == ["chat.postMessage", "conversations.join"]
+    assert fake.messages == [] and not fake.channels[CHANNEL].bot_member
+
+
+async def test_a_missing_scope_is_refused_naming_the_scope(fake: FakeSlack) -> None:
+    fake.tokens[TOKEN] = BOT_SCOPES - {"chat:write.public", "channels:join"}
+    fake.channels[CHANNEL] = Channel(CHANNEL, bot_member=False)
+    poster = SlackPoster(TOKEN, COMPANY_NAMES, api_url=fake.api_url)
+    with pytest.raises(Refused, match="needs channels:join"):
+        await poster.post(subscription(), hostile_digest(), NONCE)
+    assert fake.errors()[-1] == ("conversations.join", "missing_scope")
+    assert fake.messages == []
+
+
+async def test_a_bad_token_is_refused(fake: FakeSlack) -> None:
+    poster = SlackPoster("xoxb-revoked", COMPANY_NAMES, api_url=fake.api_url)
+    with pytest.raises(Refused, match="invalid_auth"):
+        await poster.post(subscription(), hostile_digest(), NONCE)
     assert fake.messages == []
 
 
 async def test_a_server_error_raises(fake: FakeSlack, poster: SlackPoster) -> None:
-    fake.answer(500, {"ok": False, "error": "internal_error"})
+    fake.fail("chat.postMessage", "internal_error", status=500)
     with pytest.raises(SlackApiError):
         await poster.post(subscription(), hostile_digest(), NONCE)
 
 
-async def test_a_rate_limit_is_waited_out(fake: FakeSlack, poster: SlackPoster) -> None:
-    fake.answer(429, {"ok": False, "error": "ratelimited"})
+async def test_a_rate_limit_is_waited_out_for_its_retry_after(
+    fake: FakeSlack, poster: SlackPoster
+) -> None:
+    fake.rate_limit("chat.postMessage", retry_after=1)
     await poster.post(subscription(), hostile_digest(), NONCE)
     assert fake.attempts == 2 and len(fake.messages) == 1
+    (_, limited), (_, retried) = fake.arrivals
+    assert retried - limited >= 1  # slack_sdk waited as long as Slack asked
+
+
+async def test_a_rate_limit_beyond_the_retries_is_refused_not_posted(
+    fake: FakeSlack, poster: SlackPoster
+) -> None:
+    fake.rate_limit("chat.postMessage", times=3)
+    with pytest.raises(Refused, match="ratelimited"):
+        await poster.post(subscription(), hostile_digest(), NONCE)
+    assert fake.attempts == 3 and fake.messages == []
 
 
 async def test_a_retry_resumes_at_the_part_that_failed(
@@ -201,13 +181,13 @@ async def test_a_retry_resumes_at_the_part_that_failed(
 ) -> None:
     rendered = render_slack(long_digest(), COMPANY_NAMES)
     journal = MemoryJournal()
-    fake.answer(200, {"ok": False, "error": "fatal_error"}, after=1)
+    fake.fail("chat.postMessage", "fatal_error", after=1)
     with pytest.raises(Refused):
         await poster.post(subscription(), long_digest(), NONCE, journal)
-    assert [m["text"] for m in fake.messages] == [rendered[0]["text"]]
+    assert texts(fake) == [rendered[0]["text"]]
     await poster.post(subscription(), long_digest(), NONCE, journal)
-    assert [m["text"] for m in fake.messages] == [p["text"] for p in rendered]
-    assert [m["metadata"]["event_payload"] for m in fake.messages] == [
+    assert texts(fake) == [p["text"] for p in rendered]
+    assert [m.body["metadata"]["event_payload"] for m in fake.messages] == [
         {"delivery": NONCE, "part": str(k)} for k in range(len(rendered))
     ]
     await poster.post(subscription(), long_digest(), "cw7-other")  # another delivery: sent again
@@ -224,12 +204,30 @@ async def test_a_part_in_doubt_found_in_the_history_is_not_posted_again(
     journal.parts["2"] = INTENDED  # and this one was never really sent
     fake.messages.pop()
     await poster.post(subscription(), long_digest(), NONCE, journal)
-    assert fake.histories == 2 and fake.attempts == len(rendered) + 1
-    assert [m["metadata"]["event_payload"]["part"] for m in fake.messages] == ["0", "1", "2"]
+    assert fake.count("conversations.history") == 2 and fake.attempts == len(rendered) + 1
+    assert [m.body["metadata"]["event_payload"]["part"] for m in fake.messages] == ["0", "1", "2"]
     unchecked = SlackPoster(TOKEN, COMPANY_NAMES, api_url=fake.api_url, dedupe=False)
     journal.parts["1"] = INTENDED
     await unchecked.post(subscription(), long_digest(), NONCE, journal)
     assert len(fake.messages) == 4  # without the check the part in doubt is posted twice
+
+
+async def test_the_history_of_a_channel_not_joined_is_read_after_joining(
+    fake: FakeSlack, poster: SlackPoster
+) -> None:
+    """chat:write.public posts without membership; reading the history needs it."""
+    fake.channels[CHANNEL] = Channel(CHANNEL, bot_member=False)
+    journal = MemoryJournal()
+    await poster.post(subscription(), hostile_digest(), NONCE, journal)
+    journal.parts["0"] = INTENDED
+    await poster.post(subscription(), hostile_digest(), NONCE, journal)
+    assert fake.methods() == [
+        "chat.postMessage",
+        "conversations.history",
+        "conversations.join",
+        "conversations.history",
+    ]
+    assert len(fake.messages) == 1
 
 
 async def test_an_answer_after_the_client_timeout_is_found_not_posted_twice(
@@ -237,13 +235,14 @@ async def test_an_answer_after_the_client_timeout_is_found_not_posted_twice(
 ) -> None:
     poster = SlackPoster(TOKEN, COMPANY_NAMES, api_url=fake.api_url, timeout=1)
     journal = MemoryJournal()
-    fake.hold = 1.5
+    fake.hold_seconds = 1.5
     with pytest.raises(asyncio.TimeoutError):
         await poster.post(subscription(), hostile_digest(), NONCE, journal)
-    fake.hold = 0
+    fake.hold_seconds = 0
     assert fake.attempts == 1 and len(fake.messages) == 1  # Slack made it; the bot never heard
     await poster.post(subscription(), hostile_digest(), NONCE, journal)
-    assert fake.attempts == 1 and fake.histories == 1 and len(fake.messages) == 1
+    assert fake.attempts == 1 and fake.count("conversations.history") == 1
+    assert len(fake.messages) == 1
 
 
 async def test_the_token_is_sent_as_bearer_and_never_logged(
@@ -252,7 +251,7 @@ async def test_the_token_is_sent_as_bearer_and_never_logged(
     caplog.set_level(logging.DEBUG)
     poster = SlackPoster(TOKEN, COMPANY_NAMES, api_url=fake.api_url)
     await poster.post(subscription(), hostile_digest(), NONCE)
-    fake.answer(200, {"ok": False, "error": "not_in_channel"})
+    fake.fail("chat.postMessage", "fatal_error")
     with pytest.raises(Refused) as refused:
         await poster.post(subscription(), hostile_digest(), "cw7-2")
     await poster.close()
@@ -262,17 +261,31 @@ async def test_the_token_is_sent_as_bearer_and_never_logged(
     assert TOKEN not in str(refused.value) and TOKEN not in repr(poster)
 
 
+UPLOAD = ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+
+
 async def test_the_chart_is_uploaded_after_the_messages(
     fake: FakeSlack, poster: SlackPoster
 ) -> None:
     digest = replace(long_digest(), chart=chart())
     await poster.post(subscription(), digest, NONCE)
-    upload = ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
-    assert fake.events == ["chat.postMessage"] * 3 + upload
-    assert fake.uploads == [PNG]
-    [done] = fake.completed
+    assert fake.events == ["chat.postMessage"] * 3 + UPLOAD
+    [(file_id, data)] = fake.uploads
+    assert data == PNG
+    [done] = fake.shared
     assert done["channel_id"] == CHANNEL
-    assert json.loads(done["files"]) == [{"id": FILE_ID, "title": chart().description}]
+    assert done["files"] == [{"id": file_id, "title": chart().description}]
+
+
+async def test_a_chart_for_a_channel_not_joined_joins_it_first(
+    fake: FakeSlack, poster: SlackPoster
+) -> None:
+    fake.channels[CHANNEL] = Channel(CHANNEL, bot_member=False)
+    await poster.post(subscription(), replace(hostile_digest(), chart=chart()), NONCE)
+    assert fake.events == ["chat.postMessage", *UPLOAD, "conversations.join", *UPLOAD]
+    assert fake.errors() == [("files.completeUploadExternal", "not_in_channel")]
+    [done] = fake.shared
+    assert done["channel_id"] == CHANNEL and len(fake.messages) == 1
 
 
 async def test_a_failed_upload_never_fails_the_digest_nor_repeats(
@@ -280,16 +293,16 @@ async def test_a_failed_upload_never_fails_the_digest_nor_repeats(
 ) -> None:
     digest = replace(hostile_digest(), chart=chart())
     journal = MemoryJournal()
-    fake.complete_error = "not_in_channel"
+    fake.fail("files.completeUploadExternal", "file_uploads_disabled")
     await poster.post(subscription(), digest, NONCE, journal)  # the text is out: not a failure
-    assert len(fake.messages) == 1 and fake.completed == []
-    fake.complete_error = None
+    assert len(fake.messages) == 1 and fake.shared == []
     fake.events.clear()
     await poster.post(subscription(), digest, NONCE, journal)  # at most once: not tried again
     assert fake.events == []
-    fake.upload_status = 500
+    fake.tokens[TOKEN] = BOT_SCOPES - {"files:write"}
     await poster.post(subscription(), digest, "cw7-3")
-    assert len(fake.messages) == 2 and fake.completed == []
+    assert len(fake.messages) == 2 and fake.shared == []
+    assert fake.errors()[-1] == ("files.getUploadURLExternal", "missing_scope")
 
 
 def test_targets_and_base_urls() -> None:
@@ -315,14 +328,14 @@ async def test_deliver_digest_posts_records_and_retries_through_slack(
     sub = await subscribe(store, utc(2026, 11, 27, 12), target=f"slack:{CHANNEL}")
     ctx = DeliveryContext(store, {"slack": poster}, clock)
     await stored(store, utc(2026, 11, 28, 1), (1, NVIDIA))
-    fake.answer(200, {"ok": False, "error": "not_in_channel"})
+    fake.fail("chat.postMessage", "fatal_error")
     failed = await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))
-    assert failed.status == "failed" and "not_in_channel" in (failed.error or "")
+    assert failed.status == "failed" and "fatal_error" in (failed.error or "")
     clock.now += ctx.first_backoff
     [sent] = await deliver_pending(ctx)
     assert (sent.status, sent.stories) == ("sent", 1)
     [message] = fake.messages
-    assert any("Story 1 about chips" in json.dumps(b) for b in message["blocks"])
+    assert any("Story 1 about chips" in json.dumps(b) for b in message.body["blocks"])
     assert await store.digest_state(sub.id, utc(2026, 11, 28, 7)) == "sent"
 
 
@@ -347,4 +360,25 @@ async def test_a_crash_after_slack_took_a_part_is_resolved_from_the_history(
     await store.release_stale_leases()
     [resolved] = await deliver_pending(ctx)
     assert resolved.status == "sent"
-    assert fake.attempts == 1 and len(fake.messages) == 1 and fake.histories == 1
+    assert fake.attempts == 1 and len(fake.messages) == 1
+    assert fake.count("conversations.history") == 1
+
+
+async def test_a_lost_channel_disables_the_subscription_and_tells_the_admins(
+    store: Store, fake: FakeSlack, poster: SlackPoster
+) -> None:
+    clock = Clock(utc(2026, 11, 28, 7))
+    sub = await subscribe(store, utc(2026, 11, 27, 12), target=f"slack:{CHANNEL}")
+    admins = StringIO()
+    posters: dict[str, Any] = {"slack": poster, "console": ConsolePoster(admins, COMPANY_NAMES)}
+    ctx = DeliveryContext(store, posters, clock, admin_target="console")
+    await stored(store, utc(2026, 11, 28, 1), (1, NVIDIA))
+    fake.channels[CHANNEL] = Channel(CHANNEL, private=True, bot_member=False)  # removed from it
+    dead = await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))
+    assert dead.status == "dead" and "channel_not_found" in (dead.error or "")
+    [disabled] = await store.list_subscriptions()
+    assert disabled.disabled and "channel_not_found" in disabled.disabled
+    assert f"ChipWire stopped posting to slack:{CHANNEL}" in admins.getvalue()
+    clock.now += ctx.max_backoff
+    assert await deliver_pending(ctx) == []  # never retried
+    assert fake.messages == []

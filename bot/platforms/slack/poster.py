@@ -7,15 +7,22 @@ part left in doubt (a crash, a dropped connection, an answer after the client's 
 for in the channel's history (`conversations.history` with `include_all_metadata`) before it is
 posted again. slack_sdk's own connection-error retry is off: it would resend blindly.
 
+`chat:write.public` lets the bot post to a public channel it has not joined, but reading that
+channel's history and sharing a file there need membership: when Slack answers `not_in_channel`,
+the bot joins the channel (`conversations.join`, scope `channels:join`) and asks again. Only
+public channels can be joined; a private channel the bot was removed from is gone for it.
+
 A chart is posted at most once and its failure never fails the digest, whose text Slack already
-took. A channel that is gone raises `DeadTarget`, another refusal `Refused`.
+took. A channel that is gone (deleted, archived, a private one the bot is no longer in) raises
+`DeadTarget`, another refusal `Refused`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -42,6 +49,8 @@ DEFAULT_API_URL = "https://slack.com/api/"
 MAX_ALT_TEXT = 1000
 METADATA_EVENT = "chipwire_delivery"
 DEAD_CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived"})
+NOT_IN_CHANNEL = "not_in_channel"
+PRIVATE_CHANNEL = "method_not_supported_for_channel_type"  # conversations.join on a private one
 HISTORY_PAGES = 5  # at 200 messages a page: further back than an in-doubt part can be
 HISTORY_SLACK = timedelta(minutes=5)  # the clocks of Slack and the bot may differ
 
@@ -104,8 +113,10 @@ class SlackPoster:
                 await journal.accept(part)
                 continue
             await journal.intend(part)
-            await _answered(
-                self._client.chat_postMessage(
+            await self._in_channel(
+                channel,
+                partial(
+                    self._client.chat_postMessage,
                     channel=channel,
                     text=payload["text"],
                     blocks=payload["blocks"],
@@ -115,7 +126,7 @@ class SlackPoster:
                         "event_type": METADATA_EVENT,
                         "event_payload": {"delivery": nonce, "part": part},
                     },
-                )
+                ),
             )
             await journal.accept(part)
         if digest.chart is not None:
@@ -128,14 +139,16 @@ class SlackPoster:
         oldest = f"{(since - HISTORY_SLACK).timestamp():.6f}" if since else None
         cursor = None
         for _ in range(HISTORY_PAGES):
-            page = await _answered(
-                self._client.conversations_history(
+            page = await self._in_channel(
+                channel,
+                partial(
+                    self._client.conversations_history,
                     channel=channel,
                     oldest=oldest,
                     include_all_metadata=True,
                     limit=200,
                     cursor=cursor,
-                )
+                ),
             )
             if any(_is_part(m, nonce, part) for m in page.get("messages") or ()):
                 return True
@@ -150,7 +163,7 @@ class SlackPoster:
             return
         await journal.intend(CHART)
         try:
-            await self._upload(channel, chart)
+            await self._in_channel(channel, partial(self._upload, channel, chart))
         except Exception as exc:  # the digest's text is posted; the chart is not worth a repeat
             log.warning("digest chart not uploaded to %s: %r", channel, exc)
             return
@@ -161,6 +174,28 @@ class SlackPoster:
         await self._client.files_upload_v2(
             channel=channel, file=chart.data, filename=chart.filename, title=alt, alt_txt=alt
         )
+
+    async def _in_channel(self, channel: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        """The call's answer; when Slack says the bot is not in the channel, join and call again."""
+        try:
+            return await _answered(call())
+        except NotInChannel:
+            await self._join(channel)
+            return await _answered(call())
+
+    async def _join(self, channel: str) -> None:
+        try:
+            await self._client.conversations_join(channel=channel)
+        except SlackApiError as exc:
+            if _error_of(exc) == PRIVATE_CHANNEL:
+                raise DeadTarget(
+                    "Slack: not_in_channel: the bot is no longer in this private channel"
+                ) from exc
+            refusal = _refusal(exc)
+            if refusal is None:
+                raise
+            raise refusal from exc
+        log.info("joined Slack channel %s to post there", channel)
 
     async def close(self) -> None:
         """Nothing to release: slack_sdk opens a session per call when it is not given one."""
@@ -176,17 +211,44 @@ def _is_part(message: Mapping[str, Any], nonce: str, part: str) -> bool:
     )
 
 
-async def _answered(call: Any) -> Any:
+class NotInChannel(Refused):
+    """Slack wants the bot in the channel for this call (a public channel can be joined)."""
+
+
+async def _answered(call: Awaitable[Any]) -> Any:
     """The call's answer; Slack's refusals in the delivery queue's terms. A 5xx, a timeout or a
     dropped connection propagate unchanged: whether Slack posted is then unknown."""
     try:
         return await call
     except SlackApiError as exc:
-        status = getattr(exc.response, "status_code", 200)
-        data = getattr(exc.response, "data", None)
-        error = str(data.get("error", "")) if isinstance(data, dict) else ""
-        if error in DEAD_CHANNEL_ERRORS:
-            raise DeadTarget(f"Slack: {error}") from exc
-        if status < 500:
-            raise Refused(f"Slack: {error or status}") from exc
-        raise
+        refusal = _refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
+
+
+def _data_of(exc: SlackApiError) -> Mapping[str, Any]:
+    data = getattr(exc.response, "data", None)
+    return data if isinstance(data, dict) else {}
+
+
+def _error_of(exc: SlackApiError) -> str:
+    return str(_data_of(exc).get("error", ""))
+
+
+def _refusal(exc: SlackApiError) -> Exception | None:
+    """What a Slack error means for the delivery queue; None for a 5xx (the outcome is unknown)."""
+    error = _error_of(exc)
+    if error in DEAD_CHANNEL_ERRORS:
+        return DeadTarget(f"Slack: {error}")
+    if error == NOT_IN_CHANNEL:
+        return NotInChannel(f"Slack: {error}")
+    if error == "missing_scope":
+        needed = _data_of(exc).get("needed")
+        return Refused(
+            f"Slack: missing_scope: the bot token needs {needed}; add it under OAuth & "
+            "Permissions and reinstall the app"
+        )
+    if getattr(exc.response, "status_code", 200) < 500:
+        return Refused(f"Slack: {error or exc.response.status_code}")
+    return None
