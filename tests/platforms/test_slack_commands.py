@@ -2,12 +2,13 @@
 
 Requests are signed with slack_sdk's `SignatureVerifier` and dispatched with
 `AsyncApp.async_dispatch` (and once through the aiohttp handler on a real local server); the
-replies go over real HTTP to a fake Slack on 127.0.0.1 (response_url, `users.info`,
-`chat.postMessage`, `chat.postEphemeral`). The command table runs on a real SQLite store.
+replies go over real HTTP to the Slack stand-in on 127.0.0.1 (tests/support/fake_slack.py:
+response_urls that expire and wear out, `users.info`, `chat.postMessage`, `chat.postEphemeral`,
+scopes per token, channel membership). The command table runs on a real SQLite store.
 
-Charts go through slack_sdk's `files_upload_v2`, whose three steps the fake answers too:
-`files.getUploadURLExternal` (an upload URL pointing back at the fake), the POST of the bytes to it,
-and `files.completeUploadExternal`.
+Charts go through slack_sdk's `files_upload_v2`, whose three steps the stand-in answers too:
+`files.getUploadURLExternal` (an upload URL pointing back at it), the POST of the bytes to it,
+and `files.completeUploadExternal` (the bot must be in the channel).
 
 The apps are built with `process_before_response=True`: Bolt then runs the listener (which acks
 first) to its end before `async_dispatch` returns, so the reply has reached the fake Slack when
@@ -20,7 +21,6 @@ import json
 import struct
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -49,6 +49,15 @@ from bot.store.repo import Store
 from bot.text import text_len
 from tests.commands.test_commands import HUAWEI, NOW, ago, settings_for, stored
 from tests.platforms import HOSTILE_SUMMARY, HOSTILE_TITLE, PNG, chart
+from tests.support.fake_slack import (
+    BOT_SCOPES,
+    RESPONSE_URL_LIFETIME,
+    RESPONSE_URL_USES,
+    Channel,
+    FakeSlack,
+    serving,
+    slash_payload,
+)
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-1111-2222-secretsecret"
@@ -57,92 +66,19 @@ CHANNEL = "C0123ABCD"
 ADMIN = "UADMIN"
 MEMBER = "UMEMBER"
 LISTED = "ULISTED"
-BROKEN = "UBROKEN"  # users.info fails for them
 FILE_ID = "F0CHART1"
 THREAD = "1764313200.000100"
 
 
-@dataclass
-class FakeSlack:
-    """Slack's Web API (`/api/<method>`) and response_urls (`/respond/<n>`) on 127.0.0.1."""
-
-    base: str = ""
-    responses: list[dict[str, Any]] = field(default_factory=list)  # response_url posts
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # Web API calls
-    auth: set[str] = field(default_factory=set)
-    uploads: list[tuple[str, bytes]] = field(default_factory=list)  # (file id, bytes)
-    complete_error: str | None = None  # files.completeUploadExternal refuses with it
-
-    @property
-    def api_url(self) -> str:
-        return f"{self.base}/api/"
-
-    def response_url(self, n: int = 1) -> str:
-        return f"{self.base}/respond/{n}"
-
-    def methods(self) -> list[str]:
-        return [method for method, _ in self.calls]
-
-    def args(self, method: str) -> dict[str, Any]:
-        [args] = [args for name, args in self.calls if name == method]
-        return args
-
-    async def respond(self, request: web.Request) -> web.Response:
-        self.responses.append(await request.json())
-        return web.Response(text="ok")
-
-    async def upload(self, request: web.Request) -> web.Response:
-        self.uploads.append((request.match_info["file"], await request.read()))
-        return web.Response(text=f"OK - {request.content_length}")
-
-    async def api(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
-        self.auth.add(request.headers.get("Authorization", ""))
-        # slack_sdk sends some methods' arguments in the query string (users.info, files.*)
-        args: dict[str, Any] = dict(request.query)
-        if request.content_type == "application/json":
-            args |= await request.json()
-        elif request.method == "POST":
-            args |= await request.post()
-        for key in ("blocks", "files"):
-            if isinstance(args.get(key), str):
-                args[key] = json.loads(args[key])
-        self.calls.append((method, args))
-        if method == "users.info" and args["user"] == BROKEN:
-            return web.json_response({"ok": False, "error": "missing_scope"})
-        if method == "users.info":
-            user = args["user"]
-            return web.json_response(
-                {"ok": True, "user": {"id": user, "is_admin": user == ADMIN, "is_owner": False}}
-            )
-        if method in ("chat.postMessage", "chat.postEphemeral"):
-            return web.json_response({"ok": True, "channel": args["channel"], "ts": "1.000001"})
-        if method == "files.getUploadURLExternal":
-            url = f"{self.base}/upload/{FILE_ID}"
-            return web.json_response({"ok": True, "upload_url": url, "file_id": FILE_ID})
-        if method == "files.completeUploadExternal" and self.complete_error:
-            return web.json_response({"ok": False, "error": self.complete_error})
-        if method == "files.completeUploadExternal":
-            return web.json_response({"ok": True, "files": args["files"]})
-        return web.json_response({"ok": False, "error": "unknown_method"})
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    server = FakeSlack()
-    app = web.Application()
-    app.router.add_route("*", "/api/{method}", server.api)
-    app.router.add_post("/respond/{n}", server.respond)
-    app.router.add_post("/upload/{file}", server.upload)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with serving(FakeSlack(tokens={TOKEN: BOT_SCOPES}, admins={ADMIN})) as server:
         yield server
-    finally:
-        await runner.cleanup()
+
+
+def replies(fake: FakeSlack) -> list[dict[str, Any]]:
+    """What reached the response_urls, in order."""
+    return [answered.body for answered in fake.responses]
 
 
 @pytest.fixture
@@ -183,22 +119,10 @@ def app(ctx: Context, fake: FakeSlack) -> AsyncApp:
 def slash_body(
     text: str, *, user: str = MEMBER, response_url: str | None = None, **extra: str
 ) -> str:
-    form = {
-        "token": "legacy-verification-token",
-        "team_id": TEAM,
-        "team_domain": "chipwire",
-        "channel_id": CHANNEL,
-        "channel_name": "ai-chips",
-        "user_id": user,
-        "user_name": user.lower(),
-        "command": "/chipnews",
-        "text": text,
-        "api_app_id": "A0APP",
-        "trigger_id": "1234.5678.abcdef",
-    }
+    form = slash_payload(text, user=user, channel=CHANNEL, **extra)
     if response_url is not None:
         form["response_url"] = response_url
-    return urlencode(form | extra)
+    return urlencode(form)
 
 
 def signed_headers(
@@ -244,7 +168,7 @@ def assert_within_limits(blocks: list[dict[str, Any]]) -> None:
 
 async def test_company_card_arrives_at_the_response_url(app: AsyncApp, fake: FakeSlack) -> None:
     assert await command(app, fake, "company huawei") == 200
-    [answer] = fake.responses
+    [answer] = replies(fake)
     assert answer["response_type"] == "in_channel"
     assert answer["text"] == "Huawei"
     blocks = answer["blocks"]
@@ -264,7 +188,7 @@ async def test_company_card_arrives_at_the_response_url(app: AsyncApp, fake: Fak
 async def test_the_chinese_alias_gives_the_same_card(app: AsyncApp, fake: FakeSlack) -> None:
     assert await command(app, fake, "company 华为") == 200
     assert await command(app, fake, "company huawei") == 200
-    first, second = fake.responses
+    first, second = replies(fake)
     assert first["blocks"] == second["blocks"]
 
 
@@ -275,32 +199,38 @@ async def test_a_bad_signature_is_refused_with_401(app: AsyncApp, fake: FakeSlac
     assert await send(app, tampered, signed_headers(body)) == 401  # signature of another body
     unsigned = {"content-type": "application/x-www-form-urlencoded"}
     assert await send(app, body, unsigned) == 401
-    assert fake.responses == [] and fake.calls == []
+    assert replies(fake) == [] and fake.calls == []
 
 
 async def test_a_ten_minute_old_request_is_refused_with_401(app: AsyncApp, fake: FakeSlack) -> None:
     body = slash_body("company huawei", response_url=fake.response_url())
     old = int(time.time()) - 10 * 60
     assert await send(app, body, signed_headers(body, timestamp=old)) == 401
-    assert fake.responses == []
+    assert replies(fake) == []
 
 
 async def test_a_member_cannot_subscribe(app: AsyncApp, fake: FakeSlack) -> None:
     assert await command(app, fake, "subscribe nvidia", user=MEMBER) == 200
-    [answer] = fake.responses
+    [answer] = replies(fake)
     assert answer["response_type"] == "ephemeral"
     assert answer["text"].startswith("⚠ ")
     assert "Only admins can use 'subscribe'" in dumped(answer["blocks"])
-    [(method, args)] = fake.calls
-    assert (method, args["user"]) == ("users.info", MEMBER)
+    [call] = fake.calls
+    assert (call.method, call.args["user"]) == ("users.info", MEMBER)
     assert fake.auth == {f"Bearer {TOKEN}"}
 
 
-async def test_a_failing_users_info_means_not_an_admin(app: AsyncApp, fake: FakeSlack) -> None:
-    assert await command(app, fake, "subscribe nvidia", user=BROKEN) == 200
-    [answer] = fake.responses
-    assert answer["response_type"] == "ephemeral"
-    assert "Only admins can use 'subscribe'" in dumped(answer["blocks"])
+async def test_without_users_read_only_the_allow_list_is_admin(
+    app: AsyncApp, fake: FakeSlack
+) -> None:
+    fake.tokens[TOKEN] = BOT_SCOPES - {"users:read"}
+    assert await command(app, fake, "subscribe nvidia", user=ADMIN) == 200
+    assert await command(app, fake, "unsubscribe", user=LISTED) == 200
+    refused, allowed = replies(fake)
+    assert refused["response_type"] == "ephemeral"
+    assert "Only admins can use 'subscribe'" in dumped(refused["blocks"])
+    assert "Only admins" not in dumped(allowed["blocks"])
+    assert fake.errors() == [("users.info", "missing_scope")]
 
 
 async def test_workspace_admins_and_listed_users_can_subscribe(
@@ -308,7 +238,7 @@ async def test_workspace_admins_and_listed_users_can_subscribe(
 ) -> None:
     assert await command(app, fake, "subscribe nvidia", user=ADMIN) == 200
     assert await command(app, fake, "unsubscribe", user=LISTED) == 200
-    made, gone = fake.responses
+    made, gone = replies(fake)
     assert (
         "Only admins" not in dumped(made["blocks"]) and "nvidia" in dumped(made["blocks"]).lower()
     )
@@ -323,23 +253,23 @@ async def test_unreadable_text_and_unknown_commands_are_private_errors(
     assert await command(app, fake, "") == 200
     assert await command(app, fake, 'search "Ascend') == 200
     assert await command(app, fake, "frobnicate") == 200
-    for answer in fake.responses:
+    for answer in replies(fake):
         assert answer["response_type"] == "ephemeral" and answer["text"].startswith("⚠ ")
-    assert "Unknown command 'frobnicate'" in dumped(fake.responses[2]["blocks"])
+    assert "Unknown command 'frobnicate'" in dumped(replies(fake)[2]["blocks"])
 
 
 async def test_hostile_text_is_inert_in_the_blocks(app: AsyncApp, fake: FakeSlack) -> None:
     assert await command(app, fake, "company huawei") == 200
     assert await command(app, fake, "company '<!channel> @everyone *bold* <@U1|x>'") == 200
-    card, error = (dumped(answer["blocks"]) for answer in fake.responses)
+    card, error = (dumped(answer["blocks"]) for answer in replies(fake))
     assert "Nvidia &lt;!channel&gt; leak" in card  # the stored hostile title, escaped
     assert "&lt;script&gt;" in card
-    error_text = error + fake.responses[1]["text"]
+    error_text = error + replies(fake)[1]["text"]
     for blocks in (card, error_text):
         for live in ("<!channel>", "<!here>", "<@", "<#", "@everyone", "@here", "**", "`"):
             assert live not in blocks, live
     assert "&lt;!channel&gt;" in error_text
-    assert "∗bold∗" in fake.responses[1]["text"]  # mrkdwn fallback: look-alike asterisks
+    assert "∗bold∗" in replies(fake)[1]["text"]  # mrkdwn fallback: look-alike asterisks
 
 
 async def test_without_a_response_url_it_posts_through_the_web_api(
@@ -350,7 +280,7 @@ async def test_without_a_response_url_it_posts_through_the_web_api(
     assert await send(app, public, signed_headers(public)) == 200
     assert await send(app, private, signed_headers(private)) == 200
     assert fake.methods() == ["chat.postMessage", "users.info", "chat.postEphemeral"]
-    posted, ephemeral = fake.calls[0][1], fake.calls[2][1]
+    posted, ephemeral = fake.calls[0].args, fake.calls[2].args
     assert posted["channel"] == CHANNEL and posted["text"] == "Huawei"
     assert "Ascend 910C" in dumped(posted["blocks"])
     assert (ephemeral["channel"], ephemeral["user"]) == (CHANNEL, MEMBER)
@@ -375,8 +305,110 @@ async def test_the_aiohttp_handler_serves_slack_events(app: AsyncApp, fake: Fake
                 assert refused.status == 401
     finally:
         await runner.cleanup()
-    [answer] = fake.responses
+    [answer] = replies(fake)
     assert answer["text"] == "Huawei"
+
+
+# refused response_urls ------------------------------------------------------------------------
+
+
+async def slow_command(app: AsyncApp, fake: FakeSlack, text: str, *, user: str = MEMBER) -> int:
+    """A command whose answer comes after its response_url expired."""
+    url = fake.response_url()
+    fake.advance(RESPONSE_URL_LIFETIME + 1)
+    body = slash_body(text, user=user, response_url=url)
+    return await send(app, body, signed_headers(body))
+
+
+async def test_an_expired_response_url_is_logged_and_answered_in_the_channel(
+    app: AsyncApp, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert await slow_command(app, fake, "company huawei") == 200
+    assert replies(fake) == []
+    [posted] = fake.messages
+    assert posted.channel == CHANNEL and posted.body["text"] == "Huawei"
+    assert "Ascend 910C" in dumped(posted.body["blocks"])
+    assert "HTTP 404 expired_url" in caplog.text
+
+
+async def test_a_used_up_response_url_gives_a_private_answer_by_chat_post_ephemeral(
+    app: AsyncApp, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = fake.response_url()
+    body = slash_body("frobnicate", response_url=url)
+    for _ in range(RESPONSE_URL_USES + 1):
+        assert await send(app, body, signed_headers(body)) == 200
+    assert len(replies(fake)) == RESPONSE_URL_USES
+    [private] = fake.ephemerals
+    assert (private.channel, private.body["user"]) == (CHANNEL, MEMBER)
+    assert "Unknown command 'frobnicate'" in dumped(private.body["blocks"])
+    assert "used_url" in caplog.text and fake.messages == []
+
+
+@pytest.mark.parametrize(
+    ("refusal", "logged"),
+    [((400, "invalid_blocks"), "HTTP 400 invalid_blocks"), ((429, None), "HTTP 429")],
+)
+async def test_a_refused_or_rate_limited_response_url_falls_back_to_the_web_api(
+    app: AsyncApp,
+    fake: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+    refusal: tuple[int, str | None],
+    logged: str,
+) -> None:
+    status, error = refusal
+    if error:
+        fake.fail("response_url", error, status=status)
+    else:
+        fake.rate_limit("response_url", retry_after=30)
+    assert await command(app, fake, "company huawei") == 200
+    assert replies(fake) == [] and len(fake.messages) == 1
+    assert logged in caplog.text
+
+
+async def test_blocks_slack_calls_invalid_are_sent_again_as_text(
+    app: AsyncApp, fake: FakeSlack
+) -> None:
+    fake.fail("response_url", "invalid_blocks", status=400)
+    fake.fail("chat.postMessage", "invalid_blocks")
+    assert await command(app, fake, "company huawei") == 200
+    [posted] = fake.messages
+    assert posted.body["text"] == "Huawei" and "blocks" not in posted.body
+
+
+async def test_where_no_ephemeral_can_go_the_answer_goes_to_the_askers_dm(
+    app: AsyncApp, fake: FakeSlack
+) -> None:
+    """A public channel the bot never joined takes no ephemeral from it."""
+    fake.channels[CHANNEL] = Channel(CHANNEL, bot_member=False)
+    assert await slow_command(app, fake, "frobnicate") == 200
+    assert fake.errors() == [("chat.postEphemeral", "not_in_channel")]
+    [direct] = fake.messages
+    assert direct.channel == MEMBER
+    assert "Unknown command 'frobnicate'" in dumped(direct.body["blocks"])
+
+
+async def test_an_answer_nothing_takes_is_logged_not_raised(
+    app: AsyncApp, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.tokens.clear()  # the token was revoked: invalid_auth everywhere
+    assert await slow_command(app, fake, "company huawei") == 200
+    assert fake.errors() == [("chat.postMessage", "invalid_auth")] * 2
+    assert "the answer is lost" in caplog.text
+
+
+async def test_a_chart_note_after_the_response_url_is_used_up_goes_by_web_api(
+    app: AsyncApp, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer_with(monkeypatch, trend_reply())
+    fake.channels[CHANNEL] = Channel(CHANNEL, private=True, bot_member=False)
+    fake.fail("response_url", "used_url", status=404, after=1)
+    assert await command(app, fake, "trend nvidia") == 200
+    [reply] = replies(fake)
+    assert reply["response_type"] == "in_channel"
+    # the bot cannot reach a private channel it is not in: the note goes to the asker's DM
+    [note] = fake.messages
+    assert (note.channel, note.body["text"]) == (MEMBER, INVITE_NOTE)
 
 
 # charts --------------------------------------------------------------------------------------
@@ -404,7 +436,7 @@ async def test_a_chart_is_uploaded_into_the_channel_after_the_reply(
     seen = answer_with(monkeypatch, trend_reply())
     assert await command(app, fake, "trend nvidia") == 200
     assert [(c.name, c.args) for c in seen] == [("trend", ("nvidia",))]
-    [answer] = fake.responses
+    [answer] = replies(fake)
     assert answer["response_type"] == "in_channel" and answer["text"] == "Trend: Nvidia"
     assert fake.methods() == ["files.getUploadURLExternal", "files.completeUploadExternal"]
     wanted = fake.args("files.getUploadURLExternal")
@@ -427,33 +459,55 @@ async def test_a_chart_goes_into_the_thread_the_command_came_from(
     assert (done["channel_id"], done["thread_ts"]) == (CHANNEL, THREAD)
 
 
+async def test_a_chart_for_a_public_channel_not_joined_joins_it_and_uploads(
+    app: AsyncApp, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer_with(monkeypatch, trend_reply())
+    fake.channels[CHANNEL] = Channel(CHANNEL, bot_member=False)
+    assert await command(app, fake, "trend nvidia") == 200
+    [reply] = replies(fake)  # the response_url needs no membership
+    assert reply["response_type"] == "in_channel"
+    upload = ["files.getUploadURLExternal", "files.completeUploadExternal"]
+    assert fake.methods() == [*upload, "conversations.join", *upload]
+    assert fake.args("conversations.join")["channel"] == CHANNEL
+    [shared] = fake.shared
+    assert shared["channel_id"] == CHANNEL
+
+
 @pytest.mark.parametrize(
-    ("error", "note"),
+    ("channel", "error", "note"),
     [
-        ("not_in_channel", INVITE_NOTE),
-        ("channel_not_found", INVITE_NOTE),
-        ("file_uploads_disabled", UPLOAD_FAILED_NOTE),
+        (Channel(CHANNEL, private=True, bot_member=False), None, INVITE_NOTE),
+        (Channel(CHANNEL), "file_uploads_disabled", UPLOAD_FAILED_NOTE),
     ],
 )
 async def test_a_refused_upload_is_a_private_note_not_a_crash(
-    app: AsyncApp, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch, error: str, note: str
+    app: AsyncApp,
+    fake: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    channel: Channel,
+    error: str | None,
+    note: str,
 ) -> None:
     answer_with(monkeypatch, trend_reply())
-    fake.complete_error = error
+    fake.channels[CHANNEL] = channel
+    if error:
+        fake.fail("files.completeUploadExternal", error)
     assert await command(app, fake, "trend nvidia") == 200  # Bolt answers 500 if we raised
-    reply, hint = fake.responses
+    reply, hint = replies(fake)
     assert reply["response_type"] == "in_channel"
     assert hint["response_type"] == "ephemeral" and hint["replace_original"] is False
     assert hint["text"] == note
-    if error == "not_in_channel":
+    if note == INVITE_NOTE:
         assert "`/invite @ChipWire`" in hint["text"]
+    assert fake.shared == []
 
 
 async def test_without_a_response_url_the_chart_follows_the_posted_message(
     app: AsyncApp, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     answer_with(monkeypatch, trend_reply())
-    fake.complete_error = "not_in_channel"
+    fake.fail("files.completeUploadExternal", "file_uploads_disabled")
     body = slash_body("trend nvidia")
     assert await send(app, body, signed_headers(body)) == 200
     assert fake.methods() == [
@@ -463,7 +517,7 @@ async def test_without_a_response_url_the_chart_follows_the_posted_message(
         "chat.postEphemeral",
     ]
     hint = fake.args("chat.postEphemeral")
-    assert (hint["channel"], hint["user"], hint["text"]) == (CHANNEL, MEMBER, INVITE_NOTE)
+    assert (hint["channel"], hint["user"], hint["text"]) == (CHANNEL, MEMBER, UPLOAD_FAILED_NOTE)
 
 
 async def test_a_private_reply_says_the_chart_is_left_out_and_uploads_nothing(
@@ -471,7 +525,7 @@ async def test_a_private_reply_says_the_chart_is_left_out_and_uploads_nothing(
 ) -> None:
     answer_with(monkeypatch, trend_reply(ephemeral=True))
     assert await command(app, fake, "trend nvidia") == 200
-    [answer] = fake.responses
+    [answer] = replies(fake)
     assert answer["response_type"] == "ephemeral"
     assert PRIVATE_CHART_NOTE in dumped(answer["blocks"])
     assert fake.calls == [] and fake.uploads == []
@@ -532,7 +586,7 @@ def test_error_replies_are_marked_and_cards_without_links_are_plain() -> None:
 
 async def test_the_share_command_uploads_its_real_chart(app: AsyncApp, fake: FakeSlack) -> None:
     assert await command(app, fake, "share 30") == 200
-    [answer] = fake.responses
+    [answer] = replies(fake)
     assert answer["text"] == "Share of mentions, last 30 days"
     assert "1. Huawei — 3 stories (100% of mentions)" in json.dumps(
         answer["blocks"], ensure_ascii=False
