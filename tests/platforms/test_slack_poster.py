@@ -235,10 +235,10 @@ async def test_an_answer_after_the_client_timeout_is_found_not_posted_twice(
 ) -> None:
     poster = SlackPoster(TOKEN, COMPANY_NAMES, api_url=fake.api_url, timeout=1)
     journal = MemoryJournal()
-    fake.hold_seconds = 1.5
+    fake.hold = lambda: asyncio.sleep(1.5)
     with pytest.raises(asyncio.TimeoutError):
         await poster.post(subscription(), hostile_digest(), NONCE, journal)
-    fake.hold_seconds = 0
+    fake.hold = None
     assert fake.attempts == 1 and len(fake.messages) == 1  # Slack made it; the bot never heard
     await poster.post(subscription(), hostile_digest(), NONCE, journal)
     assert fake.attempts == 1 and fake.count("conversations.history") == 1

@@ -17,16 +17,14 @@ Slack would refuse:
 
 A channel id never configured is a public channel the bot is in; a user id as a channel is the
 bot's direct message with that user. Posts are created before they are answered, and an answer can
-be held back (`hold_seconds`, `hold_chance`): where a crash or a timeout leaves a post in doubt.
+be held back (`hold`): where a crash or a timeout leaves a post in doubt.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,15 +127,13 @@ class FakeSlack:
     shared: list[dict[str, Any]] = field(default_factory=list)  # completed uploads' arguments
     auth: set[str] = field(default_factory=set)  # Authorization headers seen
     arrivals: list[tuple[str, float]] = field(default_factory=list)  # (method, monotonic time)
-    hold_seconds: float = 0.0  # how long a made post's answer is held back …
-    hold_chance: float = 1.0  # … for this share of posts
-    holding: int = 0
-    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    hold: Callable[[], Awaitable[None]] | None = None  # awaited between making a post and answering
     # Socket Mode: the slash commands sent as envelopes once the websocket opens
     socket_commands: list[tuple[str, str]] = field(default_factory=list)  # (user, text)
     socket_channel: str = "C0CHANNEL"
     opened_with: list[str] = field(default_factory=list)  # Authorization of connections.open
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)  # envelope id → ack
+    envelope_urls: dict[str, str] = field(default_factory=dict)  # envelope id → response_url id
     _urls: dict[str, ResponseUrl] = field(default_factory=dict)
     _scripted: dict[tuple[str, int], Scripted] = field(default_factory=dict)  # (method, nth)
     _arrived: dict[str, int] = field(default_factory=dict)  # calls per method so far
@@ -200,6 +196,12 @@ class FakeSlack:
         """The arguments of the one call of `method`."""
         [args] = [call.args for call in self.calls if call.method == method]
         return args
+
+    def reply_to(self, envelope_id: str) -> dict[str, Any] | None:
+        """What the bot answered on a Socket Mode envelope's response_url, if anything yet."""
+        key = self.envelope_urls.get(envelope_id)
+        found = [answered.body for answered in self.responses if answered.url == key]
+        return found[0] if found else None
 
     def errors(self) -> list[tuple[str, str]]:
         return [(call.method, call.error) for call in self.calls if call.error]
@@ -291,7 +293,8 @@ class FakeSlack:
         _check_message(args)
         posted = Posted(channel_id, args, self._ts())
         self.messages.append(posted)
-        await self._hold()
+        if self.hold is not None:
+            await self.hold()
         return {"channel": channel_id, "ts": posted.ts, "message": {"text": args.get("text")}}
 
     def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -366,14 +369,6 @@ class FakeSlack:
         self._last_ts = max(time.time(), self._last_ts + 0.000001)
         return f"{self._last_ts:.6f}"
 
-    async def _hold(self) -> None:
-        if self.hold_seconds and self.rng.random() < self.hold_chance:
-            self.holding += 1
-            try:
-                await asyncio.sleep(self.hold_seconds)
-            finally:
-                self.holding -= 1
-
     # response_urls ------------------------------------------------------------------------
 
     async def respond(self, request: web.Request) -> web.Response:
@@ -423,7 +418,9 @@ class FakeSlack:
 
     def _envelope(self, index: int, user: str, text: str) -> dict[str, Any]:
         payload = slash_payload(text, user=user, channel=self.socket_channel)
-        payload |= {"response_url": self.response_url(), "is_enterprise_install": "false"}
+        url = self.response_url()
+        payload |= {"response_url": url, "is_enterprise_install": "false"}
+        self.envelope_urls[f"env-{index}"] = url.rsplit("/", 1)[1]
         return {
             "envelope_id": f"env-{index}",
             "type": "slash_commands",
