@@ -26,8 +26,10 @@ Distinct events stay apart
     "passes" / "fails", "removes" / "restores", in the languages of ``_POLAR``); both name a
     weekday or month and share none ("October revenue" / "November revenue"); or, in titles
     written in sentence case, each names someone the other does not ("wins Oracle order" /
-    "wins Microsoft Azure order": a different counterparty). The first three also veto links
-    across languages; all four veto links within one language.
+    "wins Microsoft Azure order": a different counterparty); or, in any case style, each opens
+    with a word the other lacks ("Corporation Bank bags …" / "KARNATAKA BANK BAGS …": another
+    subject). The first three also veto links across languages; all five veto links within one
+    language.
 
 Across languages
     Close subject sets (Jaccard >= ``COMPANY_JACCARD``, 0.5: a translation may name one more
@@ -187,6 +189,7 @@ class TitleFeatures(NamedTuple):  # a tuple: built 5,000 times a digest, cheaper
     polarity: frozenset[str] = frozenset()  # directions ("up", "fail" …): a veto
     dates: frozenset[int] = frozenset()  # weekdays and months (0-18): a veto
     names: frozenset[str] = frozenset()  # parties named in a sentence-case title: a veto
+    first: str = ""  # the first word that is no function word: who the title is about
 
 
 def _number(text: str) -> str:
@@ -239,7 +242,21 @@ def title_features(title: str) -> TitleFeatures:
         frozenset(_POLARITY[w] for w in polar) if polar else _NO_AXES,
         frozenset(_DATES[w] for w in dates) if dates else _NO_DATES,
         _names(title),
+        _first(text, tokens),
     )
+
+
+def _first(text: str, tokens: set[str]) -> str:
+    """The title's first token as the token set holds it (a CJK run's first pair)."""
+    for word in _TOKEN.findall(text):
+        token = word[:2] if _CJK_CHAR.match(word) else word
+        if token in tokens:
+            return token
+        if word not in _STOPWORDS and (word.isdigit() or "." in word or "," in word):
+            value = _number(word)
+            if value in tokens:
+                return value
+    return ""
 
 
 def _names(title: str) -> frozenset[str]:
@@ -277,7 +294,11 @@ def events_differ(a: TitleFeatures, b: TitleFeatures) -> bool:
 
 
 def parties_differ(a: TitleFeatures, b: TitleFeatures) -> bool:
-    """Each sentence-case title names a party the other does not (a veto in one language)."""
+    """Each sentence-case title names a party the other does not, or each opens with a word the
+    other lacks ("Corporation Bank bags …" / "KARNATAKA BANK BAGS …": another subject, in any
+    case style) — a veto in one language."""
+    if a.first and b.first and a.first not in b.tokens and b.first not in a.tokens:
+        return True
     return bool(a.names - b.tokens) and bool(b.names - a.tokens)
 
 

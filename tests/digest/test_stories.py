@@ -545,3 +545,19 @@ def test_a_translated_event_joins_on_names_in_the_summary() -> None:
         published_at=en.published_at + timedelta(hours=30),
     )
     assert groups([en, es]) == {frozenset({1, 2})}
+
+
+def test_titles_that_open_with_different_subjects_are_two_stories_in_any_case_style() -> None:
+    corporation = art(
+        201, "Corporation Bank bags MSME Banking Excellence Awards", source="A", companies=()
+    )
+    karnataka = art(
+        202, "KARNATAKA BANK BAGS MSME BANKING EXCELLENCE AWARDS", source="B", companies=()
+    )
+    assert groups([corporation, karnataka]) == {frozenset({201}), frozenset({202})}
+    shouted = art(203, "CORPORATION BANK BAGS MSME BANKING AWARDS", source="C", companies=())
+    assert groups([corporation, shouted]) == {frozenset({201, 203})}
+    chinese = [
+        art(204 + k, "美国收紧 H20 出口规则", source=f"S{k}", companies=()) for k in range(2)
+    ]
+    assert groups(chinese) == {frozenset({204, 205})}
