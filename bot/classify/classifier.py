@@ -48,7 +48,14 @@ from functools import cached_property
 from ahocorasick_rs import AhoCorasick
 
 from bot.classify.catalog import Catalog
-from bot.classify.salience import Hit, is_possessive, is_venue, other_sense, salience
+from bot.classify.salience import (
+    Hit,
+    is_possessive,
+    is_venue,
+    mid_sentence,
+    other_sense,
+    salience,
+)
 from bot.models import ABOUT, MENTIONED, Classification
 
 # Latin letters and digits, lower case: what a Latin-script form must not touch on either side.
@@ -377,6 +384,7 @@ class Classifier:
         for e, hit in weak:
             weak_forms.setdefault(e.owner, set()).add(hit.form.lower())
         paired = {owner for owner, forms in weak_forms.items() if len(forms) > 1}
+        paired |= self._proper_nouns(text, weak)
         for e, hit in weak:
             if e.owner in strong and e.kind == WEAK_PRODUCT:
                 has_product = True  # "Google … TPU": the company vouches for its product
@@ -460,6 +468,21 @@ class Classifier:
         if verdict.startswith("-") and e.owner in paired and e.kind != WEAK_PRODUCT:
             return "+beside another of its names"  # "Meta … Llama"
         return verdict
+
+    def _proper_nouns(self, text: str, weak: list[tuple[_Entry, Hit]]) -> set[str]:
+        """Owners whose weak names stand twice or more where a plain word would be lower case,
+        and nowhere in another sense: "the order to Apple … more support for Apple"."""
+        title_end = text.index("\n")
+        counts: dict[str, int] = {}
+        refused: set[str] = set()
+        for e, hit in weak:
+            if e.kind == WEAK_PRODUCT:
+                continue
+            if other_sense(text, hit, title_end, self._is_form) is not None:
+                refused.add(e.owner)
+            elif mid_sentence(text, hit, title_end):
+                counts[e.owner] = counts.get(e.owner, 0) + 1
+        return {owner for owner, n in counts.items() if n >= 2 and owner not in refused}
 
     def _is_form(self, word: str) -> bool:
         return bool(self._lookup(word.lower()))

@@ -3,8 +3,9 @@
 Subjects and mentions
     A company is a subject (`about`) when it is named in the title, when it opens the lead
     (within its first LEAD_WORDS words, not after a venue word), anywhere in the first sentence of
-    an item without a title, or when its names and units recur (twice in a summary, once more per
-    RECURRING_SPAN characters of a longer text); otherwise it is `mentioned`: in passing, as a
+    an item without a title, or when its names and units recur (twice in the summary's first
+    EARLY_CHARS characters, or three times anywhere, once more per RECURRING_SPAN characters of a
+    longer text); otherwise it is `mentioned`: in passing, as a
     comparison ("than Google"), or as a venue ("posted on Facebook", "a top seller on Amazon"). A
     product or unit alone counts as its owner's name only in the title, and not when the title
     names another company by name ("Google Docs … for iPhone X"); once in the body it is a mention. Names after
@@ -15,8 +16,9 @@ Names that are ordinary words
     A form is ambiguous when the catalog marks it weak: a name, unit or product that is also a
     word or a given name ("Intel", "Arm", "Apple", "Meta", "Crucial", "Alexa", "Bing"). An
     ambiguous form counts only with company evidence (a strong mention of the company, a
-    ticker, chip context, business words, another company, or the form as an owner: "Apple's
-    motion") and never when its neighbours say what else it is: a capitalised word beside it (only a
+    ticker, chip context, business words, another company, the form as an owner: "Apple's
+    motion", or the form twice where a plain word would not be capitalised: "the order to Apple …
+    support for Apple") and never when its neighbours say what else it is: a capitalised word beside it (only a
     space between: "Apple, Bill Gates" is two names) that is no catalog form makes it part of a
     person's name ("Alexa Ray Joel", "Xiang Bing"), and an office word beside it makes it an
     institution ("House Intel Chair", "Senate Intel Committee"). Titles in Title Case give no
@@ -32,7 +34,9 @@ from dataclasses import dataclass
 from bot.models import ABOUT, MENTIONED
 
 LEAD_WORDS = 6  # a company within the lead's first words is what the lead is about
-RECURRING = 2  # a name (or unit) this often in a summary is a subject wherever it stands
+RECURRING_EARLY = 2  # a name (or unit) this often in a summary's first EARLY_CHARS is a subject,
+EARLY_CHARS = 600
+RECURRING = 3  # … as it is this often anywhere in a summary,
 RECURRING_SPAN = 1_500  # … and once more for every this many characters of a longer text
 
 # Words after which a company is where something happened or what something is compared with.
@@ -134,6 +138,14 @@ def _starts_sentence(text: str, start: int, word: str) -> bool:
     return not head or head[-1] in ".!?:\n|–—-\"“'‘(" or head.endswith(("。", "！", "？"))
 
 
+def mid_sentence(text: str, hit: Hit, title_end: int) -> bool:
+    """Capitalised where a plain word would not be: inside a sentence, or inside a title that is
+    not in Title Case (where every word is capitalised)."""
+    if hit.start < title_end and title_case(text[:title_end]):
+        return False
+    return not _starts_sentence(text, hit.start, "")
+
+
 def is_possessive(text: str, hit: Hit) -> bool:
     """ "Apple's motion", not "the Amazon's banks": an owner, which a plain word rarely is."""
     return text.startswith("'s", hit.end) and _before(text, hit.start).casefold() != "the"
@@ -158,7 +170,7 @@ def salience(
     lead_start = title_end + 1
     lead_end = -1  # found when first needed
     first_end = _lead_end(text, lead_start) if title_end == 0 else -1
-    names = 0
+    names = early = 0
     for hit in hits:
         venue = not hit.product and is_venue(text, hit)
         if hit.start < title_end and not venue:
@@ -169,12 +181,15 @@ def salience(
             return ABOUT  # no title: the first sentence stands for it
         if not venue and not hit.product:
             names += 1  # a name or a unit ("iPhone", "YouTube") names the company
+            early += hit.start < lead_start + EARLY_CHARS
         if hit.strong:
             if lead_end < 0:
                 lead_end = _lead_end(text, lead_start)
             in_lead = not venue and lead_start <= hit.start < lead_end
             if in_lead and _words(text[lead_start : hit.start]) < LEAD_WORDS:
                 return ABOUT
+    if early >= RECURRING_EARLY:
+        return ABOUT
     return ABOUT if names >= RECURRING + (len(text) - lead_start) // RECURRING_SPAN else MENTIONED
 
 
@@ -194,6 +209,7 @@ __all__ = [
     "Hit",
     "is_possessive",
     "is_venue",
+    "mid_sentence",
     "other_sense",
     "salience",
     "title_case",

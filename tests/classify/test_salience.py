@@ -97,9 +97,13 @@ def test_a_name_named_twice_in_a_summary_is_a_subject_once_in_passing_is_not(
     assert dict(twice.mentions)["nvidia"] == ABOUT
     once = classifier.classify("Court filings", f"{lead} Lawyers said Nvidia was told to comply.")
     assert dict(once.mentions)["nvidia"] == MENTIONED
-    filler = " The hearing went on." * 100  # a longer text takes more names to be about one
-    long = classifier.classify("Court filings", f"{lead} Nvidia will appeal; Nvidia fell.{filler}")
-    assert dict(long.mentions)["nvidia"] == MENTIONED
+    filler = " The hearing went on." * 35  # past the first 600 characters twice is not enough
+    late = classifier.classify("Court filings", f"{lead}{filler} Nvidia will appeal; Nvidia fell.")
+    assert dict(late.mentions)["nvidia"] == MENTIONED
+    thrice = f"{lead}{filler} Nvidia will appeal; Nvidia fell; Nvidia said more."
+    assert dict(classifier.classify("Court filings", thrice).mentions)["nvidia"] == ABOUT
+    longer = f"{lead}{filler * 2} Nvidia will appeal; Nvidia fell; Nvidia said more."
+    assert dict(classifier.classify("Court filings", longer).mentions)["nvidia"] == MENTIONED
 
 
 def test_a_product_in_a_title_that_names_another_company_is_a_mention(
@@ -169,3 +173,21 @@ def test_why_says_when_one_kind_of_evidence_was_not_enough(classifier: Classifie
     got = classifier.classify("Trump presidency week two: foot still on accelerator", "")
     assert got.score >= classifier.threshold and not got.relevant
     assert any(rule.startswith("one kind of evidence only") for rule in got.why)
+
+
+def test_a_weak_name_capitalised_twice_inside_sentences_is_the_company(
+    classifier: Classifier,
+) -> None:
+    court = classifier.classify(
+        "The precedent in the encryption case",
+        "The order to Apple is not a subpoena. Polls show more support for Apple than expected.",
+    )
+    assert "apple" in dict(court.mentions), court.why
+    once = classifier.classify("The precedent", "The order to Apple is not a subpoena.")
+    assert "apple" not in dict(once.mentions)
+    fruit = classifier.classify("Orchards", "The Apple harvest is late. Apple growers worry.")
+    assert "apple" not in dict(fruit.mentions)  # capitalised only where sentences start
+    singer = classifier.classify(
+        "On tour", "Fans of Alexa Ray Joel queued. They said Alexa sang and later met Alexa fans."
+    )
+    assert "amazon" not in dict(singer.mentions)  # once a person's name, never the company
