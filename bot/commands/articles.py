@@ -7,7 +7,7 @@ from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
 
 from bot.classify.catalog import Company
-from bot.commands.messages import Card, Command, Reply
+from bot.commands.messages import Card, Command, Moment, Reply
 from bot.commands.table import (
     COMPANY_HELP,
     MAX_CARDS,
@@ -33,7 +33,8 @@ MAX_DAYS = 3650
 
 def article_card(ctx: Context, article: StoredArticle, *, mentions: bool = False) -> Card:
     """A stored article; with `mentions`, the companies it names in passing too (search, why)."""
-    fields = [("source", article.source), ("published", local_time(article.published_at, UTC))]
+    published = Moment(article.published_at, local_time(article.published_at, UTC))
+    fields: list[tuple[str, str]] = [("source", article.source), ("published", published)]
     about = companies_text(article.companies, ctx.company_names)
     if about:
         fields.append(("about", about))

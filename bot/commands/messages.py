@@ -8,10 +8,44 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.models import Attachment
 
-__all__ = ["Attachment", "Card", "Command", "Reply", "error_reply", "parse_command_line"]
+__all__ = [
+    "Attachment",
+    "Card",
+    "Command",
+    "Moment",
+    "Phrase",
+    "Reply",
+    "error_reply",
+    "parse_command_line",
+]
+
+
+class Moment(str):
+    """A time in a reply. It reads as its fallback text (the time in a named zone, what the
+    console shows); a platform with a timestamp syntax renders `at` instead, so each reader sees
+    their own time (Slack's `<!date^…>`). A card field's value or a part of a `Phrase`."""
+
+    at: datetime
+
+    def __new__(cls, at: datetime, text: str) -> Moment:
+        made = super().__new__(cls, text)
+        made.at = at
+        return made
+
+
+class Phrase(str):
+    """A reply line with moments in it: reads as its parts joined; `parts` keeps them apart."""
+
+    parts: tuple[str, ...]
+
+    def __new__(cls, *parts: str) -> Phrase:
+        made = super().__new__(cls, "".join(parts))
+        made.parts = parts
+        return made
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from bot.commands.messages import Card, Command, Reply
+from bot.commands.messages import Card, Command, Moment, Phrase, Reply
 from bot.commands.table import (
     MAX_CARDS,
     CommandError,
@@ -59,9 +59,10 @@ def _describe(ctx: Context, sub: Subscription, origin: str = "chat") -> str:
     companies = ", ".join(ctx.company_names.get(c, c) for c in sub.companies) or "all companies"
     upcoming = next_fire(sub.schedule, sub.timezone, ctx.clock())
     owner = ", from the config file" if origin == "config" else ""
-    return (
+    return Phrase(
         f"#{sub.id} {sub.target}: {companies}; schedule '{sub.schedule}' ({sub.timezone}), "
-        f"min relevance {sub.min_relevance:.2f}{owner}; next {local_time(upcoming, zone(sub.timezone))}"
+        f"min relevance {sub.min_relevance:.2f}{owner}; next ",
+        Moment(upcoming, local_time(upcoming, zone(sub.timezone))),
     )
 
 
@@ -250,7 +251,7 @@ def _story_card(ctx: Context, heading: str, story: Story, where: Any) -> Card:
     fields = [
         ("section", heading),
         ("sources", sources_text(story.sources)),
-        ("when", local_time(story.published_at, where)),
+        ("when", Moment(story.published_at, local_time(story.published_at, where))),
     ]
     about = companies_text(story.companies, ctx.company_names)
     if about:

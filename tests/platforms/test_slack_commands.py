@@ -21,9 +21,11 @@ import json
 import struct
 import time
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import ClientSession, web
@@ -32,8 +34,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.classify.catalog import load_catalog
-from bot.commands.messages import Card, Command, Reply
+from bot.commands.messages import Card, Command, Moment, Phrase, Reply
 from bot.commands.table import Context, make_context
+from bot.digest.schedules import next_fire, parse_schedule
 from bot.platforms.slack.commands import (
     EVENTS_PATH,
     INVITE_NOTE,
@@ -46,7 +49,7 @@ from bot.platforms.slack.commands import (
 )
 from bot.platforms.slack.render import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from bot.store.repo import Store
-from bot.text import text_len
+from bot.text import local_time, text_len
 from tests.commands.test_commands import HUAWEI, NOW, ago, settings_for, stored
 from tests.platforms import HOSTILE_SUMMARY, HOSTILE_TITLE, PNG, chart
 from tests.support.fake_slack import (
@@ -307,6 +310,45 @@ async def test_the_aiohttp_handler_serves_slack_events(app: AsyncApp, fake: Fake
         await runner.cleanup()
     [answer] = replies(fake)
     assert answer["text"] == "Huawei"
+
+
+# times ---------------------------------------------------------------------------------------
+
+
+def slack_date(moment: datetime, fallback: str) -> str:
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+async def test_card_times_are_slack_dates_each_reader_sees_in_their_zone(
+    app: AsyncApp, fake: FakeSlack
+) -> None:
+    assert await command(app, fake, "company huawei") == 200
+    [answer] = replies(fake)
+    text = dumped(answer["blocks"])
+    assert slack_date(ago(1), local_time(ago(1), UTC)) in text
+    assert "published: <!date^" in text
+
+
+async def test_the_next_digest_time_is_a_slack_date(app: AsyncApp, fake: FakeSlack) -> None:
+    schedule = "daily 08:00"
+    assert await command(app, fake, f'subscribe nvidia "{schedule}" Europe/Rome', user=ADMIN) == 200
+    assert await command(app, fake, "subscriptions") == 200
+    made, listed = replies(fake)
+    upcoming = next_fire(parse_schedule(schedule), "Europe/Rome", NOW)
+    expected = slack_date(upcoming, local_time(upcoming, ZoneInfo("Europe/Rome")))
+    for answer in (made, listed):
+        assert f"next {expected}" in dumped(answer["blocks"])
+
+
+def test_moments_in_lines_and_fields_keep_the_text_around_them_inert() -> None:
+    at = datetime(2026, 11, 30, 13, 5, tzinfo=UTC)
+    line = Phrase("<!channel> *next* ", Moment(at, "Mon 30 Nov 14:05 CET"), " ok")
+    card = Card("T", None, "", (("when", Moment(at, "Mon 30 Nov 14:05 CET")), ("by", "<@U1>")))
+    blocks = reply_blocks(Reply(title="Times", lines=(line,), cards=(card,)))
+    stamp = slack_date(at, "Mon 30 Nov 14:05 CET")
+    assert blocks[1]["text"]["text"] == f"&lt;!channel&gt; ∗next∗ {stamp} ok"
+    assert blocks[3]["elements"][0]["text"] == f"when: {stamp} · by: &lt;@U1&gt;"
+    assert str(line) == "<!channel> *next* Mon 30 Nov 14:05 CET ok"  # what the console shows
 
 
 # refused response_urls ------------------------------------------------------------------------

@@ -40,7 +40,16 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.messages import Attachment, Card, Command, Reply, error_reply, parse_command_line
+from bot.commands.messages import (
+    Attachment,
+    Card,
+    Command,
+    Moment,
+    Phrase,
+    Reply,
+    error_reply,
+    parse_command_line,
+)
 from bot.commands.table import Context, dispatch, spec_named
 from bot.platforms.slack.poster import MAX_ALT_TEXT, api_base_url
 from bot.platforms.slack.render import (
@@ -53,6 +62,7 @@ from bot.platforms.slack.render import (
     escape_mrkdwn,
     escape_plain,
     link_url,
+    timestamp,
 )
 from bot.text import fit, linkable, one_line, text_len, truncate
 
@@ -375,10 +385,29 @@ def _block_chars(block: dict[str, Any]) -> int:
     return text_len(block["text"]["text"])
 
 
+def inline_mrkdwn(text: str, limit: int) -> str:
+    """The text made inert for mrkdwn, its moments as Slack dates (each reader's own time);
+    within limit, else the text cut with the moments as their fallback text."""
+    parts = text.parts if isinstance(text, Phrase) else (text,)
+    rendered = "".join(_mrkdwn_part(part) for part in parts).strip()
+    if text_len(rendered) <= limit:
+        return rendered
+    return fit(one_line(text), limit, escape_mrkdwn)
+
+
+def _mrkdwn_part(part: str) -> str:
+    if isinstance(part, Moment):
+        return timestamp(part.at, part)
+    # escaping puts the text on one line: keep the spaces that join it to its neighbours
+    lead = " " if part[:1].isspace() else ""
+    trail = " " if part[-1:].isspace() and part.strip() else ""
+    return lead + escape_mrkdwn(part) + trail
+
+
 def _pack_lines(lines: tuple[str, ...]) -> list[str]:
     texts: list[str] = []
     for line in lines:
-        escaped = fit(one_line(line), MAX_SECTION_TEXT, escape_mrkdwn)
+        escaped = inline_mrkdwn(line, MAX_SECTION_TEXT)
         if not escaped:
             continue
         if texts and text_len(texts[-1]) + 1 + text_len(escaped) <= MAX_SECTION_TEXT:
@@ -396,11 +425,12 @@ def _card_blocks(card: Card) -> list[dict[str, Any]]:
         head = f"*{fit(one_line(card.title), CARD_TITLE, escape_mrkdwn) or '(untitled)'}*"
     body = fit(one_line(card.body), CARD_BODY, escape_mrkdwn)
     blocks = [_section(f"{head}\n{body}" if body else head)]
-    fields = " · ".join(
-        f"{one_line(name)}: {one_line(value)}" for name, value in card.fields if value
-    )
+    fields = [(one_line(name), value) for name, value in card.fields if one_line(value)]
     if fields:
-        blocks.append(_context(fit(fields, CARD_FIELDS, escape_mrkdwn)))
+        parts: list[str] = []
+        for index, (name, value) in enumerate(fields):
+            parts += [f"{' · ' if index else ''}{name}: ", value]
+        blocks.append(_context(inline_mrkdwn(Phrase(*parts), CARD_FIELDS)))
     return blocks
 
 
