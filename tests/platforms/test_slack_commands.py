@@ -408,6 +408,18 @@ async def test_a_refused_or_rate_limited_response_url_falls_back_to_the_web_api(
     assert logged in caplog.text
 
 
+async def test_a_rate_limited_web_api_answer_waits_for_its_retry_after(
+    app: AsyncApp, fake: FakeSlack
+) -> None:
+    fake.rate_limit("chat.postMessage", retry_after=1)
+    body = slash_body("company huawei")
+    assert await send(app, body, signed_headers(body)) == 200
+    [posted] = fake.messages
+    assert posted.body["text"] == "Huawei"
+    (_, limited), (_, retried) = fake.arrivals
+    assert retried - limited >= 1  # slack_sdk waited as long as Slack asked
+
+
 async def test_blocks_slack_calls_invalid_are_sent_again_as_text(
     app: AsyncApp, fake: FakeSlack
 ) -> None:
