@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select
 
 from bot.models import Subscription
 from bot.store.digests import to_subscription
+from bot.store.rows import from_row
 from bot.store.schema import articles, deliveries, digest_runs, outbox
 from bot.store.schema import subscriptions as subs
 
@@ -65,17 +66,7 @@ def posts(
 
 
 def _post(row: Any) -> PostRecord:
-    return PostRecord(
-        id=row.id,
-        kind=row.kind,
-        target=row.target,
-        state=row.state,
-        queued_at=row.created_at,
-        sent_at=row.sent_at,
-        article_ids=tuple(json.loads(row.article_ids or "[]")),
-        attempts=row.attempts,
-        last_error=row.last_error,
-    )
+    return from_row(PostRecord, row, columns={"queued_at": "created_at"})
 
 
 def article_verdicts(

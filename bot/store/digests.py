@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 
 from bot.models import DigestArticle, Subscription, SubscriptionConfig
+from bot.store.rows import from_row
 from bot.store.schema import alerts, article_sources, articles, deliveries, digest_runs, feeds
 from bot.store.schema import subscriptions as subs
 
@@ -50,24 +50,7 @@ def subscription_values(config: SubscriptionConfig) -> dict[str, Any]:
 
 
 def to_subscription(row: Row[Any]) -> Subscription:
-    m = row._mapping
-    return Subscription(
-        id=m["id"],
-        target=m["target"],
-        schedule=m["schedule"],
-        timezone=m["timezone"],
-        companies=tuple(json.loads(m["companies"])),
-        languages=tuple(json.loads(m["languages"])),
-        min_relevance=m["min_relevance"],
-        empty_note=bool(m["empty_note"]),
-        live_alerts=bool(m["live_alerts"]),
-        alert_threshold=m["alert_threshold"],
-        alerts_per_hour=m["alerts_per_hour"],
-        top_stories=m["top_stories"],
-        per_company=m["per_company"],
-        created_at=m["created_at"],
-        disabled=m["disabled_reason"],
-    )
+    return from_row(Subscription, row, columns={"disabled": "disabled_reason"})
 
 
 def list_subscriptions(conn: Connection) -> list[Subscription]:
@@ -172,40 +155,13 @@ def _id_list(conn: Connection, ids: list[int]) -> Any:
 
 
 def _digest_article(row: Row[Any], source_names: tuple[str, ...]) -> DigestArticle:
-    """`row` holds _DIGEST_COLUMNS in order."""
-    (
-        article_id,
-        url,
-        title,
-        summary,
-        published_at,
-        language,
-        source,
-        score,
-        companies,
-        story,
-        publisher_url,
-    ) = tuple(row)
-    return DigestArticle(
-        id=article_id,
-        url=url,
-        title=title,
-        summary=summary,
-        published_at=published_at,
-        language=language,
-        source=source,
-        sources=tuple(dict.fromkeys((source, *source_names))),
-        score=score or 0.0,
-        companies=_company_ids(companies),
-        story=story,
-        publisher_url=publisher_url,
+    return from_row(
+        DigestArticle,
+        row,
+        columns={"story": "story_key"},
+        sources=tuple(dict.fromkeys((row.source, *source_names))),
+        score=row.score or 0.0,
     )
-
-
-@lru_cache(maxsize=4096)
-def _company_ids(stored: str | None) -> tuple[str, ...]:
-    """Few distinct company lists recur across thousands of rows: decode each once."""
-    return tuple(json.loads(stored)) if stored else ()
 
 
 def story_window(conn: Connection, since: datetime) -> list[DigestArticle]:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.engine import Row
 
 from bot.models import Subscription
+from bot.store.rows import from_row
 from bot.store.schema import (
     alerts,
     deliveries,
@@ -53,21 +54,7 @@ class QueuedPost:
 
 
 def _queued_post(row: Row[Any]) -> QueuedPost:
-    m = row._mapping
-    return QueuedPost(
-        id=m["id"],
-        kind=m["kind"],
-        subscription_id=m["subscription_id"],
-        target=m["target"],
-        delivery_key=m["delivery_key"],
-        period_start=m["period_start"],
-        period_end=m["period_end"],
-        story_key=m["story_key"],
-        article_ids=tuple(json.loads(m["article_ids"])),
-        attempts=m["attempts"],
-        created_at=m["created_at"],
-        left_out=m["left_out"],
-    )
+    return from_row(QueuedPost, row)
 
 
 def _reserve(

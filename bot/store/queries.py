@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.models import Subscription, SubscriptionConfig
 from bot.store.digests import subscription_values, to_subscription
-from bot.store.repo import StoredArticle, stored_article
+from bot.store.rows import StoredArticle, from_row
 from bot.store.schema import article_companies as named
 from bot.store.schema import article_sources, articles, feeds
 from bot.store.schema import subscriptions as subs
@@ -57,7 +57,7 @@ def latest_articles(
             .where(named.c.score >= min_score)
             .order_by(named.c.published_at.desc(), named.c.article_id.desc())
         )
-    return [stored_article(row) for row in conn.execute(query.limit(limit))]
+    return [from_row(StoredArticle, row) for row in conn.execute(query.limit(limit))]
 
 
 def weekly_mentions(conn: Connection, company_id: str, now: datetime) -> tuple[int, int]:

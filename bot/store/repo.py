@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, nullcontext
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from sqlalchemy import bindparam, event, func, or_, select, text, update
-from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.models import (
-    MENTIONED,
     Article,
     Classification,
     DigestArticle,
@@ -43,51 +39,11 @@ from bot.store.ingest import (
 from bot.store.migrate import upgrade_to_head
 from bot.store.reconcile import SyncPlan, new_feed_values
 from bot.store.records import article_record, verdict_columns
+from bot.store.rows import ArticleText, FeedSummary, StoredArticle, aware, from_row
 from bot.store.schema import article_sources, articles, feeds
 from bot.store.search import newest_matches_postgresql, newest_matches_sqlite
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class FeedSummary:
-    feed: FeedState
-    article_count: int
-    last_new_at: datetime | None = None  # when the feed last gave an entry not seen before
-    created_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class StoredArticle:
-    id: int
-    url: str
-    title: str
-    summary: str
-    published_at: datetime
-    language: str | None
-    source: str
-    is_history: bool
-    relevant: bool | None
-    score: float | None
-    companies: tuple[str, ...]
-    why: tuple[str, ...] = ()
-    # every company named, with its salience; () for articles classified before migration 0009
-    mentions: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def mentioned(self) -> tuple[str, ...]:
-        """Companies named in passing (not subjects)."""
-        return tuple(c for c, level in self.mentions if level == MENTIONED)
-
-
-@dataclass(frozen=True)
-class ArticleText:
-    """What the classifier reads of a stored article."""
-
-    id: int
-    title: str
-    summary: str
-    language: str | None
 
 
 class Store:
@@ -202,7 +158,7 @@ class Store:
                 .values(new_feed_values(feed, origin, now) | {"first_polled": not history})
                 .returning(feeds)
             )
-            return _feed_state(result.one())
+            return from_row(FeedState, result.one())
 
     async def remove_feed(self, feed_id: int) -> FeedState | None:
         async with self._writing() as conn:
@@ -211,17 +167,17 @@ class Store:
                 return None
             await conn.execute(article_sources.delete().where(article_sources.c.feed_id == feed_id))
             await conn.execute(feeds.delete().where(feeds.c.id == feed_id))
-            return _feed_state(row)
+            return from_row(FeedState, row)
 
     async def list_feeds(self) -> list[FeedState]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(feeds).order_by(feeds.c.id))
-            return [_feed_state(row) for row in rows]
+            return [from_row(FeedState, row) for row in rows]
 
     async def get_feed(self, feed_id: int) -> FeedState | None:
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(feeds).where(feeds.c.id == feed_id))).first()
-            return None if row is None else _feed_state(row)
+            return None if row is None else from_row(FeedState, row)
 
     async def due_feeds(self, now: datetime) -> list[FeedState]:
         return [
@@ -240,7 +196,7 @@ class Store:
             if changes:
                 await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**changes))
             row = (await conn.execute(select(feeds).where(feeds.c.id == feed_id))).first()
-            return None if row is None else _feed_state(row)
+            return None if row is None else from_row(FeedState, row)
 
     async def feed_summaries(self) -> list[FeedSummary]:
         counts = (
@@ -265,9 +221,9 @@ class Store:
             rows = await conn.execute(query)
             return [
                 FeedSummary(
-                    _feed_state(row),
+                    from_row(FeedState, row),
                     int(row.article_count),
-                    _aware(row.last_new),
+                    aware(row.last_new),
                     row.created_at,
                 )
                 for row in rows
@@ -311,7 +267,7 @@ class Store:
                 .limit(batch_size)
             )
             async with self.engine.connect() as conn:
-                batch = [ArticleText(*row) for row in await conn.execute(query)]
+                batch = [from_row(ArticleText, row) for row in await conn.execute(query)]
             if not batch:
                 return
             yield batch
@@ -346,7 +302,7 @@ class Store:
         )
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(articles).where(condition))).first()
-            return None if row is None else stored_article(row)
+            return None if row is None else from_row(StoredArticle, row)
 
     # subscriptions and digests (bot.store.digests) ---------------------------------------------
 
@@ -444,7 +400,7 @@ class Store:
     async def recent_articles(self, limit: int = 20) -> list[StoredArticle]:
         query = select(articles).order_by(articles.c.published_at.desc()).limit(limit)
         async with self.engine.connect() as conn:
-            return [stored_article(row) for row in await conn.execute(query)]
+            return [from_row(StoredArticle, row) for row in await conn.execute(query)]
 
     async def search(
         self,
@@ -464,7 +420,7 @@ class Store:
             rows = await conn.run_sync(
                 lambda sync: find(sync, terms, limit=limit, company=company, since=since)
             )
-        return [stored_article(row) for row in rows]
+        return [from_row(StoredArticle, row) for row in rows]
 
 
 # helpers -----------------------------------------------------------------------------------
@@ -497,60 +453,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-
-
-def _aware(value: Any) -> datetime | None:
-    """max() over a UTCDateTime column comes back untyped on SQLite: text or naive."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def _feed_state(row: Row[Any]) -> FeedState:
-    m = row._mapping
-    return FeedState(
-        id=m["id"],
-        url=m["url"],
-        name=m["name"],
-        language=m["language"],
-        interval=m["interval"],
-        allow_private_address=bool(m["allow_private_address"]),
-        etag=m["etag"],
-        last_modified=m["last_modified"],
-        body_hash=m["body_hash"],
-        last_status=m["last_status"],
-        last_error=m["last_error"],
-        consecutive_failures=m["consecutive_failures"],
-        last_polled_at=m["last_polled_at"],
-        last_success_at=m["last_success_at"],
-        next_poll_at=m["next_poll_at"],
-        first_polled=bool(m["first_polled"]),
-        origin=m["origin"],
-        paused=bool(m["paused"]),
-        fetch_url=m["fetch_url"],
-        last_entries=m["last_entries"],
-    )
-
-
-def stored_article(row: Row[Any]) -> StoredArticle:
-    m = row._mapping
-    return StoredArticle(
-        id=m["id"],
-        url=m["url"],
-        title=m["title"],
-        summary=m["summary"],
-        published_at=m["published_at"],
-        language=m["language"],
-        source=m["source"],
-        is_history=bool(m["is_history"]),
-        relevant=m["relevant"],
-        score=m["score"],
-        companies=tuple(json.loads(m["companies"])) if m["companies"] else (),
-        why=tuple(json.loads(m["why"])) if m["why"] else (),
-        mentions=tuple(json.loads(m["mentions"]).items()) if m.get("mentions") else (),
-    )
 
 
 def _search_terms(text: str) -> list[str]:

@@ -1,0 +1,120 @@
+"""Core rows as frozen dataclasses, mapped in one place.
+
+`from_row` fills each field of a dataclass from the row's column of the same name (or the column
+`columns` names for it), decoded by the field's declared type: a `bool` from SQLite's 0 and 1, a
+tuple from the JSON text the store keeps (an array gives its items, an object its (key, value)
+pairs, no text gives ()). A field the row lacks keeps its default; `values` given by the caller
+win. Each class's plan is worked out once, and each distinct JSON text decoded once: the same few
+company lists recur across thousands of rows.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from bot.models import MENTIONED, FeedState
+
+T = TypeVar("T")
+Decode = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class FeedSummary:
+    feed: FeedState
+    article_count: int
+    last_new_at: datetime | None = None  # when the feed last gave an entry not seen before
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: int
+    url: str
+    title: str
+    summary: str
+    published_at: datetime
+    language: str | None
+    source: str
+    is_history: bool
+    relevant: bool | None
+    score: float | None
+    companies: tuple[str, ...]
+    why: tuple[str, ...] = ()
+    # every company named, with its salience; () for articles classified before migration 0009
+    mentions: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def mentioned(self) -> tuple[str, ...]:
+        """Companies named in passing (not subjects)."""
+        return tuple(c for c, level in self.mentions if level == MENTIONED)
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """What the classifier reads of a stored article."""
+
+    id: int
+    title: str
+    summary: str
+    language: str | None
+
+
+def from_row(
+    cls: type[T], row: Any, *, columns: Mapping[str, str] | None = None, **values: Any
+) -> T:
+    """`cls` built from a Core row (or a row mapping)."""
+    mapping = getattr(row, "_mapping", row)
+    renamed = columns or {}
+    for name, decode in _plan(cls):
+        column = renamed.get(name, name)
+        if name not in values and column in mapping:
+            values[name] = decode(mapping[column])
+    return cls(**values)
+
+
+_PLANS: dict[type[Any], tuple[tuple[str, Decode], ...]] = {}
+
+
+def _plan(cls: type[Any]) -> tuple[tuple[str, Decode], ...]:
+    """Each field's name and decoder, worked out on first use."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = typing.get_type_hints(cls)
+        plan = _PLANS[cls] = tuple((f.name, _decoder(hints[f.name])) for f in fields(cls))
+    return plan
+
+
+def _decoder(hint: Any) -> Decode:
+    if hint is bool:
+        return bool
+    if typing.get_origin(hint) is tuple:
+        return json_tuple
+    return _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def aware(value: Any) -> datetime | None:
+    """max() over a UTCDateTime column comes back untyped on SQLite: text or naive."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@lru_cache(maxsize=4096)
+def json_tuple(stored: str | None) -> tuple[Any, ...]:
+    """A JSON array's items, or a JSON object's (key, value) pairs; () for no text."""
+    if not stored:
+        return ()
+    decoded = json.loads(stored)
+    return tuple(decoded.items()) if isinstance(decoded, dict) else tuple(decoded)
