@@ -13,18 +13,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     Connection,
-    Integer,
     bindparam,
     func,
-    literal_column,
     select,
     update,
 )
 from sqlalchemy.engine import Row
 
 from bot.models import DigestArticle, Subscription, SubscriptionConfig
+from bot.store import dialect
 from bot.store.rows import from_row
 from bot.store.schema import alerts, article_sources, articles, deliveries, digest_runs, feeds
 from bot.store.schema import subscriptions as subs
@@ -146,12 +144,7 @@ def _source_names(conn: Connection, article_ids: list[int]) -> dict[int, tuple[s
 
 
 def _id_list(conn: Connection, ids: list[int]) -> Any:
-    """Thousands of ids as one bound value: a JSON array on SQLite, an array on PostgreSQL."""
-    if conn.dialect.name == "sqlite":
-        return select(literal_column("value")).select_from(
-            func.json_each(bindparam("ids", json.dumps(ids)))
-        )
-    return select(func.unnest(bindparam("ids", ids, type_=ARRAY(Integer))))
+    return dialect.id_list(conn.dialect.name, ids)
 
 
 def _digest_article(row: Row[Any], source_names: tuple[str, ...]) -> DigestArticle:

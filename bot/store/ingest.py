@@ -14,12 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Integer, String, Text, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.models import FeedState
-from bot.store import cjk, mentions
+from bot.store import cjk, dialect, mentions
 from bot.store.records import ArticleRecord, utc_text
 from bot.store.schema import UTCDateTime, article_sources, articles, feeds
 
@@ -109,12 +108,12 @@ class _Plan:
 
 
 async def write_polls(
-    conn: AsyncConnection, dialect: str, batch: Sequence[PollWrite], now: datetime
+    conn: AsyncConnection, name: str, batch: Sequence[PollWrite], now: datetime
 ) -> list[IngestResult]:
     fresh = await _drop_known_guids(conn, batch)
-    plan = await _plan(conn, dialect, batch, fresh, now)
-    ids, raced = await _insert_articles(conn, dialect, plan)
-    sources = await _insert_sources(conn, dialect, batch, plan, ids, now)
+    plan = await _plan(conn, name, batch, fresh, now)
+    ids, raced = await _insert_articles(conn, name, plan)
+    sources = await _insert_sources(conn, name, batch, plan, ids, now)
     await _update_feeds(conn, batch)
     new, relevant = [0] * len(batch), [0] * len(batch)
     relevant_urls = {row[0] for row in plan.new_rows if row[_RELEVANT]}
@@ -178,14 +177,14 @@ async def _drop_known_guids(conn: AsyncConnection, batch: Sequence[PollWrite]) -
 
 async def _plan(
     conn: AsyncConnection,
-    dialect: str,
+    name: str,
     batch: Sequence[PollWrite],
     fresh: list[list[Item]],
     now: datetime,
 ) -> _Plan:
     stored = await existing_ids(conn, [i for items in fresh for i in items])
     plan = _Plan(links=[[] for _ in batch])
-    sqlite = dialect == "sqlite"  # SQLite binds times as text
+    sqlite = dialect.binds_plain_values(name)  # times bound as text
     seen = utc_text(now) if sqlite else now
     claimed_hash: dict[str, str] = {}  # content hash → url of the new row that claimed it
     for index, (write, items) in enumerate(zip(batch, fresh, strict=True)):
@@ -224,15 +223,15 @@ async def existing_ids(conn: AsyncConnection, batch: Sequence[ArticleRecord]) ->
 
 
 async def _insert_articles(
-    conn: AsyncConnection, dialect: str, plan: _Plan
+    conn: AsyncConnection, name: str, plan: _Plan
 ) -> tuple[dict[str, int], set[str]]:
     """Insert the planned rows; returns url → id for all of them and the URLs another writer
     stored first (they become sources, not new articles)."""
     if not plan.new_rows:
         return {}, set()
-    if dialect == "sqlite":
+    if dialect.binds_plain_values(name):
         return await _insert_articles_sqlite(conn, plan), set()
-    statement = _insert(dialect, articles).on_conflict_do_nothing(index_elements=["url"])
+    statement = dialect.insert(name, articles).on_conflict_do_nothing(index_elements=["url"])
     rows = [dict(zip(ARTICLE_COLUMNS, row, strict=True)) for row in plan.new_rows]
     result = await conn.execute(statement.returning(articles.c.id, articles.c.url), rows)
     ids = {row.url: row.id for row in result}
@@ -284,7 +283,7 @@ async def _index_cjk_sqlite(conn: AsyncConnection, plan: _Plan, ids: dict[str, i
 
 async def _insert_sources(
     conn: AsyncConnection,
-    dialect: str,
+    name: str,
     batch: Sequence[PollWrite],
     plan: _Plan,
     ids: dict[str, int],
@@ -303,10 +302,10 @@ async def _insert_sources(
             for a, (g, p) in per_article.items()
         ]
     added = dict.fromkeys((w.feed.id for w in batch), 0)
-    if rows and dialect == "sqlite":
+    if rows and dialect.binds_plain_values(name):
         return await _insert_sources_sqlite(conn, batch, rows)
     if rows:
-        statement = _insert(dialect, article_sources).on_conflict_do_nothing(
+        statement = dialect.insert(name, article_sources).on_conflict_do_nothing(
             index_elements=["article_id", "feed_id"]
         )
         result = await conn.execute(statement.returning(article_sources.c.feed_id), rows)
@@ -458,10 +457,6 @@ def _article_row(item: ArticleRecord, seen: Any, history: bool, sqlite: bool) ->
         (item.publisher_url or "") if item.relayed else None,
         item.mentions,
     )
-
-
-def _insert(dialect: str, table: Any) -> Any:
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:

@@ -13,32 +13,25 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-_COLUMNS = "company_id, published_at, article_id, relevant, score"
-_SQLITE_COPY = (
-    f"INSERT OR IGNORE INTO article_companies ({_COLUMNS}) "
-    "SELECT j.value, a.published_at, a.id, a.relevant, a.score "
-    "FROM articles a, json_each(a.companies) j "
-)
-_POSTGRESQL_COPY = (
-    f"INSERT INTO article_companies ({_COLUMNS}) "
-    "SELECT DISTINCT c.value, a.published_at, a.id, a.relevant, a.score "
-    "FROM articles a CROSS JOIN LATERAL jsonb_array_elements_text(a.companies::jsonb) AS c(value) "
-)
+from bot.store import dialect
+
 _CHUNK = 5_000
 
 
 async def index_new_sqlite(conn: AsyncConnection, after_id: int) -> None:
     """SQLite: the mentions of every article stored with an id above `after_id`."""
-    await conn.exec_driver_sql(_SQLITE_COPY + "WHERE a.id > ?", (after_id,))
+    await conn.exec_driver_sql(
+        dialect.mentions_copy(dialect.SQLITE) + "WHERE a.id > ?", (after_id,)
+    )
 
 
-async def reindex(conn: AsyncConnection, dialect: str, article_ids: Sequence[int]) -> None:
+async def reindex(conn: AsyncConnection, name: str, article_ids: Sequence[int]) -> None:
     """Replace the mentions of these articles with what their rows say now."""
     unique = sorted(set(article_ids))
     delete = text("DELETE FROM article_companies WHERE article_id IN :ids").bindparams(
         bindparam("ids", expanding=True)
     )
-    copy = (_SQLITE_COPY if dialect == "sqlite" else _POSTGRESQL_COPY) + "WHERE a.id IN :ids"
+    copy = dialect.mentions_copy(name) + "WHERE a.id IN :ids"
     insert = text(copy).bindparams(bindparam("ids", expanding=True))
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start : start + _CHUNK]
@@ -48,9 +41,9 @@ async def reindex(conn: AsyncConnection, dialect: str, article_ids: Sequence[int
 
 async def index_new(conn: AsyncConnection, article_ids: Sequence[int]) -> None:
     """PostgreSQL: the mentions of newly inserted articles (nothing to delete first)."""
-    insert = text(_POSTGRESQL_COPY + "WHERE a.id IN :ids ON CONFLICT DO NOTHING").bindparams(
-        bindparam("ids", expanding=True)
-    )
+    insert = text(
+        dialect.mentions_copy(dialect.POSTGRESQL) + "WHERE a.id IN :ids ON CONFLICT DO NOTHING"
+    ).bindparams(bindparam("ids", expanding=True))
     unique = sorted(set(article_ids))
     for start in range(0, len(unique), _CHUNK):
         await conn.execute(insert, {"ids": unique[start : start + _CHUNK]})

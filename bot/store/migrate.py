@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.store import dialect
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -39,16 +41,12 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
 
 
-MIGRATION_LOCK = 0x43485057  # "CHPW": one advisory lock id for every ChipWire database
-
-
 async def upgrade_to_head(engine: AsyncEngine) -> None:
     """Several processes starting on one PostgreSQL database migrate one at a time: the first
     takes the advisory lock (held until its transaction ends), the others wait, then find the
     schema at head. SQLite has one process (the store's lock file) and a database-wide lock."""
     async with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            await connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
-            )
+        lock = dialect.migration_lock(connection.dialect.name)
+        if lock is not None:
+            await connection.execute(lock)
         await connection.run_sync(_upgrade)

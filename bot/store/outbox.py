@@ -20,6 +20,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.engine import Row
 
 from bot.models import Subscription
+from bot.store import dialect
 from bot.store.rows import from_row
 from bot.store.schema import (
     alerts,
@@ -202,8 +203,7 @@ def claim_due(
         .order_by(outbox.c.id)
         .limit(limit)
     )
-    if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+    due = dialect.for_claim(conn.dialect.name, due)
     claimed = conn.execute(
         update(outbox)
         .where(outbox.c.id.in_(due.scalar_subquery()), free)
@@ -236,8 +236,7 @@ def claim_due_feeds(conn: Connection, *, owner: str, now: datetime, lease: timed
     free = or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now)
     due = or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now)
     chosen = select(feeds.c.id).where(due, free).order_by(feeds.c.id)
-    if conn.dialect.name == "postgresql":
-        chosen = chosen.with_for_update(skip_locked=True)
+    chosen = dialect.for_claim(conn.dialect.name, chosen)
     claimed = conn.execute(
         update(feeds)
         .where(feeds.c.id.in_(chosen.scalar_subquery()), free)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, String, cast, distinct, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.models import Subscription, SubscriptionConfig
+from bot.store import dialect
 from bot.store.digests import subscription_values, to_subscription
 from bot.store.rows import StoredArticle, from_row
 from bot.store.schema import article_companies as named
@@ -160,7 +161,7 @@ def first_day_counts(
     article not yet grouped is its own story. Counted in the database: a year of a busy
     company is tens of thousands of mentions."""
     story = func.coalesce(articles.c.story_key, literal("article:") + cast(articles.c.id, String))
-    day = _utc_day(conn.dialect.name, named.c.published_at)
+    day = dialect.utc_day(conn.dialect.name, named.c.published_at)
     firsts = (
         select(named.c.company_id, func.min(day).label("day"))
         .join(articles, articles.c.id == named.c.article_id)
@@ -184,12 +185,6 @@ def _relevant_mentions(
         named.c.published_at >= since,
         named.c.published_at < until,
     )
-
-
-def _utc_day(dialect: str, column: Any) -> Any:
-    if dialect == "sqlite":  # stored as naive UTC text, "YYYY-MM-DD HH:MM:SS.ffffff"
-        return func.substr(column, 1, 10)
-    return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
 
 
 def source_count(

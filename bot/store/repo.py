@@ -7,13 +7,11 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode
 
-from sqlalchemy import bindparam, event, func, or_, select, text, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.models import (
     Article,
@@ -24,11 +22,10 @@ from bot.models import (
     Subscription,
     SubscriptionConfig,
 )
-from bot.settings import safe_url, sqlite_parts
-from bot.store import delivery_log, digests, mentions, outbox, reconcile
+from bot.settings import safe_url
+from bot.store import delivery_log, dialect, digests, mentions, outbox, reconcile
 from bot.store.errors import Conflict, StoreError
 from bot.store.failures import StoreFailure, failure_from
-from bot.store.failures import install as install_failures
 from bot.store.ingest import (
     FeedUpdate,
     IngestResult,
@@ -41,7 +38,6 @@ from bot.store.reconcile import SyncPlan, new_feed_values
 from bot.store.records import article_record, verdict_columns
 from bot.store.rows import ArticleText, FeedSummary, StoredArticle, aware, from_row
 from bot.store.schema import article_sources, articles, feeds
-from bot.store.search import newest_matches_postgresql, newest_matches_sqlite
 
 T = TypeVar("T")
 
@@ -53,7 +49,7 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         # SQLite has one writer; queueing here beats SQLITE_BUSY when a read turns into a write
-        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._write_lock = asyncio.Lock() if dialect.one_writer(self.dialect) else None
         self.failure: StoreFailure | None = None  # the last write's, until one succeeds
 
     @asynccontextmanager
@@ -89,7 +85,7 @@ class Store:
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Store:
-        engine = _create_engine(url)
+        engine = dialect.create_engine(url)
         store = cls(engine)
         try:
             if migrate:
@@ -370,7 +366,7 @@ class Store:
 
     async def release_stale_leases(self) -> None:
         """On SQLite (one process by design) every lease at start is a dead predecessor's."""
-        if self.dialect == "sqlite":
+        if dialect.one_writer(self.dialect):
             await self.write(outbox.release_leases)
 
     async def digest_state(self, subscription_id: int, period_end: datetime) -> str | None:
@@ -415,39 +411,16 @@ class Store:
         terms = _search_terms(text)
         if not terms:
             return []
-        find = newest_matches_postgresql if self.dialect == "postgresql" else newest_matches_sqlite
         async with self.engine.connect() as conn:
             rows = await conn.run_sync(
-                lambda sync: find(sync, terms, limit=limit, company=company, since=since)
+                lambda sync: dialect.newest_matches(
+                    sync, terms, limit=limit, company=company, since=since
+                )
             )
         return [from_row(StoredArticle, row) for row in rows]
 
 
 # helpers -----------------------------------------------------------------------------------
-
-
-def _create_engine(url: str) -> AsyncEngine:
-    if url.startswith("sqlite"):
-        path, options = sqlite_parts(url)
-        timeout = float(options.pop("timeout", 30))
-        target = url.split("?", 1)[0]
-        if options:  # SQLite honours these only in its URI form
-            absolute = quote(str(Path(path).expanduser().resolve()))
-            target = f"sqlite+aiosqlite:///file:{absolute}?{urlencode(options)}&uri=true"
-        engine = create_async_engine(target, connect_args={"timeout": timeout})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    else:
-        engine = create_async_engine(url, pool_pre_ping=True)
-    install_failures(engine, url)
-    return engine
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
 
 
 def _first_line(exc: BaseException) -> str:
