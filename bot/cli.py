@@ -993,8 +993,6 @@ def _print_articles(articles: Sequence[StoredArticle], as_json: bool, empty: str
 
 
 async def cmd_latest(args: argparse.Namespace) -> int:
-    from bot.store import queries
-
     async def work(app: App) -> int:
         from bot.settings import ConfigError
 
@@ -1004,9 +1002,7 @@ async def cmd_latest(args: argparse.Namespace) -> int:
             return _fail(str(exc), EXIT_CONFIG)
         count = max(1, min(args.count, 100))
         threshold = app.settings.relevance_threshold
-        found = await app.store.read(
-            queries.latest_articles, company, limit=count, min_score=threshold
-        )
+        found = await app.store.latest_articles(company, limit=count, min_score=threshold)
         _print_articles(found, args.json, "no relevant articles stored yet: 'chipwire poll --once'")
         return EXIT_OK
 

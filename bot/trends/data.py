@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from bot.store import queries
 from bot.trends.series import CompanySeries, TrendData
 
 if TYPE_CHECKING:
@@ -54,10 +53,7 @@ async def trend_data(
     """Daily relevant-story counts of the companies over the `days` UTC days ending `today`."""
     window = window_days(today, days)
     since, until = window_bounds(window)
-    rows = await store.read(
-        queries.first_day_counts, company_ids, since, until, min_score=min_score
-    )
-    sources = await store.read(queries.source_count, company_ids, since, until, min_score=min_score)
+    rows, sources = await store.trend_counts(company_ids, since, until, min_score=min_score)
     counts = counts_by_day(rows, window, company_ids)
     series = tuple(
         CompanySeries(company, names.get(company, company), counts[company])
