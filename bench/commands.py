@@ -31,6 +31,7 @@ from bot.commands.table import dispatch, make_context
 from bot.models import Article, Classification, FeedConfig
 from bot.settings import settings_from_mapping
 from bot.store.repo import Store
+from tests.support import ingest
 
 NOW = datetime(2026, 11, 28, 8, tzinfo=UTC)
 YEAR = timedelta(days=365)
@@ -91,7 +92,7 @@ async def fill(store: Store, total: int, *, at_once: bool = False) -> None:
         times = [NOW - timedelta(seconds=age) for age in ages[start : start + batch]]
         items = [fake(start + k, when, rng) for k, when in enumerate(times)]
         seen = NOW if at_once else max(times) + timedelta(minutes=rng.uniform(1, 15))
-        await store.ingest(feed, items, seen)
+        await ingest(store, feed, items, seen)
 
 
 async def measure(

@@ -33,6 +33,7 @@ from bot.platforms.console.render import render_console
 from bot.platforms.discord.render import render_discord
 from bot.platforms.slack.render import render_slack
 from bot.store.repo import Store
+from tests.support import ingest
 
 NOW = datetime(2026, 11, 28, 8, tzinfo=UTC)
 COMPANIES = ("nvidia", "amd", "huawei", "tsmc", "smic", "intel", "ant-group", "alibaba", "samsung")
@@ -70,14 +71,14 @@ async def fill(store: Store, total: int, candidates: int) -> None:
     )
     old = [fake(n, rng, fresh=False) for n in range(total - candidates)]
     for start in range(0, len(old), 5000):
-        await store.ingest(feed, old[start : start + 5000], NOW - timedelta(days=3))
+        await ingest(store, feed, old[start : start + 5000], NOW - timedelta(days=3))
         feed = await store.get_feed(feed.id) or feed
     fresh_feed = await store.add_feed(
         FeedConfig(url="https://bench.example/new"), "cli", NOW, history=False
     )
     fresh = [fake(n, rng, fresh=True) for n in range(total - candidates, total)]
     for start in range(0, len(fresh), 5000):
-        await store.ingest(fresh_feed, fresh[start : start + 5000], NOW - timedelta(hours=1))
+        await ingest(store, fresh_feed, fresh[start : start + 5000], NOW - timedelta(hours=1))
         fresh_feed = await store.get_feed(fresh_feed.id) or fresh_feed
 
 

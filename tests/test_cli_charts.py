@@ -13,7 +13,7 @@ from bot.cli import main
 from bot.models import Classification, FeedConfig
 from bot.settings import load_settings
 from bot.store.repo import Store
-from tests.support import article
+from tests.support import article, ingest
 
 
 def seed(config: Path) -> None:
@@ -34,7 +34,7 @@ def seed(config: Path) -> None:
                 + [Classification(True, 0.9, ("huawei",), ("t",))] * 2
             )
         ]
-        await store.ingest(state, items, now)
+        await ingest(store, state, items, now)
         await store.close()
 
     asyncio.run(fill())

@@ -14,7 +14,7 @@ from bot.digest.deliver import DeliveryContext, deliver_due
 from bot.models import Classification, FeedConfig, SubscriptionConfig
 from bot.store.repo import Store
 from tests.digest.test_deliver import RecordingPoster
-from tests.support import article
+from tests.support import article, ingest, sync_config_subscriptions
 
 NVIDIA = Classification(True, 0.9, ("nvidia",), ("test",))
 NVIDIA_WEAK = Classification(True, 0.55, ("nvidia",), ("test",))
@@ -32,7 +32,7 @@ async def delivered(tmp_path: Path) -> tuple[Path, str]:
         subscription = SubscriptionConfig(
             target="console", schedule="* * * * *", companies=("nvidia",), min_relevance=0.6
         )
-        await store.sync_config_subscriptions([subscription], before)
+        await sync_config_subscriptions(store, [subscription], before)
         fresh = await store.add_feed(
             FeedConfig("https://a.example/f", "A"), "cli", before, history=False
         )
@@ -42,9 +42,9 @@ async def delivered(tmp_path: Path) -> tuple[Path, str]:
             (article(3), OFF_TOPIC),
             (article(4), NVIDIA_WEAK),
         ]
-        await store.ingest(fresh, rows, before)
+        await ingest(store, fresh, rows, before)
         old = await store.add_feed(FeedConfig("https://b.example/f", "B"), "cli", before)
-        await store.ingest(old, [(article(5), NVIDIA)], before)  # its first poll: history
+        await ingest(store, old, [(article(5), NVIDIA)], before)  # its first poll: history
         [outcome] = await deliver_due(
             DeliveryContext(store, {"console": RecordingPoster()}, lambda: now)
         )

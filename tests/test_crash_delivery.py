@@ -39,7 +39,7 @@ from bot.store import queries
 from bot.store.repo import Store
 from bot.store.schema import articles, outbox
 from tests.chatstandins import SLACK_BOT_TOKEN, ChatStandIns, chat_stand_ins
-from tests.support import POSTGRES_ADMIN_URL, postgres_available
+from tests.support import POSTGRES_ADMIN_URL, postgres_available, writing
 
 TARGETS = ("discord:111", "discord:222", "slack:C111", "slack:C222")
 ITEM_EVERY = 1.2  # seconds: the feed gains an item this often
@@ -170,7 +170,7 @@ async def _seed(url: str, feed_url: str) -> None:
         past = datetime.now(UTC) - timedelta(minutes=2)
         feed = FeedConfig(url=feed_url, name="Chip news", interval=2, allow_private_address=True)
         await store.add_feed(feed, "cli", past, history=False)
-        async with store.writing() as conn:
+        async with writing(store) as conn:
             for target in TARGETS:
                 config = SubscriptionConfig(
                     target=target,

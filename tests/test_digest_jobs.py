@@ -13,6 +13,7 @@ from bot.jobs import DigestJobs
 from bot.models import SubscriptionConfig
 from bot.store import queries
 from bot.store.repo import Store
+from tests.support import writing
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 
@@ -26,12 +27,12 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 async def subscribe(store: Store, target: str, schedule: str) -> None:
     config = SubscriptionConfig(target=target, schedule=schedule, timezone="Europe/Rome")
-    async with store.writing() as conn:
+    async with writing(store) as conn:
         await conn.run_sync(queries.save_chat_subscription, config, NOW)
 
 
 async def unsubscribe(store: Store, target: str) -> None:
-    async with store.writing() as conn:
+    async with writing(store) as conn:
         await conn.run_sync(queries.remove_chat_subscription, target)
 
 

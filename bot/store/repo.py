@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.models import (
-    Article,
     Classification,
     DigestArticle,
     FeedConfig,
@@ -46,7 +45,6 @@ from bot.store.failures import StoreFailure, failure_from
 from bot.store.ingest import FeedUpdate, IngestResult, PollWrite, recent_guids, write_polls
 from bot.store.migrate import upgrade_to_head
 from bot.store.reconcile import SyncPlan
-from bot.store.records import article_record
 from bot.store.rows import ArticleText, FeedSummary, StoredArticle
 
 T = TypeVar("T")
@@ -291,43 +289,6 @@ class Store:
         self, article_id: int, target: str | None = None
     ) -> list[delivery_log.TargetVerdict] | None:
         return await self.read(delivery_log.article_verdicts, article_id, target)
-
-    # used by tests only (moved to tests/support next) ---------------------------------------
-
-    @asynccontextmanager
-    async def writing(self) -> AsyncIterator[AsyncConnection]:
-        async with self._writing() as conn:
-            yield conn
-
-    async def sync_config_feeds(self, configured: Sequence[FeedConfig], now: datetime) -> None:
-        await self.sync_config(configured, None, now)
-
-    async def sync_config_subscriptions(
-        self, configured: Sequence[SubscriptionConfig], now: datetime
-    ) -> None:
-        await self.sync_config(None, configured, now)
-
-    async def due_feeds(self, now: datetime) -> list[FeedState]:
-        return [
-            f
-            for f in await self.list_feeds()
-            if not f.paused and (f.next_poll_at is None or f.next_poll_at <= now)
-        ]
-
-    async def record_poll(self, feed: FeedState, result: FeedUpdate) -> FeedState:
-        await self.write_polls([PollWrite(feed, result)], result.polled_at)
-        stored = await self.get_feed(feed.id)
-        assert stored is not None
-        return stored
-
-    async def ingest(
-        self, feed: FeedState, items: Sequence[tuple[Article, Classification | None]], now: datetime
-    ) -> IngestResult:
-        """One feed's entries, as a successful poll without new validators."""
-        update = FeedUpdate(now, now, 200, None, success=True, body_hash=feed.body_hash)
-        records = [article_record(a, c) for a, c in items]
-        [result] = await self.write_polls([PollWrite(feed, update, records, parsed=True)], now)
-        return result
 
 
 def _first_line(exc: BaseException) -> str:

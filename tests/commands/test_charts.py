@@ -17,7 +17,7 @@ from bot.trends import present as trends
 from bot.trends.cache import ChartCache
 from bot.trends.series import TrendData
 from tests.commands.test_commands import settings_for
-from tests.support import article
+from tests.support import article, ingest
 
 NOW = datetime(2026, 11, 28, 15, tzinfo=UTC)
 TODAY = NOW.date()
@@ -54,7 +54,7 @@ async def seed(store: Store) -> None:
         feeds[name] = await store.add_feed(config, "cli", NOW - timedelta(days=90), history=False)
     for name, n, classified, days_ago in SEED:
         when = on(days_ago)
-        await store.ingest(feeds[name], [(article(n, published_at=when), classified)], when)
+        await ingest(store, feeds[name], [(article(n, published_at=when), classified)], when)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from bot.platforms.console.commands import ask
 from bot.platforms.console.render import render_reply
 from bot.settings import FetchSettings, Settings
 from bot.store.repo import Store
-from tests.support import article
+from tests.support import article, ingest, sync_config_subscriptions
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 INGESTED = NOW - timedelta(hours=1)
@@ -48,7 +48,7 @@ async def stored(store: Store, name: str, *items: tuple[int, Classification, dic
     config = FeedConfig(url=f"https://{name.lower().replace(' ', '-')}.example/feed", name=name)
     state = await store.add_feed(config, "cli", INGESTED, history=False)
     rows = [(article(n, source=name, **changes), verdict) for n, verdict, changes in items]
-    await store.ingest(state, rows, INGESTED)
+    await ingest(store, state, rows, INGESTED)
 
 
 def ago(days: float) -> datetime:
@@ -231,7 +231,7 @@ async def test_subscribe_rejects_what_it_cannot_read(ctx: Context) -> None:
 
 async def test_a_config_subscription_is_not_changed_from_chat(ctx: Context) -> None:
     config = SubscriptionConfig(target="discord:42", schedule="0 8 * * *")
-    await ctx.store.sync_config_subscriptions([config], NOW)
+    await sync_config_subscriptions(ctx.store, [config], NOW)
     assert_private_error(await run(ctx, "subscribe nvidia"), "config file")
     assert_private_error(await run(ctx, "unsubscribe"), "config file")
     [sub] = await ctx.store.list_subscriptions()

@@ -20,7 +20,7 @@ from bot.platforms.console.poster import ConsolePoster
 from bot.platforms.journal import PartJournal
 from bot.settings import DigestSettings
 from bot.store.repo import Store
-from tests.support import article
+from tests.support import article, ingest, sync_config_subscriptions
 
 
 class Clock:
@@ -75,7 +75,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 async def subscribe(store: Store, at: datetime, **changes: object) -> Subscription:
     config = SubscriptionConfig(target="console", schedule="0 8 * * *", timezone="Europe/Rome")
-    await store.sync_config_subscriptions([replace(config, **changes)], at)  # type: ignore[arg-type]
+    await sync_config_subscriptions(store, [replace(config, **changes)], at)  # type: ignore[arg-type]
     [subscription] = await store.list_subscriptions()
     return subscription
 
@@ -89,7 +89,7 @@ async def stored(
         (article(n, title=f"Story {n} about chips", published_at=when, source=config.name), c)
         for n, c in items
     ]
-    await store.ingest(state, rows, when)
+    await ingest(store, state, rows, when)
 
 
 def context(store: Store, clock: Clock, poster: RecordingPoster) -> DeliveryContext:
@@ -301,7 +301,8 @@ async def test_daily_digests_and_a_switched_off_chart_carry_none(store: Store) -
     clock.now = utc(2026, 11, 23, 8, 0, 5)
     [outcome] = await deliver_due(off)
     assert outcome.status == "sent" and poster.digests[0].chart is None
-    await store.sync_config_subscriptions(
+    await sync_config_subscriptions(
+        store,
         [SubscriptionConfig(target="console", schedule="0 8 * * *", timezone="Europe/Rome")],
         clock.now,
     )

@@ -15,7 +15,7 @@ from bot.models import FeedConfig, FeedState
 from bot.platforms.console.ingest_report import print_feed_table
 from bot.store.errors import StoreError
 from tests.feedserver import FeedServer, feed_server, rss
-from tests.support import at, open_store, postgres_available
+from tests.support import at, due_feeds, open_store, postgres_available
 
 
 class Clock:
@@ -127,7 +127,7 @@ async def test_failures_back_off_and_retry_after_is_honoured(
     await poll_all(ctx)
     stored = await ctx.store.get_feed(feed.id)
     assert stored is not None and stored.next_poll_at == at(20) + timedelta(hours=2)
-    assert await ctx.store.due_feeds(at(20) + timedelta(hours=1)) == []
+    assert await due_feeds(ctx.store, at(20) + timedelta(hours=1)) == []
 
 
 def test_jitter_spreads_feeds_within_ten_percent() -> None:

@@ -10,7 +10,7 @@ from bot.models import Classification, FeedConfig
 from bot.store.cjk import has_cjk, index_text, query_grams
 from bot.store.migrate import alembic_config
 from bot.store.repo import Store
-from tests.support import article
+from tests.support import article, ingest
 
 NOW = datetime(2026, 12, 3, 8, tzinfo=UTC)
 CHIPS = Classification(True, 0.9, ("huawei",), ("test",))
@@ -34,7 +34,7 @@ async def stored(store: Store) -> dict[int, int]:
         (article(n, title=title, summary=summary, published_at=NOW - timedelta(hours=n)), CHIPS)
         for n, (title, summary) in TEXTS.items()
     ]
-    await store.ingest(state, items, NOW)
+    await ingest(store, state, items, NOW)
     async with store.engine.connect() as conn:
         rows = await conn.execute(text("SELECT url, id FROM articles"))
         return {int(row.url.rsplit("/", 1)[1]): row.id for row in rows}

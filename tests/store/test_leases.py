@@ -5,7 +5,7 @@ from datetime import timedelta
 from bot.models import FeedConfig, SubscriptionConfig
 from bot.store import outbox
 from bot.store.repo import Store
-from tests.support import at
+from tests.support import at, sync_config_subscriptions
 
 LEASE = timedelta(minutes=1)
 
@@ -29,7 +29,7 @@ async def test_a_queued_post_goes_to_one_process_and_cannot_be_queued_twice(
     from bot.store.errors import Conflict
 
     config = SubscriptionConfig(target="discord:1", schedule="0 8 * * *")
-    await store.sync_config_subscriptions([config], at(1))
+    await sync_config_subscriptions(store, [config], at(1))
     [subscription] = await store.list_subscriptions()
     queue = {
         "subscription": subscription,

@@ -12,7 +12,7 @@ from bot.store.migrate import alembic_config
 from bot.store.repo import Store
 from bot.store.schema import article_companies
 from bot.store.search import newest_matches_sqlite
-from tests.support import article
+from tests.support import article, ingest
 
 NOW = datetime(2026, 11, 28, 8, tzinfo=UTC)
 CHIPS = Classification(True, 0.9, ("nvidia", "huawei"), ("bench",))
@@ -40,7 +40,7 @@ async def ids_by_url(store: Store) -> dict[str, int]:
 
 async def test_ingest_records_one_mention_per_company(store: Store) -> None:
     state = await feed(store)
-    await store.ingest(state, [(article(1), CHIPS), (article(2), PHONES)], NOW)
+    await ingest(store, state, [(article(1), CHIPS), (article(2), PHONES)], NOW)
     ids = await ids_by_url(store)
     one, two = ids["https://news.example/1"], ids["https://news.example/2"]
     assert await mention_rows(store) == {
@@ -52,7 +52,7 @@ async def test_ingest_records_one_mention_per_company(store: Store) -> None:
 
 async def test_reclassifying_replaces_the_mentions(store: Store) -> None:
     state = await feed(store)
-    await store.ingest(state, [(article(1), CHIPS)], NOW)
+    await ingest(store, state, [(article(1), CHIPS)], NOW)
     one = (await ids_by_url(store))["https://news.example/1"]
     await store.set_classifications([(one, Classification(True, 0.7, ("amd",), ("x",)))])
     assert await mention_rows(store) == {("amd", one, True)}
@@ -60,7 +60,7 @@ async def test_reclassifying_replaces_the_mentions(store: Store) -> None:
 
 async def test_deleting_an_article_deletes_its_mentions(store: Store) -> None:
     state = await feed(store)
-    await store.ingest(state, [(article(1), CHIPS), (article(2), PHONES)], NOW)
+    await ingest(store, state, [(article(1), CHIPS), (article(2), PHONES)], NOW)
     async with store.engine.begin() as conn:
         await conn.execute(text("DELETE FROM articles WHERE url = 'https://news.example/1'"))
     assert {company for company, _, _ in await mention_rows(store)} == {"huawei"}
@@ -68,7 +68,7 @@ async def test_deleting_an_article_deletes_its_mentions(store: Store) -> None:
 
 async def test_a_future_date_is_clamped_to_when_the_entry_was_first_seen(store: Store) -> None:
     state = await feed(store)
-    await store.ingest(state, [(article(1, published_at=NOW + timedelta(days=3)), CHIPS)], NOW)
+    await ingest(store, state, [(article(1, published_at=NOW + timedelta(days=3)), CHIPS)], NOW)
     (stored,) = await store.search("Story")
     assert stored.published_at == NOW
 
@@ -91,7 +91,7 @@ async def fill_in_publication_order(store: Store, count: int) -> dict[int, datet
             )
             for n in batch
         ]
-        await store.ingest(state, items, max(published[n] for n in batch) + timedelta(minutes=5))
+        await ingest(store, state, items, max(published[n] for n in batch) + timedelta(minutes=5))
     return published
 
 
@@ -154,7 +154,7 @@ async def test_search_when_stored_order_says_nothing_about_dates(tmp_path) -> No
             (article(n, title=f"Lithography {n}", published_at=published[n]), CHIPS)
             for n in published
         ]
-        await store.ingest(state, items, NOW)
+        await ingest(store, state, items, NOW)
         async with store.engine.connect() as conn:
             rows = await conn.run_sync(
                 lambda c: newest_matches_sqlite(c, ["lithography"], limit=5, first_chunk=2)
@@ -166,7 +166,7 @@ async def test_search_when_stored_order_says_nothing_about_dates(tmp_path) -> No
 
 async def test_migration_0005_copies_the_mentions_of_stored_articles(store: Store) -> None:
     state = await feed(store)
-    await store.ingest(state, [(article(1), CHIPS), (article(2), PHONES)], NOW)
+    await ingest(store, state, [(article(1), CHIPS), (article(2), PHONES)], NOW)
     before = await mention_rows(store)
     async with store.engine.begin() as conn:
         await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0004"))
@@ -184,7 +184,7 @@ async def test_stories_count_once_per_company_on_their_first_utc_day(store: Stor
         (article(4, published_at=late + timedelta(hours=3)), PHONES),  # not relevant
         (article(5, published_at=late - timedelta(days=5)), CHIPS),  # before the window
     ]
-    await store.ingest(state, items, NOW)
+    await ingest(store, state, items, NOW)
     ids = await ids_by_url(store)
     await store.set_story_keys([(ids[f"https://news.example/{n}"], "s1") for n in (1, 2)])
     since = datetime(2026, 11, 25, tzinfo=UTC)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from bot.models import ABOUT, MENTIONED, Classification, FeedConfig
 from bot.store.repo import Store
 from bot.store.schema import article_companies
-from tests.support import article
+from tests.support import article, ingest
 
 NOW = datetime(2026, 12, 3, 8, tzinfo=UTC)
 BERRY = Classification(False, 0.0, (), ("meta: mentioned in passing",), (("meta", MENTIONED),))
@@ -26,7 +26,7 @@ async def stored(store: Store) -> None:
         ),
         (article(2, title="Nvidia Rubin enters production", summary="HBM4 from SK Hynix."), RUBIN),
     ]
-    await store.ingest(state, items, NOW)
+    await ingest(store, state, items, NOW)
 
 
 async def test_company_counts_read_subjects_only(store: Store) -> None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from bot.models import Article
+from bot.models import Article, Classification, FeedConfig, FeedState, SubscriptionConfig
+from bot.store.ingest import FeedUpdate, IngestResult, PollWrite
+from bot.store.records import article_record
 from bot.store.repo import Store
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -85,3 +87,51 @@ def article(
     }
     values.update(changes)
     return Article(**values)  # type: ignore[arg-type]
+
+
+# What tests ask of a store beyond what the bot does --------------------------------------------
+
+
+async def ingest(
+    store: Store,
+    feed: FeedState,
+    items: Sequence[tuple[Article, Classification | None]],
+    now: datetime,
+) -> IngestResult:
+    """One feed's entries stored as a successful poll without new validators."""
+    update = FeedUpdate(now, now, 200, None, success=True, body_hash=feed.body_hash)
+    records = [article_record(a, c) for a, c in items]
+    [result] = await store.write_polls([PollWrite(feed, update, records, parsed=True)], now)
+    return result
+
+
+async def record_poll(store: Store, feed: FeedState, result: FeedUpdate) -> FeedState:
+    """A poll's outcome stored; the feed as it is now."""
+    await store.write_polls([PollWrite(feed, result)], result.polled_at)
+    stored = await store.get_feed(feed.id)
+    assert stored is not None
+    return stored
+
+
+async def sync_config_feeds(store: Store, configured: Sequence[FeedConfig], now: datetime) -> None:
+    await store.sync_config(configured, None, now)
+
+
+async def sync_config_subscriptions(
+    store: Store, configured: Sequence[SubscriptionConfig], now: datetime
+) -> None:
+    await store.sync_config(None, configured, now)
+
+
+async def due_feeds(store: Store, now: datetime) -> list[FeedState]:
+    """The feeds a poll at `now` would fetch (pause and next_poll_at, no leases)."""
+    return [
+        f
+        for f in await store.list_feeds()
+        if not f.paused and (f.next_poll_at is None or f.next_poll_at <= now)
+    ]
+
+
+def writing(store: Store) -> AbstractAsyncContextManager[AsyncConnection]:
+    """A write transaction straight on the store's engine, for what a test arranges by hand."""
+    return store.engine.begin()
