@@ -18,13 +18,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.models import FeedConfig, SubscriptionConfig
 from bot.settings import safe_url, sqlite_parts
-from bot.store import dialect
 from bot.store.errors import StoreError
 from bot.store.failures import StoreFailure
 from bot.store.failures import install as install_failures
 from bot.store.migrate import HEAD_REVISION, current_revision
 from bot.store.reconcile import SyncPlan, plan_sync
-from bot.store.repo import Store
+from bot.store.repo import Store, create_engine
 from bot.store.schema import articles, feeds
 
 SQLITE_PREFIX = "sqlite+aiosqlite:///"
@@ -84,7 +83,7 @@ async def inspect_store(
 
 async def write_problem(url: str) -> str | None:
     """Why the bot could not write to this (current) store, or None (see Store.probe_write)."""
-    store = Store(dialect.create_engine(url))
+    store = Store(create_engine(url))
     try:
         await store.probe_write()
     except StoreFailure as exc:

@@ -42,6 +42,7 @@ from bot.store import (
 )
 from bot.store.errors import Conflict, StoreError
 from bot.store.failures import StoreFailure, failure_from
+from bot.store.failures import install as install_failures
 from bot.store.ingest import FeedUpdate, IngestResult, PollWrite, recent_guids, write_polls
 from bot.store.migrate import upgrade_to_head
 from bot.store.reconcile import SyncPlan
@@ -61,7 +62,7 @@ class Store:
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Store:
-        engine = dialect.create_engine(url)
+        engine = create_engine(url)
         store = cls(engine)
         try:
             if migrate:
@@ -289,6 +290,13 @@ class Store:
         self, article_id: int, target: str | None = None
     ) -> list[delivery_log.TargetVerdict] | None:
         return await self.read(delivery_log.article_verdicts, article_id, target)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """The engine for `url`, its database errors classified (bot/store/failures.py)."""
+    engine = dialect.create_engine(url)
+    install_failures(engine, url)
+    return engine
 
 
 def _first_line(exc: BaseException) -> str:
