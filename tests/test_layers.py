@@ -140,3 +140,32 @@ def test_engine_uses_are_found(tmp_path: Path) -> None:
     (tmp_path / "store" / "repo.py").write_text("self.engine = engine\n")
     (tmp_path / "cli.py").write_text("async def f(app):\n    return app.store.engine\n")
     assert engine_uses(tmp_path) == ["cli.py:2"]
+
+
+def dialect_branches(package: Path = PACKAGE) -> list[str]:
+    """Comparisons with a database's name outside store/dialect.py (migrations are history)."""
+    names = {"sqlite", "postgresql"}
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package).as_posix()
+        if relative == "store/dialect.py" or relative.startswith("store/migrations/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Compare):
+                sides = [node.left, *node.comparators]
+                if any(isinstance(s, ast.Constant) and s.value in names for s in sides):
+                    found.append(f"{relative}:{node.lineno}")
+    return found
+
+
+def test_sqlite_and_postgresql_differ_in_one_file() -> None:
+    assert dialect_branches() == []
+
+
+def test_dialect_branches_are_found(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "dialect.py").write_text("ONE = name == 'sqlite'\n")
+    (tmp_path / "store" / "outbox.py").write_text(
+        "if conn.dialect.name == 'postgresql':\n    pass\n"
+    )
+    assert dialect_branches(tmp_path) == ["store/outbox.py:1"]
