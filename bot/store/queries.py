@@ -1,10 +1,10 @@
 """Questions the chat commands ask that the store's named queries do not cover.
 
-Each function takes a sync `Connection`; call it through
-`async with store.engine.connect() as conn: await conn.run_sync(fn, ...)` (writes through
-`store.engine.begin()`). Companies are stored as a JSON array of ids, and an id cannot hold a
-quote, so `companies LIKE '%"id"%'` matches exactly that id; per-company questions read the
-`article_companies` table (one row per mention, clustered by company and time) instead.
+Each function takes a sync `Connection`; run it with `Store.read(fn, ...)` (writes with
+`Store.write`), as the commands' `read(ctx, fn, ...)` and `write(ctx, fn, ...)` do. Companies
+are stored as a JSON array of ids, and an id cannot hold a quote, so `companies LIKE '%"id"%'`
+matches exactly that id; per-company questions read the `article_companies` table (one row per
+mention, clustered by company and time) instead.
 """
 
 from __future__ import annotations
