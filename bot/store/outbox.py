@@ -290,7 +290,9 @@ def retry_later(
         )
     )
     if post.kind == "digest":
-        _set_run(conn, post, state="failed", updated_at=now, last_error=error[:500])
+        # A digest the platform took part of is not failed: readers saw it; the rest follows.
+        state = "pending" if ACCEPTED in part_states(conn, post.id).values() else "failed"
+        _set_run(conn, post, state=state, updated_at=now, last_error=error[:500])
 
 
 def disable_target(conn: Connection, target: str, reason: str, now: datetime) -> list[int]:

@@ -382,3 +382,26 @@ async def test_a_lost_channel_disables_the_subscription_and_tells_the_admins(
     clock.now += ctx.max_backoff
     assert await deliver_pending(ctx) == []  # never retried
     assert fake.messages == []
+
+
+async def test_a_digest_slack_took_part_of_is_pending_not_failed_and_ends_sent(
+    store: Store, fake: FakeSlack, poster: SlackPoster
+) -> None:
+    clock = Clock(utc(2026, 11, 28, 7))
+    target = f"slack:{CHANNEL}"
+    sub = await subscribe(store, utc(2026, 11, 27, 12), target=target, top_stories=60)
+    ctx = DeliveryContext(store, {"slack": poster}, clock)
+    for n in range(0, 90, 30):  # enough stories for several messages
+        await stored(
+            store, utc(2026, 11, 28, 1), *((k, NVIDIA) for k in range(n, n + 30)), feed=f"f{n}"
+        )
+    fake.fail("chat.postMessage", "fatal_error", after=1)
+    period = utc(2026, 11, 28, 7)
+    first = await deliver_digest(ctx, sub, period)
+    assert first.status == "failed" and len(fake.messages) == 1
+    assert await store.digest_state(sub.id, period) == "pending"  # readers saw its first part
+    clock.now += ctx.first_backoff
+    [sent] = await deliver_pending(ctx)
+    assert sent.status == "sent" and await store.digest_state(sub.id, period) == "sent"
+    parts = [m.body["metadata"]["event_payload"]["part"] for m in fake.messages]
+    assert parts == [str(k) for k in range(len(parts))] and len(parts) > 1  # none twice
