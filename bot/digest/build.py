@@ -49,7 +49,7 @@ def rank_score(
 ) -> float:
     """The ranking score of one story (see the module docstring)."""
     age = max(0.0, now.timestamp() - story.published_at.timestamp())
-    recency = 0.5 ** (age / _HALF_LIFE_SECONDS)
+    recency = math.pow(0.5, age / _HALF_LIFE_SECONDS)
     priority = max((company_priority.get(c, 0.0) for c in story.companies), default=0.0)
     return (
         RELEVANCE_WEIGHT * story.score

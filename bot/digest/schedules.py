@@ -132,7 +132,8 @@ def period_start(cron: str, timezone: str, end: datetime, lookback: timedelta) -
 
 
 def next_fire(cron: str, timezone: str, now: datetime) -> datetime:
-    moment = _trigger(cron, timezone).get_next_fire_time(None, now + timedelta(microseconds=1))
+    after = now + timedelta(microseconds=1)
+    moment: datetime | None = _trigger(cron, timezone).get_next_fire_time(None, after)
     assert moment is not None  # a valid crontab always fires again
     return moment.astimezone(UTC)
 

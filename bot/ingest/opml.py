@@ -77,4 +77,7 @@ def write_opml(
         outline.set("xmlUrl", feed.url)
         if feed.language:
             outline.set("language", feed.language)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    document: bytes = etree.tostring(
+        root, xml_declaration=True, encoding="UTF-8", pretty_print=True
+    )
+    return document

@@ -70,11 +70,11 @@ class SlackPlatform:
 
     async def serve(self) -> None:
         if self._socket is not None:
-            await self._socket.start_async()
+            await self._socket.start_async()  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
         if self._socket is not None:
-            await self._socket.close_async()
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
         await self.poster.close()
 
 
