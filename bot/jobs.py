@@ -98,13 +98,13 @@ async def _tracked(work: Awaitable[object]) -> None:
             _in_flight.discard(task)
 
 
-async def stop_in_flight(timeout: float = SHUTDOWN_SECONDS) -> None:
+async def stop_in_flight(grace_seconds: float = SHUTDOWN_SECONDS) -> None:
     """Cancel running jobs and wait: an interrupted write rolls back and the next run redoes it."""
     tasks = set(_in_flight)
     for task in tasks:
         task.cancel()
     if tasks:
-        await asyncio.wait(tasks, timeout=timeout)
+        await asyncio.wait(tasks, timeout=grace_seconds)
 
 
 async def poll_due_job(running: Running) -> None:

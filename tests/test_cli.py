@@ -70,7 +70,8 @@ def test_poll_once_prints_a_line_per_feed_and_exits_zero_despite_failures(
     out = capsys.readouterr().out
     assert "ok    feed 1    Good: 2 new articles" in out
     assert "FAIL  feed 2    Broken: HTTP 500" in out
-    assert "polled 2 feeds" in out and "1 failed" in out
+    assert "polled 2 feeds" in out
+    assert "1 failed" in out
 
 
 def test_feeds_list_json_reports_health_per_feed(
@@ -115,7 +116,9 @@ def test_check_reports_config_and_store(
     capsys.readouterr()
     assert main(["--config", str(config), "check"]) == 0
     out = capsys.readouterr().out
-    assert "config ok" in out and "2 feeds" in out and "store ok" in out
+    assert "config ok" in out
+    assert "2 feeds" in out
+    assert "store ok" in out
     assert "config and store agree: nothing to sync" in out
     assert "chat: no tokens set; chipwire run posts to the console" in out
 
@@ -137,7 +140,8 @@ def test_a_bad_config_exits_2_with_file_and_key_and_no_traceback(tmp_path: Path)
     bad.write_text("[[feeds]]\nurl = 'https://a.example/f'\ninterval = 'hourly'\n")
     result = run_cli("--config", str(bad), "poll", "--once")
     assert result.returncode == 2
-    assert str(bad) in result.stderr and "feeds[0].interval" in result.stderr
+    assert str(bad) in result.stderr
+    assert "feeds[0].interval" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -146,18 +150,21 @@ def test_an_unreachable_store_exits_3_with_advice(config: Path) -> None:
         "--config", str(config), "--database-url", "postgresql://nobody@127.0.0.1:9/x", "check"
     )
     assert result.returncode == 3
-    assert "CHIPWIRE_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
+    assert "CHIPWIRE_DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_an_unsupported_database_url_exits_2(config: Path) -> None:
     result = run_cli("--config", str(config), "--database-url", "mysql://root@localhost/x", "check")
-    assert result.returncode == 2 and "sqlite:///PATH" in result.stderr
+    assert result.returncode == 2
+    assert "sqlite:///PATH" in result.stderr
 
 
 def test_every_command_has_useful_help() -> None:
     for args in (["--help"], ["poll", "--help"], ["feeds", "list", "--help"], ["demo", "--help"]):
         result = run_cli(*args)
-        assert result.returncode == 0 and "usage: chipwire" in result.stdout
+        assert result.returncode == 0
+        assert "usage: chipwire" in result.stdout
 
 
 def test_classify_reads_json_lines_and_keeps_going_after_a_bad_one(config: Path) -> None:
@@ -187,7 +194,10 @@ def test_eval_prints_both_classifiers(config: Path, capsys: pytest.CaptureFixtur
     code = main(["--config", str(config), "eval", "--part", "dev"])
     out = capsys.readouterr().out
     assert code == (0 if "all targets met" in out else 1)
-    assert "baseline" in out and "subj P" in out and "rel F1" in out and "story pairs" in out
+    assert "baseline" in out
+    assert "subj P" in out
+    assert "rel F1" in out
+    assert "story pairs" in out
 
 
 def test_why_and_reclassify_use_the_stored_evidence(
@@ -197,7 +207,8 @@ def test_why_and_reclassify_use_the_stored_evidence(
     capsys.readouterr()
     assert main(["--config", str(config), "why", "https://n.example/1?utm_source=x"]) == 0
     out = capsys.readouterr().out
-    assert "Nvidia H20" in out and "companies: nvidia" in out
+    assert "Nvidia H20" in out
+    assert "companies: nvidia" in out
     assert main(["--config", str(config), "reclassify"]) == 0
     assert "reclassified 2 articles" in capsys.readouterr().out
     assert main(["--config", str(config), "why", "999"]) == 2
@@ -224,7 +235,8 @@ def test_feeds_list_json_flags_failing_feeds(
     main(["--config", str(config), "feeds", "list", "--json"])
     feeds = {f["name"]: f for f in json.loads(capsys.readouterr().out)}
     assert feeds["Broken"]["flags"] == ["failing"]
-    assert feeds["Good"]["flags"] == [] and feeds["Good"]["last_new_at"] is not None
+    assert feeds["Good"]["flags"] == []
+    assert feeds["Good"]["last_new_at"] is not None
 
 
 def test_output_piped_into_a_reader_that_leaves_is_not_a_traceback(config: Path) -> None:
@@ -239,7 +251,8 @@ def test_output_piped_into_a_reader_that_leaves_is_not_a_traceback(config: Path)
         timeout=60,
     )
     reader.stdin.close()
-    assert "Traceback" not in result.stderr and result.returncode == 0
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0
 
 
 def test_the_first_poll_says_its_articles_are_history_and_how_to_see_them(
@@ -254,10 +267,12 @@ def test_the_first_poll_says_its_articles_are_history_and_how_to_see_them(
     assert main(["--config", str(config), "poll", "--once"]) == 0
     out = capsys.readouterr().out
     assert "note: 2 articles from the first poll of 1 feed are kept as history" in out
-    assert "chipwire ask latest" in out and "digest --include-history" in out
+    assert "chipwire ask latest" in out
+    assert "digest --include-history" in out
     assert main(["--config", str(config), "digest", "--since", "7d"]) == 0
     out = capsys.readouterr().out
-    assert "Nothing new" in out and "'chipwire digest --include-history' shows them" in out
+    assert "Nothing new" in out
+    assert "'chipwire digest --include-history' shows them" in out
     assert main(["--config", str(config), "digest", "--since", "7d", "--include-history"]) == 0
     assert "Nvidia H20" in capsys.readouterr().out
     assert main(["--config", str(config), "poll", "--once"]) == 0
@@ -270,7 +285,8 @@ def test_every_subcommand_help_has_a_description_defaults_and_an_example() -> No
     commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     pages = {name: sub.format_help() for name, sub in commands.choices.items()}
     for name, page in pages.items():
-        assert "example: " in page and "chipwire " in page.split("example: ")[1], name
+        assert "example: " in page, name
+        assert "chipwire " in page.split("example: ")[1], name
         assert page.split("\n\n")[1].strip(), name  # a description after the usage
     assert "(default: 1800)" in run_cli("feeds", "add", "--help").stdout
     assert "(default: 24h)" in pages["digest"] or "default 24h" in pages["digest"]

@@ -50,7 +50,8 @@ def config(tmp_path: Path) -> Path:
 
 def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
     return struct.unpack(">II", data[16:24])
 
 

@@ -24,7 +24,8 @@ def test_an_unknown_company_in_a_subscription_fails_check_with_a_suggestion(
     config.write_text(HEAD + subscription('["nvida"]'), encoding="utf-8")
     assert main(["--config", str(config), "check"]) == 2
     err = capsys.readouterr().err
-    assert str(config) in err and "subscriptions[0]" in err
+    assert str(config) in err
+    assert "subscriptions[0]" in err
     assert "unknown company 'nvida'; did you mean Nvidia (nvidia)?" in err
 
 
@@ -58,7 +59,10 @@ def test_companies_lists_ids_names_aliases_and_tickers(
     assert main(["--config", str(config), "companies"]) == 0
     lines = capsys.readouterr().out.splitlines()
     nvidia = next(line for line in lines if line.startswith("nvidia "))
-    assert "Nvidia" in nvidia and "NVDA" in nvidia and "英伟达" in nvidia
+    assert "Nvidia" in nvidia
+    assert "NVDA" in nvidia
+    assert "英伟达" in nvidia
     assert main(["--config", str(config), "companies", "--json"]) == 0
     listing = {c["id"]: c for c in json.loads(capsys.readouterr().out)}
-    assert listing["huawei"]["name"] == "Huawei" and "华为" in listing["huawei"]["aliases"]
+    assert listing["huawei"]["name"] == "Huawei"
+    assert "华为" in listing["huawei"]["aliases"]

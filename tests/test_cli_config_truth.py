@@ -37,7 +37,8 @@ def test_check_creates_no_store_and_says_what_sync_would_do(
 ) -> None:
     code, out, _ = cli(config, capsys, "check")
     assert code == 0
-    assert "store: none yet" in out and "'chipwire sync'" in out
+    assert "store: none yet" in out
+    assert "'chipwire sync'" in out
     assert not (config.parent / "data").exists()  # not even the folder
 
     assert cli(config, capsys, "sync")[0] == 0
@@ -55,7 +56,8 @@ def test_sync_removes_what_the_file_no_longer_names_and_keeps_chat_and_cli_thing
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = cli(config, capsys, "sync")
-    assert code == 0 and "2 feeds added, 1 subscriptions added" in out
+    assert code == 0
+    assert "2 feeds added, 1 subscriptions added" in out
     code, out, _ = cli(config, capsys, "ask", "subscriptions")
     assert "from the config file" in out
     assert cli(config, capsys, "feeds", "add", "https://c.example/rss")[0] == 0
@@ -65,8 +67,11 @@ def test_sync_removes_what_the_file_no_longer_names_and_keeps_chat_and_cli_thing
     assert code == 0
     assert "1 feeds removed, 1 subscriptions removed" in out
     code, out, _ = cli(config, capsys, "feeds", "list", "--json")
-    assert "/b.xml" not in out and "/a.xml" in out and "c.example" in out
-    assert '"origin": "cli"' in out and '"origin": "config"' in out
+    assert "/b.xml" not in out
+    assert "/a.xml" in out
+    assert "c.example" in out
+    assert '"origin": "cli"' in out
+    assert '"origin": "config"' in out
     code, out, _ = cli(config, capsys, "ask", "subscriptions")
     assert "No subscriptions" in out
     # chat may now subscribe the channel; the subscription is chat's and sync leaves it
@@ -77,7 +82,8 @@ def test_sync_removes_what_the_file_no_longer_names_and_keeps_chat_and_cli_thing
     assert "left alone: subscription" in out
     assert "for console (chat's) is not the config file's" in out
     code, out, _ = cli(config, capsys, "ask", "subscriptions")
-    assert "Huawei" in out and "from the config file" not in out
+    assert "Huawei" in out
+    assert "from the config file" not in out
 
 
 def test_other_commands_do_not_write_the_config_into_the_store(
@@ -100,11 +106,15 @@ def test_a_config_feed_is_removed_in_the_file_not_by_feeds_remove(
     cli(config, capsys, "sync")
     code, _, err = cli(config, capsys, "feeds", "remove", "1")
     assert code == 2
-    assert "belongs to" in err and str(config) in err and "chipwire sync" in err
+    assert "belongs to" in err
+    assert str(config) in err
+    assert "chipwire sync" in err
     code, out, _ = cli(config, capsys, "ask", "feeds remove 1")
-    assert code == 2 and "belongs to the config file" in out
+    assert code == 2
+    assert "belongs to the config file" in out
     code, out, _ = cli(config, capsys, "ask", "feeds list")
-    assert "#1 A" in out and "from the config file" in out
+    assert "#1 A" in out
+    assert "from the config file" in out
 
 
 def test_a_subscription_deleted_from_the_file_stops_at_the_next_poll(
@@ -117,4 +127,5 @@ def test_a_subscription_deleted_from_the_file_stops_at_the_next_poll(
     assert code == 0
     assert "config synced: 1 subscriptions removed" in out
     code, out, err = cli(config, capsys, "digest", "--subscription", "1")
-    assert code == 2 and "no subscription 1" in err
+    assert code == 2
+    assert "no subscription 1" in err

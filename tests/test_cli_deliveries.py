@@ -71,7 +71,10 @@ def test_deliveries_lists_what_was_sent_where(
     delivered: tuple[Path, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out = cli(delivered, capsys)
-    assert code == 0 and "digest console" in out and "sent" in out and "1 articles" in out
+    assert code == 0
+    assert "digest console" in out
+    assert "sent" in out
+    assert "1 articles" in out
     code, out = cli(delivered, capsys, "--target", "slack:C1")
     assert "nothing recorded yet for slack:C1" in out
 
@@ -90,13 +93,16 @@ def test_deliveries_says_why_an_article_was_not_sent(
     delivered: tuple[Path, str], capsys: pytest.CaptureFixture[str], article_id: int, reason: str
 ) -> None:
     code, out = cli(delivered, capsys, "--article", str(article_id))
-    assert code == 0 and f"article {article_id} → console: {reason}" in out
+    assert code == 0
+    assert f"article {article_id} → console: {reason}" in out
 
 
 def test_deliveries_json(delivered: tuple[Path, str], capsys: pytest.CaptureFixture[str]) -> None:
     code, out = cli(delivered, capsys, "--article", "1", "--json")
     found = json.loads(out)
-    assert code == 0 and found["posts"][0]["article_ids"] == [1]
-    assert found["posts"][0]["state"] == "sent" and found["article"][0]["sent"] is True
+    assert code == 0
+    assert found["posts"][0]["article_ids"] == [1]
+    assert found["posts"][0]["state"] == "sent"
+    assert found["article"][0]["sent"] is True
     code, _ = cli(delivered, capsys, "--article", "99")
     assert code == 2

@@ -68,11 +68,15 @@ def test_check_feeds_polls_each_feed_once_and_stores_nothing(
     lines = {
         p.strip("/"): line for p in ROUTES for line in out.splitlines() if f" {p[1:]} <" in line
     }
-    assert lines["good.xml"].startswith("ok") and "RSS 2.0, 2 items" in lines["good.xml"]
+    assert lines["good.xml"].startswith("ok")
+    assert "RSS 2.0, 2 items" in lines["good.xml"]
     assert f"moved to {base_url}/good.xml: put that URL in the config" in lines["old.xml"]
-    assert lines["forbidden.xml"].startswith("BLOCKED") and "HTTP 403" in lines["forbidden.xml"]
-    assert lines["empty.xml"].startswith("EMPTY") and "no items" in lines["empty.xml"]
-    assert lines["page.html"].startswith("NOT A FEED") and "HTML page" in lines["page.html"]
+    assert lines["forbidden.xml"].startswith("BLOCKED")
+    assert "HTTP 403" in lines["forbidden.xml"]
+    assert lines["empty.xml"].startswith("EMPTY")
+    assert "no items" in lines["empty.xml"]
+    assert lines["page.html"].startswith("NOT A FEED")
+    assert "HTML page" in lines["page.html"]
     assert out.count("try: ") == 3
     assert "feeds: 1 blocked, 1 empty, 1 not a feed, 2 ok" in out
     assert not (tmp_path / "data").exists()  # nothing stored: no store was even created
@@ -110,7 +114,8 @@ def test_opml_import_follows_feeds_add_rules_and_export_round_trips(
     assert "added feed 2: Chips and Cheese" in out
     assert "refused 'file:///etc/passwd': unsupported URL scheme 'file'" in out
     assert "refused 'example.com/rss'" in out
-    assert "imported 2 of 4 feeds" in out and "2 refused" in out
+    assert "imported 2 of 4 feeds" in out
+    assert "2 refused" in out
     assert main(["--config", str(config), "feeds", "import", str(source)]) == 0
     assert "imported 0 of 4 feeds" in capsys.readouterr().out  # already stored: skipped
     exported = tmp_path / "out.opml"
@@ -134,5 +139,6 @@ def test_opml_with_entities_or_not_opml_is_refused_with_advice(
     bad.write_bytes(b"<opml><body><outline")
     assert main(["--config", str(config), "feeds", "import", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "not well-formed XML" in err and "Traceback" not in err
+    assert "not well-formed XML" in err
+    assert "Traceback" not in err
     assert main(["--config", str(config), "feeds", "import", str(tmp_path / "none.opml")]) == 2

@@ -47,7 +47,9 @@ def test_feeds_add_refuses_a_private_address_unless_opted_in(
     config: Path, capsys: pytest.CaptureFixture[str], url: str
 ) -> None:
     code, _, err = cli(config, capsys, "feeds", "add", url)
-    assert code == 2 and "--allow-private-address" in err and "refuses private addresses" in err
+    assert code == 2
+    assert "--allow-private-address" in err
+    assert "refuses private addresses" in err
     assert cli(config, capsys, "feeds", "add", url, "--allow-private-address")[0] == 0
 
 
@@ -58,22 +60,30 @@ def test_feeds_edit_pause_and_resume_from_the_cli(
     code, out, _ = cli(
         config, capsys, "feeds", "edit", "2", "--interval", "3600", "--name", "Alpha"
     )
-    assert code == 0 and "feed 2: Alpha <https://a.example/rss>, every 3600 s" in out
+    assert code == 0
+    assert "feed 2: Alpha <https://a.example/rss>, every 3600 s" in out
     code, out, _ = cli(config, capsys, "feeds", "edit", "2", "--allow-private-address")
-    assert code == 0 and "private address allowed" in out
+    assert code == 0
+    assert "private address allowed" in out
     assert listing(config, capsys)[2]["interval"] == 3600
     code, _, err = cli(config, capsys, "feeds", "edit", "2", "--interval", "5")
-    assert code == 2 and "at least 60 seconds" in err
+    assert code == 2
+    assert "at least 60 seconds" in err
     code, _, err = cli(config, capsys, "feeds", "edit", "1", "--interval", "600")
-    assert code == 2 and "belongs to" in err and "pause and resume work here" in err
+    assert code == 2
+    assert "belongs to" in err
+    assert "pause and resume work here" in err
 
     code, out, _ = cli(config, capsys, "feeds", "pause", "1")
-    assert code == 0 and "paused" in out
+    assert code == 0
+    assert "paused" in out
     assert listing(config, capsys)[1]["paused"] is True
     _, out, _ = cli(config, capsys, "poll", "--once")
-    assert "Conf" not in out and "polled 1 feeds" in out  # the paused config feed is skipped
+    assert "Conf" not in out
+    assert "polled 1 feeds" in out
     # sync leaves a paused config feed paused: pausing is operations, not configuration
-    assert cli(config, capsys, "sync")[0] == 0 and listing(config, capsys)[1]["paused"] is True
+    assert cli(config, capsys, "sync")[0] == 0
+    assert listing(config, capsys)[1]["paused"] is True
     assert cli(config, capsys, "feeds", "resume", "1")[0] == 0
     assert listing(config, capsys)[1]["paused"] is False
     assert cli(config, capsys, "feeds", "pause", "99")[0] == 2
@@ -84,16 +94,22 @@ def test_feeds_pause_resume_and_edit_from_chat(
 ) -> None:
     cli(config, capsys, "feeds", "add", "https://a.example/rss")
     code, out, _ = cli(config, capsys, "ask", "feeds pause 2")
-    assert code == 0 and "Paused feed #2" in out
+    assert code == 0
+    assert "Paused feed #2" in out
     _, out, _ = cli(config, capsys, "ask", "feeds list")
-    assert "#2 a.example" in out and "paused" in out
+    assert "#2 a.example" in out
+    assert "paused" in out
     assert cli(config, capsys, "ask", "feeds resume 2")[0] == 0
     code, out, _ = cli(config, capsys, "ask", 'feeds edit 2 interval=7200 name="Alpha wire"')
-    assert code == 0 and "Feed #2: Alpha wire" in out and "120 minutes" in out
+    assert code == 0
+    assert "Feed #2: Alpha wire" in out
+    assert "120 minutes" in out
     code, out, _ = cli(config, capsys, "ask", "feeds edit 1 interval=7200")
-    assert code == 2 and "belongs to the config file" in out
+    assert code == 2
+    assert "belongs to the config file" in out
     code, out, _ = cli(config, capsys, "ask", "feeds edit 2 allow_private_address=true")
-    assert code == 2 and "interval=SECONDS and name=NAME" in out
+    assert code == 2
+    assert "interval=SECONDS and name=NAME" in out
     code, out, _ = cli(config, capsys, "ask", "feeds pause 2", "--out-dir", ".")
     assert code == 0
 
@@ -129,7 +145,8 @@ async def test_the_private_address_opt_in_covers_only_the_feeds_host_and_port() 
             result = await fetcher.fetch(
                 f"http://127.0.0.1:{port}/feed", allow_private_address=True
             )
-        assert not result.ok and result.error is not None
+        assert not result.ok
+        assert result.error is not None
         assert result.error.startswith("refused: host 127.0.0.1 is")
     finally:
         for runner in runners:

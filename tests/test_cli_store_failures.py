@@ -41,7 +41,8 @@ def chipwire(config: Path, *args: str, url: str | None = None) -> subprocess.Com
 
 def assert_store_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
     assert result.returncode == 3, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr and "[SQL:" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "[SQL:" not in result.stdout + result.stderr
     for word in words:
         assert word in result.stderr
 
@@ -57,7 +58,8 @@ def config(tmp_path: Path) -> Path:
 def test_a_read_only_store_is_refused_by_every_command_that_writes(config: Path) -> None:
     url = f"sqlite:///{config.parent / 'data' / 'chipwire.db'}?mode=ro"
     check = chipwire(config, "check", url=url)
-    assert check.returncode == 3 and "store NOT writable" in check.stdout
+    assert check.returncode == 3
+    assert "store NOT writable" in check.stdout
     assert "store ok" not in check.stdout
     for command in (["poll", "--once"], ["feeds", "add", "https://x.example/f"], ["sync"], ["run"]):
         assert_store_error(
@@ -70,7 +72,8 @@ def test_sqlite_url_options_are_honoured_or_refused(config: Path) -> None:
     database = config.parent / "data" / "chipwire.db"
     assert chipwire(config, "feeds", "list", url=f"sqlite:///{database}?timeout=5").returncode == 0
     refused = chipwire(config, "check", url=f"sqlite:///{database}?journal=wal")
-    assert refused.returncode == 2 and "SQLite option 'journal' is not supported" in refused.stderr
+    assert refused.returncode == 2
+    assert "SQLite option 'journal' is not supported" in refused.stderr
     assert "Traceback" not in refused.stderr
 
 
@@ -181,7 +184,8 @@ def test_healthz_reports_a_store_that_turned_read_only(tmp_path: Path) -> None:
             owner_url, f'REVOKE INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public FROM "{name}"'
         )
         status, body = wait_for(port, lambda s, b: s == 503)
-        assert status == 503 and body["store"] == "error", body
+        assert status == 503, body
+        assert body["store"] == "error", body
         assert body["reason"].startswith("store unwritable: ")
         assert "permission denied" in body["reason"]
     finally:

@@ -62,7 +62,8 @@ def test_dockerfile_runs_as_a_fixed_non_root_user(dockerfile: list[tuple[str, st
     assert final not in ("root", "0")
     assert final in ("chipwire", "10001")
     run = " ".join(args_of(dockerfile, "RUN"))
-    assert "--uid 10001" in run and "chipwire" in run
+    assert "--uid 10001" in run
+    assert "chipwire" in run
 
 
 def test_dockerfile_installs_the_package(dockerfile: list[tuple[str, str]]) -> None:
@@ -73,7 +74,8 @@ def test_dockerfile_installs_the_package(dockerfile: list[tuple[str, str]]) -> N
 def test_the_package_ships_its_catalog_and_demo_feeds() -> None:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     patterns = data["package-data"]["bot"]
-    assert "data/*.toml" in patterns and "demo_feeds/*" in patterns
+    assert "data/*.toml" in patterns
+    assert "demo_feeds/*" in patterns
     assert (ROOT / "bot" / "data" / "companies.toml").is_file()
 
 
@@ -93,7 +95,9 @@ def test_dockerfile_points_config_and_store_at_the_volumes(
 
 def test_dockerfile_health_check_uses_python_urllib(dockerfile: list[tuple[str, str]]) -> None:
     [check] = args_of(dockerfile, "HEALTHCHECK")
-    assert "CMD" in check and "urllib.request" in check and "/healthz" in check
+    assert "CMD" in check
+    assert "urllib.request" in check
+    assert "/healthz" in check
     assert "curl" not in check
 
 
@@ -135,7 +139,8 @@ def test_compose_publishes_the_health_port_and_restarts(service: dict[str, Any])
     assert any(str(port).endswith("8080:8080") for port in service["ports"])
     assert service["restart"] == "unless-stopped"
     test = service["healthcheck"]["test"]
-    assert test[0] == "CMD" and any("/healthz" in part for part in test)
+    assert test[0] == "CMD"
+    assert any("/healthz" in part for part in test)
 
 
 def test_env_example_names_the_tokens_and_the_admin_list_empty() -> None:

@@ -59,6 +59,7 @@ async def test_subscribe_change_and_unsubscribe_reschedule_at_once(store: Store)
         await unsubscribe(store, "slack:C2")
         await jobs.refresh()
         [(job_id, trigger)] = digest_jobs(scheduler).items()
-        assert job_id in first and "hour='18'" in trigger
+        assert job_id in first
+        assert "hour='18'" in trigger
     finally:
         scheduler.shutdown(wait=False)

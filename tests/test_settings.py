@@ -109,7 +109,8 @@ def test_a_secrets_file_under_home_is_expanded(tmp_path: Path) -> None:
 
 def test_chat_is_optional(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, ""), environ={})
-    assert settings.chat.secrets_file is None and settings.chat.slack_admins == frozenset()
+    assert settings.chat.secrets_file is None
+    assert settings.chat.slack_admins == frozenset()
 
 
 @pytest.mark.parametrize(

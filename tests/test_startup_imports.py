@@ -113,7 +113,8 @@ def workdir(tmp_path: Path, feed_url: str) -> Path:
 
 def test_help_loads_no_store_http_charts_or_parsing(tmp_path: Path) -> None:
     report = run(tmp_path, "--help")
-    assert report["rc"] == 0 and "poll" in str(report["out"])
+    assert report["rc"] == 0
+    assert "poll" in str(report["out"])
     assert loaded(report, (*STORE, "bot.store", *HTTP, *CHARTS, *PARSING, *MIGRATIONS)) == []
 
 

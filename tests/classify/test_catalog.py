@@ -79,7 +79,8 @@ def test_big_companies_have_english_and_chinese_names() -> None:
     catalog = load_catalog()
     for cid in ("nvidia", "huawei", "tsmc", "ant-group", "alibaba", "intel", "samsung"):
         names = catalog.company(cid).names
-        assert names.get("en") and names.get("zh-Hans"), cid
+        assert names.get("en"), cid
+        assert names.get("zh-Hans"), cid
     assert "輝達" in catalog.company("nvidia").names["zh-Hant"]
     assert "台積電" in catalog.company("tsmc").names["zh-Hant"]
 
@@ -117,7 +118,8 @@ names.en = ["Team Green"]
     catalog = load_catalog(extra=extra)
     assert catalog.company("tenstorrent").products == ("Blackhole",)
     nvidia = catalog.company("nvidia")
-    assert "Team Green" in nvidia.names["en"] and "Nvidia" in nvidia.names["en"]
+    assert "Team Green" in nvidia.names["en"]
+    assert "Nvidia" in nvidia.names["en"]
     assert "H100" in nvidia.products  # extended, not replaced
     assert catalog.sources[-1] == str(extra)
 

@@ -153,9 +153,11 @@ def test_weak_names_need_context(classifier: Classifier) -> None:
 
 def test_products_imply_the_company(classifier: Classifier) -> None:
     got = tag(classifier, "Commerce grants H20 export licences", "Shipments can resume.")
-    assert got.companies == ("nvidia",) and got.relevant
+    assert got.companies == ("nvidia",)
+    assert got.relevant
     got = tag(classifier, "China Telecom deploys CloudMatrix 384 supernodes")
-    assert got.companies == ("huawei",) and got.relevant
+    assert got.companies == ("huawei",)
+    assert got.relevant
     assert tag(classifier, "Hydration brand H20 Fit launches flavoured water").companies == ()
 
 
@@ -199,7 +201,8 @@ def test_score_is_bounded_and_threshold_is_configurable() -> None:
     strict = Classifier.from_catalog(catalog, threshold=0.99)
     title = "Nvidia Shield TV gets a new chip"  # two kinds of evidence, a low score
     assert lax.classify(title, "").score == strict.classify(title, "").score
-    assert lax.classify(title, "").relevant and not strict.classify(title, "").relevant
+    assert lax.classify(title, "").relevant
+    assert not strict.classify(title, "").relevant
     got = strict.classify(
         "Nvidia H100 GPU HBM TSMC 3nm foundry accelerator", "AI chip export controls"
     )
@@ -244,7 +247,8 @@ def test_seed_article(classifier: Classifier) -> None:
     assert named - required <= {"openai", "google", "meta"}
     assert {"ant-group", "nvidia"} <= set(got.companies)  # the title's: what the story is about
     assert not {"openai", "google", "meta"} & set(got.companies)
-    assert got.relevant and got.score > 0.9
+    assert got.relevant
+    assert got.score > 0.9
 
 
 def test_classify_stream_keeps_order_and_reports_bad_lines(classifier: Classifier) -> None:
@@ -266,10 +270,12 @@ def test_classify_stream_keeps_order_and_reports_bad_lines(classifier: Classifie
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert errors == 3
     assert [r.get("id", r.get("line")) for r in records] == ["a", 2, 4, 7, 6, "z"]
-    assert records[0]["relevant"] is True and records[0]["companies"] == ["nvidia"]
+    assert records[0]["relevant"] is True
+    assert records[0]["companies"] == ["nvidia"]
     assert set(records[0]) == {"id", "relevant", "score", "companies", "mentions", "why"}
     assert records[0]["mentions"] == [{"company": "nvidia", "salience": "about"}]
-    assert records[1]["line"] == 2 and "not JSON" in records[1]["error"]
+    assert records[1]["line"] == 2
+    assert "not JSON" in records[1]["error"]
     assert records[3] == records[3] | {"id": 7, "relevant": False, "companies": []}
     assert records[4] == {"line": 6, "error": '"title" must be a string'}
     assert records[5]["companies"] == ["cambricon"]

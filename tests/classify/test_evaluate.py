@@ -46,7 +46,9 @@ def test_labelled_set_shape(items: tuple[LabelledItem, ...]) -> None:
     known = set(load_catalog().ids)
     for item in items:
         assert set(item.companies) <= known, item.id
-        assert item.title and item.summary and item.note, item.id
+        assert item.title, item.id
+        assert item.summary, item.id
+        assert item.note, item.id
 
 
 def test_targets_are_met(report: EvalReport) -> None:
@@ -67,7 +69,8 @@ def test_baseline_is_lower(report: EvalReport) -> None:
 
 def test_format_report_shows_both_columns(report: EvalReport) -> None:
     text = format_report(report)
-    assert "ChipWire" in text and "baseline" in text
+    assert "ChipWire" in text
+    assert "baseline" in text
     for label in (
         "company precision",
         "company recall",

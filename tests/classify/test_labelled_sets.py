@@ -74,7 +74,8 @@ def test_the_traps_cover_every_case_the_issue_quotes() -> None:
         "top seller on Amazon",
     ):
         assert quoted in titles
-    assert all(i.trap for i in items) and len({i.id for i in items}) == len(items)
+    assert all(i.trap for i in items)
+    assert len({i.id for i in items}) == len(items)
     assert {"en", "it", "es", "de", "fr", "zh"} <= {i.lang for i in items}
     for item in items:
         assert set(item.about) | set(item.mentions) <= KNOWN, item.id
@@ -83,9 +84,8 @@ def test_the_traps_cover_every_case_the_issue_quotes() -> None:
 def test_story_pairs_are_mostly_real_text_in_several_languages(corpora_dir: Path) -> None:
     pairs = load_pairs(STORY_PAIRS, corpora_dir)
     assert sum(p.real for p in pairs) * 2 > len(pairs)
-    assert (
-        Counter(p.same for p in pairs)[True] >= 20 and Counter(p.same for p in pairs)[False] >= 20
-    )
+    assert Counter(p.same for p in pairs)[True] >= 20
+    assert Counter(p.same for p in pairs)[False] >= 20
     languages = {side.language for p in pairs for side in (p.a, p.b)}
     assert {"en", "it", "de", "fr", "es", "zh", "nl", "pt"} <= languages
     notes = " | ".join(p.note for p in pairs)
@@ -96,7 +96,8 @@ def test_story_pairs_are_mostly_real_text_in_several_languages(corpora_dir: Path
 
 def test_eval_scores_subjects_mentions_relevance_and_pairs(corpora_dir: Path) -> None:
     report = full_report(Classifier.from_catalog(load_catalog()), "dev", corpora_dir)
-    assert report.real is not None and report.real.classifier.items >= 300
+    assert report.real is not None
+    assert report.real.classifier.items >= 300
     text = format_full(report)
     for heading in ("subj P", "ment R", "rel F1", "keyword baseline", "story pairs", "traps"):
         assert heading in text
@@ -105,7 +106,8 @@ def test_eval_scores_subjects_mentions_relevance_and_pairs(corpora_dir: Path) ->
 
 def test_eval_without_the_corpus_scores_the_written_sets(tmp_path: Path) -> None:
     report = full_report(Classifier.from_catalog(load_catalog()), "dev", tmp_path)
-    assert report.real is None and report.traps.classifier.items > 0
+    assert report.real is None
+    assert report.traps.classifier.items > 0
     assert "real-feed corpus not found" in format_full(report)
 
 

@@ -53,13 +53,15 @@ def test_every_command_answers_on_the_demo_data(demo_store: Path, text: str, exp
 
 def test_a_bad_command_is_an_error_reply_not_a_crash(demo_store: Path) -> None:
     result = chipwire(demo_store, "ask", "compnay huawei")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
     assert "help" in result.stdout.lower()
 
 
 def test_a_subscription_from_the_config_file_is_not_changed_from_chat(demo_store: Path) -> None:
     result = chipwire(demo_store, "ask", "subscribe nvidia daily 07:30 Asia/Shanghai")
-    assert result.returncode == 2 and "config file" in result.stdout
+    assert result.returncode == 2
+    assert "config file" in result.stdout
 
 
 @pytest.mark.parametrize(("word", "count"), [("华为", 2), ("芯片", 5), ("英伟达", 2)])
@@ -69,7 +71,8 @@ def test_search_finds_every_demo_article_holding_a_chinese_word(
     """Issue 13: these words sit inside longer runs, which the word tokenizers took whole."""
     result = chipwire(demo_store, "ask", f"search {word} 30")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("• ") == count and word in result.stdout
+    assert result.stdout.count("• ") == count
+    assert word in result.stdout
 
 
 def test_digest_takes_a_company_by_any_alias_language_or_ticker(demo_store: Path) -> None:
@@ -80,15 +83,18 @@ def test_digest_takes_a_company_by_any_alias_language_or_ticker(demo_store: Path
     assert all(a.returncode == 0 for a in answers)
     # the first two lines name the current minute, which may turn between runs
     bodies = {a.stdout.split("\n", 2)[2] for a in answers}
-    assert len(bodies) == 1 and "Nothing new" not in answers[0].stdout
+    assert len(bodies) == 1
+    assert "Nothing new" not in answers[0].stdout
     unknown = chipwire(demo_store, "digest", "--company", "nvida")
-    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert unknown.returncode == 2
+    assert "Traceback" not in unknown.stderr
     assert "unknown company 'nvida'; did you mean Nvidia (nvidia)?" in unknown.stderr
 
 
 def test_chat_suggests_a_company_for_a_misspelt_name(demo_store: Path) -> None:
     result = chipwire(demo_store, "ask", "company nvida")
-    assert result.returncode == 2 and "Did you mean Nvidia" in result.stdout
+    assert result.returncode == 2
+    assert "Did you mean Nvidia" in result.stdout
 
 
 def test_latest_search_and_digest_print_json(demo_store: Path) -> None:
@@ -97,12 +103,17 @@ def test_latest_search_and_digest_print_json(demo_store: Path) -> None:
     latest = chipwire(demo_store, "latest", "华为", "--count", "3", "--json")
     assert latest.returncode == 0, latest.stderr
     articles = json.loads(latest.stdout)
-    assert 1 <= len(articles) <= 3 and all("huawei" in a["companies"] for a in articles)
+    assert 1 <= len(articles) <= 3
+    assert all("huawei" in a["companies"] for a in articles)
     assert {"id", "url", "title", "published_at", "score", "history"} <= set(articles[0])
     found = json.loads(chipwire(demo_store, "search", "H20", "--json").stdout)
-    assert found and all("H20" in a["title"] + a["summary"] for a in found)
+    assert found
+    assert all("H20" in a["title"] + a["summary"] for a in found)
     digest = json.loads(chipwire(demo_store, "digest", "--since", "3650d", "--json").stdout)
     stories = [s for section in digest["sections"] for s in section["stories"]]
-    assert stories and stories[0]["url"].startswith("http") and stories[0]["article_ids"]
+    assert stories
+    assert stories[0]["url"].startswith("http")
+    assert stories[0]["article_ids"]
     text = chipwire(demo_store, "latest", "nvida")
-    assert text.returncode == 2 and "did you mean Nvidia" in text.stderr
+    assert text.returncode == 2
+    assert "did you mean Nvidia" in text.stderr

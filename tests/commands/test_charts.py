@@ -131,7 +131,8 @@ async def test_trend_reads_names_that_span_words_in_catalog_order_over_30_days(
     ctx: Context,
 ) -> None:
     reply = await run(ctx, "trend ant group NVDA")
-    assert reply.title.startswith("Nvidia and Ant Group") and "last 30 days" in reply.title
+    assert reply.title.startswith("Nvidia and Ant Group")
+    assert "last 30 days" in reply.title
     assert reply.lines[1] == "Totals: Nvidia 5 · Ant Group 0."
 
 
@@ -149,13 +150,16 @@ async def test_bad_trend_and_share_arguments_say_what_to_do(
     ctx: Context, text: str, says: str
 ) -> None:
     reply = await run(ctx, text)
-    assert reply.error and reply.ephemeral and reply.attachment is None
+    assert reply.error
+    assert reply.ephemeral
+    assert reply.attachment is None
     assert says in reply.title + " ".join(reply.lines)
 
 
 async def test_no_stories_gives_a_note_not_an_empty_chart(ctx: Context) -> None:
     reply = await run(ctx, "trend cambricon 7")
-    assert not reply.error and reply.attachment is None
+    assert not reply.error
+    assert reply.attachment is None
     assert reply.title == "No relevant stories about Cambricon in the last 7 days."
 
 
@@ -169,7 +173,8 @@ async def test_share_ranks_the_companies_and_draws_them(ctx: Context) -> None:
     assert reply.lines[2] == (
         "Relevant stories, 22 Nov – 28 Nov 2026 (7 days), from 2 sources (UTC days)."
     )
-    assert reply.attachment is not None and reply.attachment.filename == "share-7d.png"
+    assert reply.attachment is not None
+    assert reply.attachment.filename == "share-7d.png"
     assert png_size(reply.attachment.data) == (1200, 675)
 
 
@@ -179,8 +184,10 @@ async def test_charts_are_rendered_once_per_day_through_the_cache(ctx: Context) 
     try:
         first = await run(cached, "trend nvidia huawei 7")
         again = await run(cached, "trend huawei nvidia 7")
-        assert len(cache) == 1 and again.title == first.title
-        assert first.attachment is not None and again.attachment is not None
+        assert len(cache) == 1
+        assert again.title == first.title
+        assert first.attachment is not None
+        assert again.attachment is not None
         assert again.attachment.data == first.attachment.data
     finally:
         cache.close()

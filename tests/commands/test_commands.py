@@ -113,7 +113,8 @@ def titles(reply: Reply) -> list[str]:
 
 
 def assert_private_error(reply: Reply, *fragments: str) -> None:
-    assert reply.error and reply.ephemeral, reply
+    assert reply.error, reply
+    assert reply.ephemeral, reply
     text = render_reply(reply)
     for fragment in fragments:
         assert fragment in text, text
@@ -124,7 +125,8 @@ def assert_private_error(reply: Reply, *fragments: str) -> None:
 
 async def test_company_card_from_a_chinese_alias(ctx: Context) -> None:
     reply = await run(ctx, "company 华为")
-    assert reply.title == "Huawei" and not reply.error
+    assert reply.title == "Huawei"
+    assert not reply.error
     assert "Mentions: 4 in the last 7 days, 1 in the 7 before (up 300%)" in reply.lines
     assert "Top sources: Chip Wire (4), Xinpian (2)" in reply.lines
     assert any(line.startswith("Also known as: ") and "华为" in line for line in reply.lines)
@@ -160,7 +162,8 @@ async def test_latest_is_relevant_only_newest_first_and_counted(ctx: Context) ->
     assert titles(about) == ["Nvidia H20 export licence"]
     card = about.cards[0]
     assert card.url == "https://news.example/4"
-    assert ("id", "#4") in card.fields and ("about", "Nvidia") in card.fields
+    assert ("id", "#4") in card.fields
+    assert ("about", "Nvidia") in card.fields
 
 
 async def test_search_finds_full_text_matches_with_company_and_days(ctx: Context) -> None:
@@ -174,7 +177,8 @@ async def test_search_finds_full_text_matches_with_company_and_days(ctx: Context
     assert titles(await run(ctx, 'search "export licence" nvidia')) == ["Nvidia H20 export licence"]
     assert titles(await run(ctx, "search Ascend nvidia")) == []
     nothing = await run(ctx, "search photonics")
-    assert nothing.title.startswith("No stored article matches") and not nothing.error
+    assert nothing.title.startswith("No stored article matches")
+    assert not nothing.error
 
 
 async def test_why_shows_the_evidence_by_id_or_link(ctx: Context) -> None:
@@ -194,7 +198,8 @@ async def test_subscribe_subscriptions_unsubscribe_round_trip(ctx: Context, chan
     denied = await run(ctx, "subscribe nvidia", admin=False)
     assert_private_error(denied, "Only admins can use 'subscribe'")
     made = await run(ctx, "subscribe nvidia 华为 daily 07:30 Europe/Rome 0.6")
-    assert made.title == "Subscribed this channel" and not made.ephemeral
+    assert made.title == "Subscribed this channel"
+    assert not made.ephemeral
     [sub] = await ctx.store.list_subscriptions()
     assert (sub.target, sub.companies, sub.schedule) == (
         "discord:42",
@@ -204,7 +209,8 @@ async def test_subscribe_subscriptions_unsubscribe_round_trip(ctx: Context, chan
     assert (sub.timezone, sub.min_relevance) == ("Europe/Rome", 0.6)
 
     listed = await run(ctx, "subscriptions", admin=False)
-    assert listed.ephemeral and "Nvidia, Huawei" in listed.lines[0]
+    assert listed.ephemeral
+    assert "Nvidia, Huawei" in listed.lines[0]
     assert "'30 7 * * *' (Europe/Rome)" in listed.lines[0]
 
     updated = await run(ctx, 'subscribe "weekly mon 09:00"')
@@ -243,7 +249,8 @@ async def test_a_config_subscription_is_not_changed_from_chat(ctx: Context) -> N
 
 async def test_digest_is_a_private_preview_of_this_channel(ctx: Context) -> None:
     reply = await run(ctx, "digest", admin=False)
-    assert reply.ephemeral and not reply.error
+    assert reply.ephemeral
+    assert not reply.error
     assert reply.title.startswith("Preview: ChipWire digest")
     assert "Huawei Ascend 910C ships in volume" in titles(reply)
     assert "Huawei phone sales rise" not in titles(reply)
@@ -280,13 +287,16 @@ async def test_feeds_test_add_list_and_remove(ctx: Context) -> None:
     stub = StubFetcher(RSS)
     ctx = replace(ctx, fetcher=stub)  # type: ignore[arg-type]
     tested = await run(ctx, "feeds test https://silicon.example/rss")
-    assert tested.title == "Feed OK: Silicon Weekly" and "2 entries (rss20)." in tested.lines
+    assert tested.title == "Feed OK: Silicon Weekly"
+    assert "2 entries (rss20)." in tested.lines
     assert len(await ctx.store.list_feeds()) == 2
     added = await run(ctx, "feeds add https://silicon.example/rss")
-    assert added.title == "Added feed #3: Silicon Weekly" and added.ephemeral
+    assert added.title == "Added feed #3: Silicon Weekly"
+    assert added.ephemeral
     assert_private_error(await run(ctx, "feeds add https://silicon.example/rss"), "already stored")
     listed = await run(ctx, "feeds list")
-    assert listed.title == "3 feeds" and "#3 Silicon Weekly" in listed.lines[2]
+    assert listed.title == "3 feeds"
+    assert "#3 Silicon Weekly" in listed.lines[2]
     removed = await run(ctx, "feeds remove 3")
     assert removed.title == "Removed feed #3: Silicon Weekly"
     assert_private_error(await run(ctx, "feeds remove 3"), "No feed #3", "'feeds list'")
@@ -314,7 +324,8 @@ async def test_unknown_command_and_bad_arguments_are_private_usage_errors(ctx: C
 
 async def test_help_lists_every_command(ctx: Context) -> None:
     reply = await run(ctx, "help", admin=False)
-    assert reply.ephemeral and len(reply.lines) == len(commands())
+    assert reply.ephemeral
+    assert len(reply.lines) == len(commands())
     assert any(line.startswith("subscribe ") and "(admins)" in line for line in reply.lines)
     detail = await run(ctx, "help feeds")
     assert detail.lines[0] == "usage: feeds <list|add|remove|test|pause|resume|edit> [target…]"
@@ -391,7 +402,9 @@ def test_render_reply_strips_control_characters() -> None:
         error=True,
     )
     text = render_reply(reply)
-    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "\u202e" not in text
     assert text.splitlines() == [
         "error: Bad[31m title",
         "line one",
@@ -408,7 +421,8 @@ async def test_ask_runs_the_same_handler_on_an_app(tmp_path: Path) -> None:
     async with app:
         await stored(app.store, "Chip Wire", (1, HUAWEI, {"published_at": ago(1)}))
         text = await ask(app.command_context(), "company huawei")
-        assert text.startswith("Huawei\n") and "Story number 1" in text
+        assert text.startswith("Huawei\n")
+        assert "Story number 1" in text
         assert (await ask(app.command_context(), 'search "unclosed')).startswith(
             "error: cannot read that command"
         )

@@ -43,4 +43,5 @@ async def test_company_latest_search_and_trend_agree_across_stores(ctx: Context)
     assert ids(found) == ["#6", "#3", "#5", "#2", "#1"]  # #8 is 40 days old
     trend = await run(ctx, "trend nvidia huawei 7")
     assert trend.lines[1] == "Totals: Nvidia 5 · Huawei 2."
-    assert trend.attachment is not None and trend.attachment.data.startswith(b"\x89PNG")
+    assert trend.attachment is not None
+    assert trend.attachment.data.startswith(b"\x89PNG")

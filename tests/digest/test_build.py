@@ -208,7 +208,8 @@ def test_empty_period_gives_the_note_or_nothing() -> None:
     assert digest.empty_note == NOTE
     assert digest.period_end == NOW
     silent = build([], empty_note=None)
-    assert silent.sections == () and silent.empty_note is None
+    assert silent.sections == ()
+    assert silent.empty_note is None
 
 
 def test_h20_in_four_languages_is_one_entry_with_four_sources_in_the_digest() -> None:

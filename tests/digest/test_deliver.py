@@ -106,7 +106,8 @@ async def test_a_daily_digest_goes_out_once_at_its_local_hour(store: Store) -> N
     [outcome] = await deliver_due(ctx)
     assert (outcome.status, outcome.period_end, outcome.stories) == ("sent", utc(2026, 3, 28, 7), 1)
     [again] = await deliver_due(ctx)
-    assert again.status == "already-sent" and len(poster.digests) == 1
+    assert again.status == "already-sent"
+    assert len(poster.digests) == 1
     await stored(store, utc(2026, 3, 28, 20), (2, HUAWEI))
     clock.now = utc(2026, 3, 29, 6, 0, 5)  # 08:00:05 in Rome, now on summer time
     [next_day] = await deliver_due(ctx)
@@ -153,19 +154,22 @@ async def test_a_failed_post_is_reported_then_retried_within_seconds_not_next_pe
     poster = RecordingPoster(failures=2)
     ctx = context(store, clock, poster)
     failed = await deliver_digest(ctx, subscription, utc(2026, 11, 28, 7))
-    assert failed.status == "failed" and "platform down" in (failed.error or "")
+    assert failed.status == "failed"
+    assert "platform down" in (failed.error or "")
     assert await store.digest_state(subscription.id, utc(2026, 11, 28, 7)) == "failed"
     again = await deliver_digest(ctx, subscription, utc(2026, 11, 28, 7))
     assert again.status == "already-sent"  # the period is queued: never composed twice
     assert await deliver_pending(ctx) == []  # backing off
     clock.now += timedelta(seconds=10)
     [second] = await deliver_pending(ctx)
-    assert second.status == "failed" and poster.digests == []
+    assert second.status == "failed"
+    assert poster.digests == []
     clock.now += timedelta(seconds=19)
     assert await deliver_pending(ctx) == []  # the wait doubled
     clock.now += timedelta(seconds=1)
     [sent] = await deliver_pending(ctx)
-    assert sent.status == "sent" and len(poster.digests) == 1
+    assert sent.status == "sent"
+    assert len(poster.digests) == 1
     assert await store.digest_state(subscription.id, utc(2026, 11, 28, 7)) == "sent"
     assert await deliver_pending(ctx) == []
 
@@ -176,10 +180,12 @@ async def test_an_empty_period_sends_a_note_or_nothing(store: Store) -> None:
     poster = RecordingPoster()
     ctx = context(store, clock, poster)
     note = await deliver_digest(ctx, noisy, utc(2026, 11, 28, 7))
-    assert note.status == "sent" and "Nothing new" in poster.out.getvalue()
+    assert note.status == "sent"
+    assert "Nothing new" in poster.out.getvalue()
     quiet = await subscribe(store, clock.now, empty_note=False)
     silent = await deliver_digest(ctx, quiet, utc(2026, 11, 29, 7))
-    assert silent.status == "empty" and len(poster.digests) == 1
+    assert silent.status == "empty"
+    assert len(poster.digests) == 1
 
 
 async def test_one_story_from_five_sources_is_one_entry_with_five_sources(store: Store) -> None:
@@ -225,7 +231,8 @@ async def test_live_alerts_are_capped_and_not_repeated_in_the_digest(store: Stor
     later = await send_alerts(ctx, clock.now)
     assert [o.status for o in later] == ["sent"]
     alerted = {s.url for d in poster.digests for s in d.stories}
-    assert len(alerted) == 2 and "https://news.example/3" not in alerted  # 0.8 is below 0.85
+    assert len(alerted) == 2
+    assert "https://news.example/3" not in alerted
     await deliver_digest(ctx, subscription, utc(2026, 11, 28, 8))
     assert {s.url for s in poster.digests[-1].stories} == {"https://news.example/3"}
 
@@ -259,8 +266,10 @@ async def test_a_weekly_digest_carries_a_trend_chart_of_its_companies(store: Sto
     [outcome] = await deliver_due(replace(context(store, clock, poster), company_names=names))
     assert outcome.status == "sent"
     chart = poster.digests[0].chart
-    assert chart is not None and chart.filename == "trend-nvidia-huawei-28d.png"
-    assert chart.data.startswith(b"\x89PNG") and "Nvidia and Huawei" in chart.description
+    assert chart is not None
+    assert chart.filename == "trend-nvidia-huawei-28d.png"
+    assert chart.data.startswith(b"\x89PNG")
+    assert "Nvidia and Huawei" in chart.description
 
 
 async def test_a_weekly_digest_covers_its_whole_week(store: Store) -> None:
@@ -300,7 +309,8 @@ async def test_daily_digests_and_a_switched_off_chart_carry_none(store: Store) -
     off = replace(context(store, clock, poster), settings=DigestSettings(trend_chart=False))
     clock.now = utc(2026, 11, 23, 8, 0, 5)
     [outcome] = await deliver_due(off)
-    assert outcome.status == "sent" and poster.digests[0].chart is None
+    assert outcome.status == "sent"
+    assert poster.digests[0].chart is None
     await sync_config_subscriptions(
         store,
         [SubscriptionConfig(target="console", schedule="0 8 * * *", timezone="Europe/Rome")],
@@ -309,7 +319,8 @@ async def test_daily_digests_and_a_switched_off_chart_carry_none(store: Store) -
     await stored(store, utc(2026, 11, 23, 20), (2, NVIDIA))
     clock.now = utc(2026, 11, 24, 7, 0, 5)
     [daily] = await deliver_due(context(store, clock, poster))
-    assert daily.status == "sent" and poster.digests[1].chart is None
+    assert daily.status == "sent"
+    assert poster.digests[1].chart is None
 
 
 async def test_a_chart_that_cannot_be_drawn_never_stops_the_digest(
@@ -325,7 +336,8 @@ async def test_a_chart_that_cannot_be_drawn_never_stops_the_digest(
     poster = RecordingPoster()
     clock.now = utc(2026, 11, 23, 8, 0, 5)
     [outcome] = await deliver_due(context(store, clock, poster))
-    assert outcome.status == "sent" and poster.digests[0].stories
+    assert outcome.status == "sent"
+    assert poster.digests[0].stories
     assert poster.digests[0].chart is None
 
 
@@ -340,7 +352,8 @@ async def test_stories_beyond_the_caps_are_counted_and_the_caps_are_the_subscrip
     [outcome] = await deliver_due(context(store, clock, poster))
     [digest] = poster.digests
     assert [len(section.stories) for section in digest.sections] == [2, 3]
-    assert outcome.stories == 5 and digest.left_out == 7
+    assert outcome.stories == 5
+    assert digest.left_out == 7
     assert "7 more stories not shown: chipwire ask latest COMPANY" in poster.out.getvalue()
 
 
@@ -371,4 +384,5 @@ async def test_a_clock_stepping_back_across_a_sent_digest_loses_no_article(store
     await stored(store, utc(2026, 11, 28, 6), (2, HUAWEI), feed="b")  # seen "before" that digest
     await deliver_digest(ctx, subscription, utc(2026, 11, 29, 7))
     first, second = ({s.url for s in d.stories} for d in poster.digests)
-    assert first == {"https://news.example/1"} and second == {"https://news.example/2"}
+    assert first == {"https://news.example/1"}
+    assert second == {"https://news.example/2"}

@@ -115,7 +115,8 @@ def test_stored_text_is_capped(polled) -> None:
         title, summary = db.execute(
             "SELECT max(length(title)), max(length(summary)) FROM articles"
         ).fetchone()
-    assert title <= 300 and summary <= 1000
+    assert title <= 300
+    assert summary <= 1000
 
 
 def test_attack_files_are_refused_or_neutralised(polled) -> None:
@@ -133,4 +134,5 @@ def test_attack_files_are_refused_or_neutralised(polled) -> None:
             ).fetchone()[0]
             assert text < 100_000, feed["name"]
     entity_attacks = [f for f in attacks if "laughs" in f["name"] or "quadratic" in f["name"]]
-    assert entity_attacks and all("entit" in (f["last_error"] or "") for f in entity_attacks)
+    assert entity_attacks
+    assert all("entit" in (f["last_error"] or "") for f in entity_attacks)

@@ -61,7 +61,9 @@ def test_each_kind_of_answer_gets_its_verdict() -> None:
         EMPTY: poll_verdict(200, None, 0),
     }
     for flag, verdict in kinds.items():
-        assert verdict is not None and verdict.flag == flag and verdict.advice
+        assert verdict is not None
+        assert verdict.flag == flag
+        assert verdict.advice
     assert "login" in (poll_verdict(401, "HTTP 401", None) or kinds[BLOCKED]).received
 
 
@@ -157,11 +159,13 @@ async def test_a_waf_page_a_403_and_an_empty_feed_are_flagged_on_the_first_poll(
         }
         assert received["36kr bare host"] == "a bot challenge page (Alibaba Cloud WAF), not a feed"
         assert received["Behind Cloudflare"] == "HTTP 403: a bot challenge page (Cloudflare)"
-        assert received["Empty"] == "a feed with no items" and received["Fine"] == ""
+        assert received["Empty"] == "a feed with no items"
+        assert received["Fine"] == ""
         [note] = admin.digests
         assert note.empty_note is not None
         assert note.empty_note.startswith("3 new feed(s) did not answer with a feed:")
-        assert "Fine" not in note.empty_note and "a feed with no items" in note.empty_note
+        assert "Fine" not in note.empty_note
+        assert "a feed with no items" in note.empty_note
         clock.now += timedelta(hours=2)
         await poll_due(running)  # the same feeds again: told once, not every poll
         assert len(admin.digests) == 1

@@ -73,7 +73,9 @@ def test_canonical_url_is_idempotent_on_urls(
     url = f"{scheme}://{host}{port}{path}" + (f"?{query}" if query else "") + fragment
     once = canonical_url(url)
     assert canonical_url(once) == once
-    assert "utm_" not in once.lower() and "fbclid" not in once and "#" not in once
+    assert "utm_" not in once.lower()
+    assert "fbclid" not in once
+    assert "#" not in once
 
 
 def test_plain_text_strips_tags_scripts_and_entities() -> None:
@@ -181,7 +183,8 @@ def _normalise(entry: RawEntry, *, declared: str | None = None, feed: ParsedFeed
 def test_content_hash_stable_across_date_only_change() -> None:
     a = _normalise(_entry(published=datetime(2025, 1, 1, tzinfo=UTC)))
     b = _normalise(_entry(published=datetime(2025, 1, 2, tzinfo=UTC)))
-    assert a is not None and b is not None
+    assert a is not None
+    assert b is not None
     assert a.content_hash == b.content_hash
     assert a.published_at != b.published_at
 
@@ -204,9 +207,11 @@ def test_published_fallbacks_and_utc() -> None:
     assert published.published_at == datetime(2025, 1, 1, 8, tzinfo=UTC)
     assert published.published_at.tzinfo == UTC
     updated = _normalise(_entry(updated=datetime(2025, 2, 1, tzinfo=UTC)))
-    assert updated is not None and updated.published_at == datetime(2025, 2, 1, tzinfo=UTC)
+    assert updated is not None
+    assert updated.published_at == datetime(2025, 2, 1, tzinfo=UTC)
     neither = _normalise(_entry())
-    assert neither is not None and neither.published_at == FIRST_SEEN
+    assert neither is not None
+    assert neither.published_at == FIRST_SEEN
 
 
 def test_language_precedence() -> None:
@@ -218,13 +223,16 @@ def test_language_precedence() -> None:
 
 def test_url_from_guid_and_unusable_entries() -> None:
     from_guid = _normalise(_entry(link=None, guid="https://example.com/g#x"))
-    assert from_guid is not None and from_guid.url == "https://example.com/g"
+    assert from_guid is not None
+    assert from_guid.url == "https://example.com/g"
     assert _normalise(_entry(link=None, guid="urn:uuid:1", title="")) is None
     assert _normalise(_entry(link="javascript:alert(1)", guid=None, title="  ")) is None
     titled = _normalise(_entry(link=None, guid=None))
     other = _normalise(_entry(link=None, guid=None, title="Another headline"))
-    assert titled is not None and other is not None
-    assert titled.url.startswith("urn:chipwire:content:") and titled.url != other.url
+    assert titled is not None
+    assert other is not None
+    assert titled.url.startswith("urn:chipwire:content:")
+    assert titled.url != other.url
 
 
 def test_title_and_summary_caps() -> None:

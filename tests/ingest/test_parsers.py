@@ -58,7 +58,8 @@ async def test_a_killed_worker_is_replaced_and_the_job_still_done() -> None:
             victim.send_signal(signal.SIGKILL)
         psutil.wait_procs(victims, timeout=5)
         output = await parser.parse(job())
-        assert output.error is None and len(output.items) == 1
+        assert output.error is None
+        assert len(output.items) == 1
         assert {w.pid for w in pool_workers()}.isdisjoint(v.pid for v in victims)
     finally:
         parser.close()
@@ -66,7 +67,8 @@ async def test_a_killed_worker_is_replaced_and_the_job_still_done() -> None:
 
 async def test_classification_can_be_switched_off() -> None:
     on = await InlineParser(ClassifierSpec()).parse(job())
-    assert on.items[0].relevant is True and on.items[0].companies == '["nvidia"]'
+    assert on.items[0].relevant is True
+    assert on.items[0].companies == '["nvidia"]'
     off = await InlineParser(ClassifierSpec(enabled=False)).parse(job())
     assert (off.items[0].relevant, off.items[0].companies) == (None, None)
 

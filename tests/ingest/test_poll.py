@@ -111,11 +111,13 @@ async def test_a_failing_feed_never_stops_the_others(ctx: PollContext, server: F
         await add(ctx, server.url(path))
     await add(ctx, "http://127.0.0.1:9/refused")
     outcomes = {o.url.rsplit("/", 1)[-1]: o for o in await poll_all(ctx)}
-    assert outcomes["ok"].new_articles == 1 and outcomes["ok"].error is None
+    assert outcomes["ok"].new_articles == 1
+    assert outcomes["ok"].error is None
     assert outcomes["broken"].error == "HTTP 500"
     assert all(outcomes[name].error for name in ("html", "bomb", "refused"))
     feeds = {f.url.rsplit("/", 1)[-1]: f for f in await ctx.store.list_feeds()}
-    assert feeds["broken"].consecutive_failures == 1 and feeds["broken"].last_error == "HTTP 500"
+    assert feeds["broken"].consecutive_failures == 1
+    assert feeds["broken"].last_error == "HTTP 500"
     assert feeds["ok"].last_success_at == at(20)
 
 
@@ -126,13 +128,15 @@ async def test_failures_back_off_and_retry_after_is_honoured(
     feed = await add(ctx, server.url("/busy"))
     await poll_all(ctx)
     stored = await ctx.store.get_feed(feed.id)
-    assert stored is not None and stored.next_poll_at == at(20) + timedelta(hours=2)
+    assert stored is not None
+    assert stored.next_poll_at == at(20) + timedelta(hours=2)
     assert await due_feeds(ctx.store, at(20) + timedelta(hours=1)) == []
 
 
 def test_jitter_spreads_feeds_within_ten_percent() -> None:
     factors = {round(jitter(feed_id, at(20)), 4) for feed_id in range(1, 200)}
-    assert min(factors) >= 0.9 and max(factors) <= 1.1
+    assert min(factors) >= 0.9
+    assert max(factors) <= 1.1
     assert len(factors) > 150  # feeds polled together are due apart next time
     assert jitter(7, at(20)) == jitter(7, at(20))
 
@@ -170,7 +174,8 @@ async def test_a_moved_config_feed_stays_one_feed_after_a_restart(
     [feed] = await ctx.store.list_feeds()
     assert (feed.url, feed.fetch_url) == (server.url("/old"), server.url("/new"))
     await poll_all(ctx)
-    assert server.hits["/new"] == 2 and server.hits["/old"] == 1
+    assert server.hits["/new"] == 2
+    assert server.hits["/old"] == 1
     with pytest.raises(StoreError, match="already stored as id 1 \\(moved from"):
         await add(ctx, server.url("/new"))
     listing = io.StringIO()
@@ -195,4 +200,5 @@ async def test_a_refused_private_host_says_how_to_allow_it(ctx: PollContext) -> 
     feed = FeedConfig(url="http://127.0.0.1:9/feed", name="mine")
     await ctx.store.add_feed(feed, "cli", at(20))
     [outcome] = await poll_all(ctx)
-    assert outcome.error is not None and "allow_private_address = true" in outcome.error
+    assert outcome.error is not None
+    assert "allow_private_address = true" in outcome.error

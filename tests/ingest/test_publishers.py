@@ -69,9 +69,11 @@ def test_both_parse_paths_read_the_publisher_alike(name: str) -> None:
 def test_a_google_news_item_is_the_publishers() -> None:
     scmp, reuters, toms = articles(parse_feed((FEEDS / GN_H20).read_bytes()))
     assert (scmp.source, scmp.title, scmp.summary) == ("South China Morning Post", HEADLINE, "")
-    assert scmp.relayed and scmp.publisher_url == "https://www.scmp.com/"
+    assert scmp.relayed
+    assert scmp.publisher_url == "https://www.scmp.com/"
     assert scmp.url.startswith("https://news.google.com/rss/articles/")
-    assert reuters.title.endswith("state-owned data centres") and reuters.source == "Reuters"
+    assert reuters.title.endswith("state-owned data centres")
+    assert reuters.source == "Reuters"
     assert toms.title == "Nvidia H20 demand in China: what the new licences allow"
     assert toms.source == "Tom's Hardware"
 
@@ -137,7 +139,8 @@ async def test_aggregator_item_and_the_publishers_own_are_one_story(
     assert story.url == SCMP_URL  # the publisher's link, not the redirect; tracking dropped
     assert story.sources == ("SCMP Tech",)  # one publisher, one source
     text = render_console_text(found)
-    assert "Google News" not in text and "Reuters" in text
+    assert "Google News" not in text
+    assert "Reuters" in text
 
 
 @pytest.mark.parametrize("path", ["fast", "feedparser"])

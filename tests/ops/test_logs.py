@@ -42,7 +42,8 @@ def test_kv_line_has_the_fixed_fields_then_the_extras() -> None:
     assert ' level=info logger=bot.ingest.pipeline msg="polled 3 feeds" ' in line
     assert line.endswith('feed_id=7 url="https://example.com/a b" ok=true')
     stamp = line.split()[0].removeprefix("ts=")
-    assert stamp.endswith("Z") and "T" in stamp
+    assert stamp.endswith("Z")
+    assert "T" in stamp
 
 
 def test_kv_keeps_a_traceback_on_one_line() -> None:
@@ -54,7 +55,8 @@ def test_kv_keeps_a_traceback_on_one_line() -> None:
         logging.getLogger("bot").exception("poll failed")
     [line] = lines(out)
     assert 'msg="poll failed"' in line
-    assert "exc=" in line and "ValueError: bad feed" in line
+    assert "exc=" in line
+    assert "ValueError: bad feed" in line
 
 
 def test_json_is_one_object_per_line() -> None:
@@ -131,7 +133,8 @@ def test_values_of_env_vars_named_token_or_secret_are_redacted() -> None:
         "verifying with %s and %s", SIGNING, "plain-looking-value", extra={"home": "/root"}
     )
     text = out.getvalue()
-    assert SIGNING not in text and "plain-looking-value" not in text
+    assert SIGNING not in text
+    assert "plain-looking-value" not in text
     assert "[REDACTED SLACK_SIGNING_SECRET]" in text
     assert "[REDACTED MY_API_TOKEN]" in text
     assert "home=/root" in text

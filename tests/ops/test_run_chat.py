@@ -107,7 +107,8 @@ def test_discord_sync_without_a_token_says_what_to_set(tmp_path: Path) -> None:
         timeout=60,
         env=env,
     )
-    assert result.returncode == 2 and "DISCORD_TOKEN is not set" in result.stderr
+    assert result.returncode == 2
+    assert "DISCORD_TOKEN is not set" in result.stderr
 
 
 def test_run_starts_slack_with_tokens_only_in_the_secrets_file(tmp_path: Path) -> None:
@@ -144,7 +145,8 @@ def test_run_starts_slack_with_tokens_only_in_the_secrets_file(tmp_path: Path) -
         bot.send_signal(signal.SIGTERM)
         _, err = bot.communicate(timeout=15)
     assert bot.returncode == 0
-    assert "xoxb-file-token-123" not in err and SECRET not in err
+    assert "xoxb-file-token-123" not in err
+    assert SECRET not in err
     assert "chmod 600" not in err
 
 

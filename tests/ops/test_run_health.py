@@ -48,9 +48,12 @@ def test_run_serves_health_and_metrics(tmp_path: Path) -> None:
             except OSError:
                 pass
             time.sleep(0.3)
-        assert body is not None and status == 200
-        assert body["status"] == "ok" and body["store"] == "ok"
-        assert body["scheduler"] == "running" and body["last_poll_at"]
+        assert body is not None
+        assert status == 200
+        assert body["status"] == "ok"
+        assert body["store"] == "ok"
+        assert body["scheduler"] == "running"
+        assert body["last_poll_at"]
         status, metrics = get(f"http://127.0.0.1:{port}/metrics")
         assert status == 200
         assert 'chipwire_polls_total{result="failed"} 1.0' in metrics

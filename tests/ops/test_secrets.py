@@ -114,7 +114,8 @@ def test_a_missing_secrets_file_says_what_to_do(tmp_path: Path) -> None:
     settings = load_settings(config, environ={})
     with pytest.raises(ConfigError, match=r"nope.env: secrets file not found; create it") as caught:
         load_credentials(settings, {})
-    assert "[chat] secrets_file" in str(caught.value) and "chipwire.toml" in str(caught.value)
+    assert "[chat] secrets_file" in str(caught.value)
+    assert "chipwire.toml" in str(caught.value)
 
 
 def test_an_unreadable_secrets_file_says_what_to_do(tmp_path: Path) -> None:
@@ -130,7 +131,8 @@ def test_a_secrets_file_that_is_not_utf8_says_so(tmp_path: Path) -> None:
     (tmp_path / "secrets.env").write_bytes(b"DISCORD_TOKEN=\xff\xfe-hunter2\n")
     with pytest.raises(ConfigError, match="not UTF-8 text") as caught:
         load_credentials(settings, {})
-    assert "hunter2" not in str(caught.value) and "xff" not in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+    assert "xff" not in str(caught.value)
 
 
 def test_a_file_others_can_read_is_warned_about_once(

@@ -98,7 +98,8 @@ async def test_socket_mode_acks_and_answers_without_reaching_slack_or_a_signing_
     assert "no subscription" in title(reply(stand_in, "env-2"))
     assert "Only admins" in title(reply(stand_in, "env-3"))
     assert stand_in.methods() == ["apps.connections.open", "users.info"]
-    assert BOT_TOKEN not in out.getvalue() and APP_TOKEN not in out.getvalue()
+    assert BOT_TOKEN not in out.getvalue()
+    assert APP_TOKEN not in out.getvalue()
 
 
 async def test_http_mode_without_a_signing_secret_says_what_to_set(tmp_path: Path) -> None:

@@ -266,11 +266,13 @@ def test_every_command_is_registered_within_discord_limits() -> None:
     assert set(groups) == {GROUP, ADMIN_GROUP}
     registered: dict[str, dict[str, Any]] = {}
     for group in groups.values():
-        assert NAME.fullmatch(group["name"]) and 1 <= len(group["description"]) <= 100
+        assert NAME.fullmatch(group["name"])
+        assert 1 <= len(group["description"]) <= 100
         assert 1 <= len(group["options"]) <= 25
         for sub in group["options"]:
             assert sub["type"] == 1  # SUB_COMMAND
-            assert NAME.fullmatch(sub["name"]) and 1 <= len(sub["description"]) <= 100
+            assert NAME.fullmatch(sub["name"])
+            assert 1 <= len(sub["description"]) <= 100
             assert len(sub["options"]) <= 25
             registered[sub["name"]] = sub | {"group": group["name"]}
     assert set(registered) == {spec.name for spec in commands()}
@@ -283,7 +285,8 @@ def test_every_command_is_registered_within_discord_limits() -> None:
         assert flags == sorted(flags, reverse=True)  # Discord wants required options first
         for param in spec.params:
             opt = by_name[param.name]
-            assert NAME.fullmatch(opt["name"]) and 1 <= len(opt["description"]) <= 100
+            assert NAME.fullmatch(opt["name"])
+            assert 1 <= len(opt["description"]) <= 100
             assert opt["required"] is param.required
             assert opt["type"] == {"int": 4, "float": 10}.get(param.kind, 3)
             assert opt.get("autocomplete", False) is (param.kind == "company")
@@ -346,7 +349,8 @@ async def test_non_admin_gets_a_private_error_for_admin_commands(
     await run(client, ctx, payload)
 
     (callback,) = fake.posted(r".*/callback")
-    assert callback["type"] == 5 and callback["data"]["flags"] & 64
+    assert callback["type"] == 5
+    assert callback["data"]["flags"] & 64
     (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
     assert followup["flags"] & 64
     assert followup["allowed_mentions"] == {"parse": []}
@@ -394,7 +398,8 @@ async def test_admin_subscribes_with_renamed_and_float_options(
     header = followup["embeds"][0]
     assert header["title"] == "Subscribed this channel"
     assert f"discord:{CHANNEL}" in header["description"]
-    assert "Nvidia, Huawei" in header["description"] and "0.50" in header["description"]
+    assert "Nvidia, Huawei" in header["description"]
+    assert "0.50" in header["description"]
 
 
 async def test_no_channel_means_a_private_error_not_a_none_target(
@@ -462,7 +467,8 @@ async def test_a_numeric_ticker_in_the_company_option_is_a_company(
     await run(client, ctx, payload)
     (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
     title = followup["embeds"][0]["title"]
-    assert "TSMC" in title and "count" not in title
+    assert "TSMC" in title
+    assert "count" not in title
 
 
 async def test_sync_registers_both_groups(fake: FakeDiscord) -> None:
@@ -533,7 +539,8 @@ async def test_an_odd_filename_is_made_one_the_embed_can_refer_to(
     await run(client, ctx, company_payload())
     (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
     [(_, name, data)] = fake.files
-    assert name == "_trend___.png" and data == PNG
+    assert name == "_trend___.png"
+    assert data == PNG
     assert followup["embeds"][0]["image"]["url"] == f"attachment://{name}"
 
 
@@ -545,7 +552,8 @@ async def test_a_chart_over_the_upload_limit_is_left_out_and_the_reply_says_so(
     payload["attachment_size_limit"] = len(PNG) - 1  # Discord tells each interaction its limit
     await run(client, ctx, payload)
     (followup,) = fake.posted(rf".*/webhooks/{APP_ID}/itoken-abc")
-    assert fake.files == [] and "attachments" not in followup
+    assert fake.files == []
+    assert "attachments" not in followup
     header = followup["embeds"][0]
     assert "image" not in header
     assert header["description"] == "The chart was too large to attach.\nup"
@@ -580,9 +588,11 @@ def test_reply_embeds_stay_within_discord_limits_and_escape_feed_text() -> None:
         assert len(embed.get("description", "")) <= 4096
         assert len(embed.get("fields", [])) <= 25
         for item in embed.get("fields", []):
-            assert 1 <= len(item["name"]) <= 256 and 1 <= len(item["value"]) <= 1024
+            assert 1 <= len(item["name"]) <= 256
+            assert 1 <= len(item["value"]) <= 1024
         text = " ".join([embed.get("title", ""), embed.get("description", "")])
-        assert "@everyone" not in text and "@here" not in text
+        assert "@everyone" not in text
+        assert "@here" not in text
         assert "[click here](" not in text
     assert "more not shown" in embeds[0]["description"]
     assert "more lines" in embeds[0]["description"]
@@ -590,7 +600,8 @@ def test_reply_embeds_stay_within_discord_limits_and_escape_feed_text() -> None:
 
 def test_one_long_line_is_shortened_not_dropped() -> None:
     (embed,) = reply_embeds(Reply(title="Feeds", lines=("x" * 9000,)))
-    assert embed.description is not None and 4000 < len(embed.description) <= 4096
+    assert embed.description is not None
+    assert 4000 < len(embed.description) <= 4096
 
 
 def test_short_reply_is_one_embed_per_card() -> None:
@@ -598,7 +609,8 @@ def test_short_reply_is_one_embed_per_card() -> None:
     embeds = reply_embeds(Reply(title="Latest", cards=cards))
     assert [e.title for e in embeds] == ["Latest", "Story 0", "Story 1", "Story 2"]
     error = reply_embeds(Reply(title="Nope", lines=("do this",), ephemeral=True, error=True))
-    assert len(error) == 1 and error[0].description == "do this"
+    assert len(error) == 1
+    assert error[0].description == "do this"
 
 
 async def test_the_trend_command_attaches_its_real_chart(
@@ -615,5 +627,6 @@ async def test_the_trend_command_attaches_its_real_chart(
     assert embed["image"] == {"url": "attachment://trend-nvidia-huawei-7d.png"}
     [(field, filename, data)] = fake.files
     assert (field, filename) == ("files[0]", "trend-nvidia-huawei-7d.png")
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
     assert struct.unpack(">II", data[16:24]) == (1200, 675)

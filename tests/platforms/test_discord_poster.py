@@ -201,7 +201,8 @@ async def test_the_empty_note_is_content_without_mentions(
     empty = replace(hostile_digest(), sections=(), empty_note="@everyone nothing new")
     await poster.post(subscription(), empty, NONCE)
     [body] = fake.messages
-    assert body["embeds"] == [] and body["allowed_mentions"] == {"parse": []}
+    assert body["embeds"] == []
+    assert body["allowed_mentions"] == {"parse": []}
     assert "@\u200beveryone" in body["content"]
 
 
@@ -241,7 +242,8 @@ async def test_a_server_error_raises_after_discord_py_retried_with_the_same_nonc
     fake.fail(500, times=5)  # discord.py itself tries a 500 five times
     with pytest.raises(discord.DiscordServerError):
         await poster.post(subscription(), hostile_digest(), NONCE)
-    assert fake.nonces(fake.attempts) == [f"{NONCE}p0"] * 5 and fake.messages == []
+    assert fake.nonces(fake.attempts) == [f"{NONCE}p0"] * 5
+    assert fake.messages == []
 
 
 async def test_an_unavailable_api_raises_at_once(fake: FakeDiscord, poster: DiscordPoster) -> None:
@@ -266,7 +268,8 @@ async def test_the_token_is_sent_as_bot_auth_and_never_logged(
     assert fake.auth == {f"Bot {TOKEN}"}
     assert "/api/v10/channels/123/messages" in caplog.text  # discord.py did log its requests
     assert TOKEN not in caplog.text
-    assert TOKEN not in str(refused.value) and TOKEN not in repr(poster)
+    assert TOKEN not in str(refused.value)
+    assert TOKEN not in repr(poster)
 
 
 async def test_a_bad_token_fails_the_post_and_login_is_tried_again_next_time(
@@ -279,18 +282,20 @@ async def test_a_bad_token_fails_the_post_and_login_is_tried_again_next_time(
                 await poster.post(subscription(), hostile_digest(), NONCE)
     finally:
         await poster.close()
-    assert fake.logins == 2 and fake.attempts == []
+    assert fake.logins == 2
+    assert fake.attempts == []
 
 
 def test_targets_and_nonces() -> None:
     assert channel_id("discord:123") == 123
     for bad in ("discord:", "discord:#general", "slack:123", "123"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="not a Discord channel target"):
             channel_id(bad)
     long = "cw123456-1764313200a99999"  # deliver.py's nonce is already 25 characters
     assert part_nonce("cw1-2", 3) == "cw1-2p3"
     hashed = {part_nonce(long, k) for k in range(20)}
-    assert len(hashed) == 20 and all(len(n) <= MAX_NONCE for n in hashed)
+    assert len(hashed) == 20
+    assert all(len(n) <= MAX_NONCE for n in hashed)
     assert part_nonce(long, 4) == part_nonce(long, 4)
 
 
@@ -319,7 +324,8 @@ async def test_the_chart_is_a_file_on_the_last_part_with_its_nonce(
     assert last["attachments"] == [
         {"id": 0, "filename": chart().filename, "description": chart().description}
     ]
-    assert last["enforce_nonce"] is True and last["allowed_mentions"] == {"parse": []}
+    assert last["enforce_nonce"] is True
+    assert last["allowed_mentions"] == {"parse": []}
 
 
 async def test_a_retry_of_the_chart_part_sends_the_file_again_and_nothing_else(
@@ -344,7 +350,8 @@ async def test_an_empty_note_carries_the_chart_as_a_plain_file(
     empty = replace(hostile_digest(), sections=(), empty_note="Nothing new.", chart=chart())
     await poster.post(subscription(), empty, NONCE)
     [body] = fake.messages
-    assert body["content"] == "Nothing new." and body["embeds"] == []
+    assert body["content"] == "Nothing new."
+    assert body["embeds"] == []
     assert fake.files == {0: [(chart().filename, PNG)]}
 
 
@@ -354,7 +361,8 @@ async def test_a_chart_over_the_limit_is_not_sent_and_the_digest_says_so(
     huge = replace(hostile_digest(), chart=chart(data=b"\0" * (MAX_FILE + 1)))
     await poster.post(subscription(), huge, NONCE)
     [body] = fake.messages
-    assert fake.files == {} and "attachments" not in body
+    assert fake.files == {}
+    assert "attachments" not in body
     assert "image" not in body["embeds"][0]
     assert body["embeds"][0]["description"].endswith("\n" + CHART_TOO_LARGE)
 
@@ -386,7 +394,8 @@ async def test_deliver_digest_posts_records_and_retries_through_discord(
     fake.fail(400)
     clock.now = utc(2026, 11, 29, 7)
     failed = await deliver_digest(ctx, sub, utc(2026, 11, 29, 7))
-    assert failed.status == "failed" and "Refused" in (failed.error or "")
+    assert failed.status == "failed"
+    assert "Refused" in (failed.error or "")
     assert await store.digest_state(sub.id, utc(2026, 11, 29, 7)) == "failed"
     clock.now += ctx.first_backoff
     [retried] = await deliver_pending(ctx)
@@ -423,7 +432,8 @@ async def test_a_crash_after_discord_took_a_part_is_resolved_by_its_nonce(
     await store.release_stale_leases()  # the restarted process
     [resolved] = await deliver_pending(ctx)
     assert resolved.status == "sent"
-    assert len(fake.attempts) == 2 and len(fake.messages) == 1  # the same nonce: no second one
+    assert len(fake.attempts) == 2
+    assert len(fake.messages) == 1
     assert fake.attempts[0]["nonce"] == fake.attempts[1]["nonce"]
 
 
@@ -438,12 +448,15 @@ async def test_a_deleted_channel_is_disabled_reported_and_never_tried_again(
     await stored(store, utc(2026, 11, 28, 1), (1, NVIDIA))
     fake.gone.add(CHANNEL)
     dead = await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))
-    assert dead.status == "dead" and "10003" in (dead.error or "")
+    assert dead.status == "dead"
+    assert "10003" in (dead.error or "")
     [disabled] = await store.list_subscriptions()
-    assert disabled.disabled and "10003" in disabled.disabled
+    assert disabled.disabled
+    assert "10003" in disabled.disabled
     assert f"stopped posting to discord:{CHANNEL}" in admin_out.out.getvalue()
     tried = len(fake.attempts)
     clock.now = utc(2026, 11, 29, 7)
     assert [o.status for o in await deliver_due(ctx)] == ["dead"]
     clock.now += timedelta(hours=1)
-    assert await deliver_pending(ctx) == [] and len(fake.attempts) == tried
+    assert await deliver_pending(ctx) == []
+    assert len(fake.attempts) == tried

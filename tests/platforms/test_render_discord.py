@@ -127,9 +127,11 @@ def test_hostile_story_is_inert() -> None:
     assert "Wire \\<!here\\>" in description
     texts = all_strings(payloads)
     for text in texts:
-        assert "@everyone" not in text and "@here" not in text
+        assert "@everyone" not in text
+        assert "@here" not in text
         assert "](https://evil" not in text
-        assert "<!channel>" not in text and "<@123456789012345678>" not in text
+        assert "<!channel>" not in text
+        assert "<@123456789012345678>" not in text
         assert_inert(text)
     assert payloads[0]["embeds"][2]["title"] == "TSMC @\u200bhere"
 
@@ -174,7 +176,8 @@ def test_huge_story_is_cut_cleanly() -> None:
     [payload] = render_discord(digest, COMPANY_NAMES)
     assert_within_limits(payload)
     header, section = payload["embeds"]
-    assert header["title"].endswith("…") and section["title"].endswith("…")
+    assert header["title"].endswith("…")
+    assert section["title"].endswith("…")
     assert section["description"].count(f"]({link_url(story_url(1, True))})") == 1
     assert "…" in section["description"]
     for text in all_strings([payload]):
@@ -196,7 +199,9 @@ def test_many_stories_split_into_ordered_parts() -> None:
         assert_within_limits(payload)
         assert payload["embeds"][0]["title"].endswith(f" (part {number}/{total})")
     titles = [e["title"] for p in payloads for e in p["embeds"][1:]]
-    assert titles[0] == "One" and "One (cont.)" in titles and "Two" in titles
+    assert titles[0] == "One"
+    assert "One (cont.)" in titles
+    assert "Two" in titles
     assert titles.index("Two") > max(i for i, t in enumerate(titles) if t.startswith("One"))
 
 

@@ -57,7 +57,8 @@ def assert_within_limits(payload: dict[str, Any]) -> None:
             total += utf16_len(text["text"])
         elif block["type"] == "section":
             text = block["text"]
-            assert text["type"] == "mrkdwn" and text["verbatim"] is True
+            assert text["type"] == "mrkdwn"
+            assert text["verbatim"] is True
             assert 0 < utf16_len(text["text"]) <= 3000
             total += utf16_len(text["text"])
         else:
@@ -80,13 +81,16 @@ def assert_inert(text: str, plain: bool = False) -> None:
     assert not re.search(r"&(?!amp;|lt;|gt;)", text), text
     assert not re.search(r"@(everyone|here|channel)", text, re.IGNORECASE)
     if plain:
-        assert "<" not in text and ">" not in text and "\n" not in text
+        assert "<" not in text
+        assert ">" not in text
+        assert "\n" not in text
         return
     rest = OUR_LINK.sub("", OUR_DATE.sub("", text))
     rest = re.sub(r"^\*(.*?)\*$", r"\1", rest, flags=re.MULTILINE)  # our bold title line
     for raw in ("<", ">", "*", "_", "~", "`"):
         assert raw not in rest, (raw, text)
-    assert not rest.startswith("&gt;") and "\n&gt;" not in rest
+    assert not rest.startswith("&gt;")
+    assert "\n&gt;" not in rest
 
 
 def test_escape_rules() -> None:
@@ -115,8 +119,11 @@ def test_hostile_story_is_inert() -> None:
     assert "&lt;@&amp;987&gt; &lt;#555&gt; ∗∗bold∗∗ ∼∼gone∼∼ ˋcodeˋ | &gt; quote" in story
     assert "Wire &lt;!here&gt;" in story
     for text, plain in texts_of(payloads[0]):
-        assert "<!channel>" not in text and "<!here>" not in text and "<@1234" not in text
-        assert "@everyone" not in text and "@here" not in text
+        assert "<!channel>" not in text
+        assert "<!here>" not in text
+        assert "<@1234" not in text
+        assert "@everyone" not in text
+        assert "@here" not in text
         assert "<https://evil" not in text
         assert_inert(text, plain)
     assert blocks[4]["text"]["text"] == "TSMC @\u200bhere"

@@ -202,7 +202,8 @@ async def test_a_bad_signature_is_refused_with_401(app: AsyncApp, fake: FakeSlac
     assert await send(app, tampered, signed_headers(body)) == 401  # signature of another body
     unsigned = {"content-type": "application/x-www-form-urlencoded"}
     assert await send(app, body, unsigned) == 401
-    assert replies(fake) == [] and fake.calls == []
+    assert replies(fake) == []
+    assert fake.calls == []
 
 
 async def test_a_ten_minute_old_request_is_refused_with_401(app: AsyncApp, fake: FakeSlack) -> None:
@@ -242,9 +243,8 @@ async def test_workspace_admins_and_listed_users_can_subscribe(
     assert await command(app, fake, "subscribe nvidia", user=ADMIN) == 200
     assert await command(app, fake, "unsubscribe", user=LISTED) == 200
     made, gone = replies(fake)
-    assert (
-        "Only admins" not in dumped(made["blocks"]) and "nvidia" in dumped(made["blocks"]).lower()
-    )
+    assert "Only admins" not in dumped(made["blocks"])
+    assert "nvidia" in dumped(made["blocks"]).lower()
     assert f"slack:{CHANNEL}" in dumped(made["blocks"])
     assert "Unsubscribed this channel" in dumped(gone["blocks"])
     assert fake.methods() == ["users.info"]  # the allow-listed user needed no lookup
@@ -257,7 +257,8 @@ async def test_unreadable_text_and_unknown_commands_are_private_errors(
     assert await command(app, fake, 'search "Ascend') == 200
     assert await command(app, fake, "frobnicate") == 200
     for answer in replies(fake):
-        assert answer["response_type"] == "ephemeral" and answer["text"].startswith("⚠ ")
+        assert answer["response_type"] == "ephemeral"
+        assert answer["text"].startswith("⚠ ")
     assert "Unknown command 'frobnicate'" in dumped(replies(fake)[2]["blocks"])
 
 
@@ -284,7 +285,8 @@ async def test_without_a_response_url_it_posts_through_the_web_api(
     assert await send(app, private, signed_headers(private)) == 200
     assert fake.methods() == ["chat.postMessage", "users.info", "chat.postEphemeral"]
     posted, ephemeral = fake.calls[0].args, fake.calls[2].args
-    assert posted["channel"] == CHANNEL and posted["text"] == "Huawei"
+    assert posted["channel"] == CHANNEL
+    assert posted["text"] == "Huawei"
     assert "Ascend 910C" in dumped(posted["blocks"])
     assert (ephemeral["channel"], ephemeral["user"]) == (CHANNEL, MEMBER)
     assert "Only admins" in dumped(ephemeral["blocks"])
@@ -368,7 +370,8 @@ async def test_an_expired_response_url_is_logged_and_answered_in_the_channel(
     assert await slow_command(app, fake, "company huawei") == 200
     assert replies(fake) == []
     [posted] = fake.messages
-    assert posted.channel == CHANNEL and posted.body["text"] == "Huawei"
+    assert posted.channel == CHANNEL
+    assert posted.body["text"] == "Huawei"
     assert "Ascend 910C" in dumped(posted.body["blocks"])
     assert "HTTP 404 expired_url" in caplog.text
 
@@ -384,7 +387,8 @@ async def test_a_used_up_response_url_gives_a_private_answer_by_chat_post_epheme
     [private] = fake.ephemerals
     assert (private.channel, private.body["user"]) == (CHANNEL, MEMBER)
     assert "Unknown command 'frobnicate'" in dumped(private.body["blocks"])
-    assert "used_url" in caplog.text and fake.messages == []
+    assert "used_url" in caplog.text
+    assert fake.messages == []
 
 
 @pytest.mark.parametrize(
@@ -404,7 +408,8 @@ async def test_a_refused_or_rate_limited_response_url_falls_back_to_the_web_api(
     else:
         fake.rate_limit("response_url", retry_after=30)
     assert await command(app, fake, "company huawei") == 200
-    assert replies(fake) == [] and len(fake.messages) == 1
+    assert replies(fake) == []
+    assert len(fake.messages) == 1
     assert logged in caplog.text
 
 
@@ -427,7 +432,8 @@ async def test_blocks_slack_calls_invalid_are_sent_again_as_text(
     fake.fail("chat.postMessage", "invalid_blocks")
     assert await command(app, fake, "company huawei") == 200
     [posted] = fake.messages
-    assert posted.body["text"] == "Huawei" and "blocks" not in posted.body
+    assert posted.body["text"] == "Huawei"
+    assert "blocks" not in posted.body
 
 
 async def test_where_no_ephemeral_can_go_the_answer_goes_to_the_askers_dm(
@@ -491,14 +497,16 @@ async def test_a_chart_is_uploaded_into_the_channel_after_the_reply(
     assert await command(app, fake, "trend nvidia") == 200
     assert [(c.name, c.args) for c in seen] == [("trend", ("nvidia",))]
     [answer] = replies(fake)
-    assert answer["response_type"] == "in_channel" and answer["text"] == "Trend: Nvidia"
+    assert answer["response_type"] == "in_channel"
+    assert answer["text"] == "Trend: Nvidia"
     assert fake.methods() == ["files.getUploadURLExternal", "files.completeUploadExternal"]
     wanted = fake.args("files.getUploadURLExternal")
     assert (wanted["filename"], wanted["length"]) == (chart().filename, str(len(PNG)))
     assert wanted["alt_txt"] == chart().description
     assert fake.uploads == [(FILE_ID, PNG)]
     done = fake.args("files.completeUploadExternal")
-    assert done["channel_id"] == CHANNEL and "thread_ts" not in done
+    assert done["channel_id"] == CHANNEL
+    assert "thread_ts" not in done
     assert done["files"] == [{"id": FILE_ID, "title": chart().description}]
     assert fake.auth == {f"Bearer {TOKEN}"}
 
@@ -550,7 +558,8 @@ async def test_a_refused_upload_is_a_private_note_not_a_crash(
     assert await command(app, fake, "trend nvidia") == 200  # Bolt answers 500 if we raised
     reply, hint = replies(fake)
     assert reply["response_type"] == "in_channel"
-    assert hint["response_type"] == "ephemeral" and hint["replace_original"] is False
+    assert hint["response_type"] == "ephemeral"
+    assert hint["replace_original"] is False
     assert hint["text"] == note
     if note == INVITE_NOTE:
         assert "`/invite @ChipWire`" in hint["text"]
@@ -582,7 +591,8 @@ async def test_a_private_reply_says_the_chart_is_left_out_and_uploads_nothing(
     [answer] = replies(fake)
     assert answer["response_type"] == "ephemeral"
     assert PRIVATE_CHART_NOTE in dumped(answer["blocks"])
-    assert fake.calls == [] and fake.uploads == []
+    assert fake.calls == []
+    assert fake.uploads == []
 
 
 # Block Kit -----------------------------------------------------------------------------------
@@ -599,7 +609,8 @@ def test_reply_blocks_stay_within_slack_limits() -> None:
     reply = Reply(title="T" * 400, lines=tuple(huge for _ in range(60)), cards=cards)
     blocks = reply_blocks(reply)
     assert_within_limits(blocks)
-    assert blocks[-1]["type"] == "context" and "More not shown" in dumped(blocks[-1:])
+    assert blocks[-1]["type"] == "context"
+    assert "More not shown" in dumped(blocks[-1:])
     assert sum(text_len(json.dumps(b, ensure_ascii=False)) for b in blocks) < 45_000
     assert text_len(blocks[0]["text"]["text"]) == MAX_HEADER_TEXT
 
@@ -612,7 +623,8 @@ def test_many_small_cards_are_cut_at_fifty_blocks() -> None:
     blocks = reply_blocks(Reply(title="Many", lines=("one", "two"), cards=cards))
     assert_within_limits(blocks)
     assert len(blocks) == MAX_BLOCKS
-    assert blocks[-1]["type"] == "context" and "More not shown" in dumped(blocks[-1:])
+    assert blocks[-1]["type"] == "context"
+    assert "More not shown" in dumped(blocks[-1:])
     assert blocks[1]["text"]["text"] == "one\ntwo"
     assert (
         blocks[2]["text"]["text"] == "*<https://news.example/0?a=1&amp;b=%3C2%3E|Story 0>*\nBody."
@@ -647,5 +659,6 @@ async def test_the_share_command_uploads_its_real_chart(app: AsyncApp, fake: Fak
     )
     assert fake.args("files.getUploadURLExternal")["filename"] == "share-30d.png"
     [(_, data)] = fake.uploads
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (1200, 675)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (1200, 675)
     assert fake.args("files.completeUploadExternal")["channel_id"] == CHANNEL

@@ -76,7 +76,8 @@ async def test_every_part_is_posted_in_order_without_unfurls(
         body = posted.body
         assert posted.channel == CHANNEL
         assert (body["text"], body["blocks"]) == (payload["text"], payload["blocks"])
-        assert body["unfurl_links"] is False and body["unfurl_media"] is False
+        assert body["unfurl_links"] is False
+        assert body["unfurl_media"] is False
     assert fake.errors() == []  # within Block Kit's limits: the stand-in checks them
 
 
@@ -101,7 +102,8 @@ async def test_a_public_channel_not_joined_takes_the_text_with_chat_write_public
 ) -> None:
     fake.channels[CHANNEL] = Channel(CHANNEL, bot_member=False)
     await poster.post(subscription(), hostile_digest(), NONCE)
-    assert len(fake.messages) == 1 and "conversations.join" not in fake.methods()
+    assert len(fake.messages) == 1
+    assert "conversations.join" not in fake.methods()
 
 
 async def test_without_chat_write_public_the_bot_joins_then_posts(fake: FakeSlack) -> None:
@@ -111,7 +113,8 @@ async def test_without_chat_write_public_the_bot_joins_then_posts(fake: FakeSlac
     await poster.post(subscription(), hostile_digest(), NONCE)
     assert fake.methods() == ["chat.postMessage", "conversations.join", "chat.postMessage"]
     assert fake.errors() == [("chat.postMessage", "not_in_channel")]
-    assert len(fake.messages) == 1 and fake.channels[CHANNEL].bot_member
+    assert len(fake.messages) == 1
+    assert fake.channels[CHANNEL].bot_member
 
 
 @pytest.mark.parametrize(
@@ -131,7 +134,8 @@ async def test_not_in_a_private_channel_is_dead_after_trying_to_join(
     with pytest.raises(DeadTarget, match=reason):
         await poster.post(subscription(), hostile_digest(), NONCE)
     assert fake.methods() == ["chat.postMessage", "conversations.join"]
-    assert fake.messages == [] and not fake.channels[CHANNEL].bot_member
+    assert fake.messages == []
+    assert not fake.channels[CHANNEL].bot_member
 
 
 async def test_a_missing_scope_is_refused_naming_the_scope(fake: FakeSlack) -> None:
@@ -162,7 +166,8 @@ async def test_a_rate_limit_is_waited_out_for_its_retry_after(
 ) -> None:
     fake.rate_limit("chat.postMessage", retry_after=1)
     await poster.post(subscription(), hostile_digest(), NONCE)
-    assert fake.attempts == 2 and len(fake.messages) == 1
+    assert fake.attempts == 2
+    assert len(fake.messages) == 1
     (_, limited), (_, retried) = fake.arrivals
     assert retried - limited >= 1  # slack_sdk waited as long as Slack asked
 
@@ -173,7 +178,8 @@ async def test_a_rate_limit_beyond_the_retries_is_refused_not_posted(
     fake.rate_limit("chat.postMessage", times=3)
     with pytest.raises(Refused, match="ratelimited"):
         await poster.post(subscription(), hostile_digest(), NONCE)
-    assert fake.attempts == 3 and fake.messages == []
+    assert fake.attempts == 3
+    assert fake.messages == []
 
 
 async def test_a_retry_resumes_at_the_part_that_failed(
@@ -204,7 +210,8 @@ async def test_a_part_in_doubt_found_in_the_history_is_not_posted_again(
     journal.parts["2"] = INTENDED  # and this one was never really sent
     fake.messages.pop()
     await poster.post(subscription(), long_digest(), NONCE, journal)
-    assert fake.count("conversations.history") == 2 and fake.attempts == len(rendered) + 1
+    assert fake.count("conversations.history") == 2
+    assert fake.attempts == len(rendered) + 1
     assert [m.body["metadata"]["event_payload"]["part"] for m in fake.messages] == ["0", "1", "2"]
     unchecked = SlackPoster(TOKEN, COMPANY_NAMES, api_url=fake.api_url, dedupe=False)
     journal.parts["1"] = INTENDED
@@ -239,9 +246,11 @@ async def test_an_answer_after_the_client_timeout_is_found_not_posted_twice(
     with pytest.raises(asyncio.TimeoutError):
         await poster.post(subscription(), hostile_digest(), NONCE, journal)
     fake.hold = None
-    assert fake.attempts == 1 and len(fake.messages) == 1  # Slack made it; the bot never heard
+    assert fake.attempts == 1
+    assert len(fake.messages) == 1
     await poster.post(subscription(), hostile_digest(), NONCE, journal)
-    assert fake.attempts == 1 and fake.count("conversations.history") == 1
+    assert fake.attempts == 1
+    assert fake.count("conversations.history") == 1
     assert len(fake.messages) == 1
 
 
@@ -258,7 +267,8 @@ async def test_the_token_is_sent_as_bearer_and_never_logged(
     assert fake.auth == {f"Bearer {TOKEN}"}
     assert "chat.postMessage" in caplog.text  # slack_sdk did log its requests
     assert TOKEN not in caplog.text
-    assert TOKEN not in str(refused.value) and TOKEN not in repr(poster)
+    assert TOKEN not in str(refused.value)
+    assert TOKEN not in repr(poster)
 
 
 UPLOAD = ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
@@ -285,7 +295,8 @@ async def test_a_chart_for_a_channel_not_joined_joins_it_first(
     assert fake.events == ["chat.postMessage", *UPLOAD, "conversations.join", *UPLOAD]
     assert fake.errors() == [("files.completeUploadExternal", "not_in_channel")]
     [done] = fake.shared
-    assert done["channel_id"] == CHANNEL and len(fake.messages) == 1
+    assert done["channel_id"] == CHANNEL
+    assert len(fake.messages) == 1
 
 
 async def test_a_failed_upload_never_fails_the_digest_nor_repeats(
@@ -295,20 +306,22 @@ async def test_a_failed_upload_never_fails_the_digest_nor_repeats(
     journal = MemoryJournal()
     fake.fail("files.completeUploadExternal", "file_uploads_disabled")
     await poster.post(subscription(), digest, NONCE, journal)  # the text is out: not a failure
-    assert len(fake.messages) == 1 and fake.shared == []
+    assert len(fake.messages) == 1
+    assert fake.shared == []
     fake.events.clear()
     await poster.post(subscription(), digest, NONCE, journal)  # at most once: not tried again
     assert fake.events == []
     fake.tokens[TOKEN] = BOT_SCOPES - {"files:write"}
     await poster.post(subscription(), digest, "cw7-3")
-    assert len(fake.messages) == 2 and fake.shared == []
+    assert len(fake.messages) == 2
+    assert fake.shared == []
     assert fake.errors()[-1] == ("files.getUploadURLExternal", "missing_scope")
 
 
 def test_targets_and_base_urls() -> None:
     assert channel_of("slack:C0123ABCD") == "C0123ABCD"
     for bad in ("slack:", "slack:#general", "discord:C1", "C1"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="not a Slack channel target"):
             channel_of(bad)
     assert api_base_url(None) == "https://slack.com/api/"
     assert api_base_url("http://127.0.0.1:9000/api") == "http://127.0.0.1:9000/api/"
@@ -330,7 +343,8 @@ async def test_deliver_digest_posts_records_and_retries_through_slack(
     await stored(store, utc(2026, 11, 28, 1), (1, NVIDIA))
     fake.fail("chat.postMessage", "fatal_error")
     failed = await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))
-    assert failed.status == "failed" and "fatal_error" in (failed.error or "")
+    assert failed.status == "failed"
+    assert "fatal_error" in (failed.error or "")
     clock.now += ctx.first_backoff
     [sent] = await deliver_pending(ctx)
     assert (sent.status, sent.stories) == ("sent", 1)
@@ -360,7 +374,8 @@ async def test_a_crash_after_slack_took_a_part_is_resolved_from_the_history(
     await store.release_stale_leases()
     [resolved] = await deliver_pending(ctx)
     assert resolved.status == "sent"
-    assert fake.attempts == 1 and len(fake.messages) == 1
+    assert fake.attempts == 1
+    assert len(fake.messages) == 1
     assert fake.count("conversations.history") == 1
 
 
@@ -375,9 +390,11 @@ async def test_a_lost_channel_disables_the_subscription_and_tells_the_admins(
     await stored(store, utc(2026, 11, 28, 1), (1, NVIDIA))
     fake.channels[CHANNEL] = Channel(CHANNEL, private=True, bot_member=False)  # removed from it
     dead = await deliver_digest(ctx, sub, utc(2026, 11, 28, 7))
-    assert dead.status == "dead" and "channel_not_found" in (dead.error or "")
+    assert dead.status == "dead"
+    assert "channel_not_found" in (dead.error or "")
     [disabled] = await store.list_subscriptions()
-    assert disabled.disabled and "channel_not_found" in disabled.disabled
+    assert disabled.disabled
+    assert "channel_not_found" in disabled.disabled
     assert f"ChipWire stopped posting to slack:{CHANNEL}" in admins.getvalue()
     clock.now += ctx.max_backoff
     assert await deliver_pending(ctx) == []  # never retried

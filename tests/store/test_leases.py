@@ -16,7 +16,8 @@ async def test_each_due_feed_goes_to_one_process_until_its_lease_expires(store: 
     now = at(2)
     first = await store.write(outbox.claim_due_feeds, owner="a", now=now, lease=LEASE)
     second = await store.write(outbox.claim_due_feeds, owner="b", now=now, lease=LEASE)
-    assert len(first) == 3 and second == []
+    assert len(first) == 3
+    assert second == []
     later = now + LEASE + timedelta(seconds=1)  # "a" died mid-poll: its feeds are taken over
     assert await store.write(outbox.claim_due_feeds, owner="b", now=later, lease=LEASE) == first
     await store.write(outbox.release_feeds, "b", first[:1])

@@ -171,7 +171,8 @@ async def test_migration_0005_copies_the_mentions_of_stored_articles(store: Stor
     async with store.engine.begin() as conn:
         await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0004"))
         await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
-    assert await mention_rows(store) == before and len(before) == 3
+    assert await mention_rows(store) == before
+    assert len(before) == 3
 
 
 async def test_stories_count_once_per_company_on_their_first_utc_day(store: Store) -> None:

@@ -56,7 +56,8 @@ async def test_first_poll_of_a_new_feed_is_history_later_ones_are_new(store: Sto
     feed = await add(store, "https://a.example/feed", history=True)
     await ingest(store, feed, [(article(1), None), (article(2), None)], at(20))
     feed = await store.get_feed(feed.id)
-    assert feed is not None and feed.first_polled
+    assert feed is not None
+    assert feed.first_polled
     await ingest(store, feed, [(article(3), None)], at(21))
     history = {a.url: a.is_history for a in await store.recent_articles()}
     assert history == {
@@ -148,4 +149,5 @@ async def test_digest_candidates_carry_every_source_name(store: Store) -> None:
         )
         await ingest(store, feed, [(article(1, source=name), verdict)], at(20))
     [found] = await store.digest_candidates(target="t", since=at(19), until=at(21), min_score=0.5)
-    assert found.sources == ("One", "Two") and found.companies == ("nvidia",)
+    assert found.sources == ("One", "Two")
+    assert found.companies == ("nvidia",)

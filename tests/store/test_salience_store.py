@@ -39,11 +39,14 @@ async def test_company_counts_read_subjects_only(store: Store) -> None:
 async def test_search_and_why_read_both_saliences(store: Store) -> None:
     await stored(store)
     (berry,) = await store.search("Berry")
-    assert berry.companies == () and berry.mentioned == ("meta",)
+    assert berry.companies == ()
+    assert berry.mentioned == ("meta",)
     (rubin,) = await store.search("Rubin")
-    assert rubin.companies == ("nvidia",) and rubin.mentions == RUBIN.mentions
+    assert rubin.companies == ("nvidia",)
+    assert rubin.mentions == RUBIN.mentions
     found = await store.find_article(str(rubin.id))
-    assert found is not None and found.mentioned == ("sk-hynix",)
+    assert found is not None
+    assert found.mentioned == ("sk-hynix",)
 
 
 async def test_reclassifying_rewrites_the_mentions(store: Store) -> None:
@@ -52,4 +55,5 @@ async def test_reclassifying_rewrites_the_mentions(store: Store) -> None:
     verdict = Classification(False, 0.0, ("meta",), (), (("meta", ABOUT),))
     await store.set_classifications([(berry.id, verdict)])
     (again,) = await store.search("Berry")
-    assert again.companies == ("meta",) and again.mentions == (("meta", ABOUT),)
+    assert again.companies == ("meta",)
+    assert again.mentions == (("meta", ABOUT),)

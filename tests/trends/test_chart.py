@@ -120,7 +120,8 @@ def test_four_or_more_companies_get_a_panel_each_most_covered_first() -> None:
         assert to_hex(own.get_color()) == colours[series.company_id]
         # the others are drawn behind in grey for comparison
         grey = [line for line in ax.get_lines() if line is not own]
-        assert len(grey) == 7 and {to_hex(line.get_color()) for line in grey} == {CONTEXT_COLOUR}
+        assert len(grey) == 7
+        assert {to_hex(line.get_color()) for line in grey} == {CONTEXT_COLOUR}
     assert len({to_hex(_named_lines(ax)[0].get_color()) for ax in panels}) == 8
 
 
@@ -158,9 +159,11 @@ def test_a_long_title_is_fitted_inside_the_image() -> None:
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     for text in fig.texts:
         box = text.get_window_extent(renderer)
-        assert box.x0 >= 0 and box.x1 <= WIDTH_PX, text.get_text()
+        assert box.x0 >= 0, text.get_text()
+        assert box.x1 <= WIDTH_PX, text.get_text()
     heading = fig.texts[0].get_text()
-    assert heading.startswith("Nvidia, AMD") and heading.endswith("…")
+    assert heading.startswith("Nvidia, AMD")
+    assert heading.endswith("…")
 
 
 def test_trend_figure_y_ticks_are_integers() -> None:

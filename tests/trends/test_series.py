@@ -291,14 +291,17 @@ def test_colours_for_accepts_share_rows() -> None:
 def test_short_windows_are_drawn_by_day() -> None:
     data = trend(("nvidia", "Nvidia", tuple(range(WEEKLY_FROM_DAYS - 1))))
     bins = chart_bins(data)
-    assert bins.unit == "day" and bins.ends == data.days and bins.series == data.series
+    assert bins.unit == "day"
+    assert bins.ends == data.days
+    assert bins.series == data.series
     assert bins_caption(bins) == "Stories per day (UTC) · 2 Nov – 28 Nov 2026 · 17 sources"
 
 
 def test_four_weeks_are_drawn_as_weekly_totals_ending_on_the_last_day() -> None:
     daily = (1,) * 7 + (2,) * 7 + (0,) * 7 + (5,) * 7
     bins = chart_bins(trend(("nvidia", "Nvidia", daily)))
-    assert bins.unit == "week" and bins.dropped_days == 0
+    assert bins.unit == "week"
+    assert bins.dropped_days == 0
     assert bins.ends == (date(2026, 11, 7), date(2026, 11, 14), date(2026, 11, 21), LAST)
     assert bins.series[0].counts == (7, 14, 0, 35)
     assert bins.series[0].total == sum(daily)
@@ -316,7 +319,8 @@ def test_a_leading_part_week_is_left_out_not_drawn_as_a_dip() -> None:
 
 def test_a_year_is_52_weeks_across_two_calendar_years() -> None:
     bins = chart_bins(trend(("nvidia", "Nvidia", (1,) * 365)))
-    assert len(bins.ends) == 52 and bins.dropped_days == 1
+    assert len(bins.ends) == 52
+    assert bins.dropped_days == 1
     assert set(bins.series[0].counts) == {7}
 
 
@@ -346,4 +350,6 @@ def test_long_spans_are_ticked_by_month_with_the_year_where_it_changes() -> None
 
 def test_day_ticks_across_new_year_carry_the_year() -> None:
     labels = [label for _, label in ticks(window(10, date(2027, 1, 4)), 10)]
-    assert labels[0] == "26 Dec 2026" and labels[-4] == "1 Jan 2027" and labels[-1] == "4 Jan"
+    assert labels[0] == "26 Dec 2026"
+    assert labels[-4] == "1 Jan 2027"
+    assert labels[-1] == "4 Jan"
