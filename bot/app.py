@@ -21,6 +21,7 @@ from bot.digest.deliver import DeliveryContext, Poster
 from bot.ingest.jobs import ClassifierSpec
 from bot.ingest.parsers import InlineParser, PoolParser, make_parser
 from bot.ingest.pipeline import PollContext
+from bot.models import Clock
 from bot.settings import ConfigError, Settings
 from bot.store.failures import UNWRITABLE, StoreFailure
 from bot.store.inspect import sqlite_path
@@ -37,7 +38,6 @@ if TYPE_CHECKING:  # only `chipwire run` loads the chat SDKs and the scheduler; 
     from bot.platforms.discord.poster import DiscordPoster
     from bot.platforms.slack.poster import SlackPoster
 
-Clock = Callable[[], datetime]
 
 # Tests only: "1" sends Discord posts without a nonce and skips the Slack history check, so the
 # crash test can show the duplicates they prevent. Never set it in production.

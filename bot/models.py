@@ -5,8 +5,48 @@ Nothing here does I/O; every other module speaks in these types.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
+
+# Every part that needs the time is handed one of these (the app's is UTC now; tests pass fakes).
+Clock = Callable[[], datetime]
+
+
+Platform = Literal["console", "discord", "slack"]
+_CHANNEL_RULES: dict[str, tuple[str, str]] = {  # platform -> (what a channel id is, example)
+    "discord": ("digits", "discord:1234567890"),
+    "slack": ("letters and digits", "slack:C0123ABCD"),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a digest or a reply goes: "console", "discord:<channel id>" or "slack:<channel id>".
+
+    Stored and configured as that text; `Target.parse` is the one place it is read."""
+
+    platform: Platform
+    channel: str = ""  # empty for the console
+
+    def __str__(self) -> str:
+        return self.platform if self.platform == "console" else f"{self.platform}:{self.channel}"
+
+    @staticmethod
+    def parse(text: str) -> Target:
+        """The target `text` names; ValueError says what a target looks like."""
+        if text == "console":
+            return Target("console")
+        platform, _, channel = text.partition(":")
+        rule = _CHANNEL_RULES.get(platform)
+        valid = channel.isdigit() if platform == "discord" else channel.isalnum()
+        if rule is None or not channel or not channel.isascii() or not valid:
+            raise ValueError(
+                f"not a channel target: {text!r}; expected "
+                '"console", "discord:<channel id>" or "slack:<channel id>"'
+            )
+        return Target("discord" if platform == "discord" else "slack", channel)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.digest.schedules import ScheduleError, check_timezone, parse_schedule
-from bot.models import FeedConfig, SubscriptionConfig
+from bot.models import FeedConfig, SubscriptionConfig, Target
+from bot.tomlfile import TomlFileError, read_toml
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "chipwire.toml"
 MIN_INTERVAL = 60
@@ -83,6 +83,13 @@ class Settings:
     chat: ChatSettings = field(default_factory=ChatSettings)
 
 
+# Each default is written once, on its dataclass; the readers below take it from there.
+FEED_DEFAULTS = FeedConfig(url="")
+SUB_DEFAULTS = SubscriptionConfig(target="", schedule="")
+_THRESHOLD = Settings.__dataclass_fields__["relevance_threshold"].default
+_CLASSIFY_AT_INGEST = Settings.__dataclass_fields__["classify_at_ingest"].default
+
+
 def load_settings(
     config_path: str | Path | None = None,
     database_url: str | None = None,
@@ -99,31 +106,20 @@ def load_settings(
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = path.read_bytes()
-        return tomllib.loads(_config_text(path, data))
-    except FileNotFoundError:
+        return read_toml(path)
+    except TomlFileError as exc:
         raise ConfigError(
-            f"{path}: config file not found. Pass --config PATH or set CHIPWIRE_CONFIG, "
-            "or copy config/chipwire.toml from the ChipWire repository."
+            f"{path}: {_CONFIG_FAULTS[exc.fault].format(detail=exc.detail)}"
         ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not valid TOML ({exc}). Fix the syntax and start again."
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror}).") from None
 
 
-def _config_text(path: Path, data: bytes) -> str:
-    """UTF-8, with a byte-order mark (Windows editors add one) accepted and dropped."""
-    try:
-        return data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"{path}: line {line} is not UTF-8 (byte 0x{data[exc.start]:02x}); "
-            "save the file as UTF-8 and start again."
-        ) from None
+_CONFIG_FAULTS = {
+    "missing": "config file not found. Pass --config PATH or set CHIPWIRE_CONFIG, "
+    "or copy config/chipwire.toml from the ChipWire repository.",
+    "unreadable": "{detail}.",
+    "encoding": "{detail}; save the file as UTF-8 and start again.",
+    "syntax": "{detail}. Fix the syntax and start again.",
+}
 
 
 def settings_from_mapping(
@@ -152,7 +148,9 @@ def settings_from_mapping(
         parse_workers=reader.integer(main, "chipwire.parse_workers", default=-1, minimum=-1),
         catalog_path=_resolve(base, catalog) if catalog else None,
         relevance_threshold=_threshold(reader, reader.table(raw, "classify")),
-        classify_at_ingest=reader.boolean(reader.table(raw, "classify"), "classify.enabled", True),
+        classify_at_ingest=reader.boolean(
+            reader.table(raw, "classify"), "classify.enabled", _CLASSIFY_AT_INGEST
+        ),
         subscriptions=_subscriptions(reader, raw.get("subscriptions", [])),
         digest=_digest(reader, reader.table(raw, "digest")),
         ops=_ops(reader, reader.table(raw, "ops"), environ or {}),
@@ -204,24 +202,31 @@ def _ops(reader: _Reader, table: Mapping[str, Any], environ: Mapping[str, str]) 
         raise ConfigError(
             f"CHIPWIRE_HEALTH_PORT = {port_text!r} is not valid; expected a port number (0 = off)."
         )
-    port = int(port_text) if port_text else reader.integer(table, "ops.health_port", 8080)
+    default = OpsSettings()
+    port = (
+        int(port_text)
+        if port_text
+        else reader.integer(table, "ops.health_port", default.health_port)
+    )
     if port > 65535:
         raise reader.fail("ops.health_port", port, "a port number from 0 (off) to 65535")
-    log_format = reader.string(table, "ops.log_format", default="kv")
+    log_format = reader.string(table, "ops.log_format", default=default.log_format)
     if log_format not in ("kv", "json"):
         raise reader.fail("ops.log_format", log_format, '"kv" (key=value) or "json"')
     host = environ.get("CHIPWIRE_HEALTH_HOST") or reader.string(
-        table, "ops.health_host", default="127.0.0.1"
+        table, "ops.health_host", default=default.health_host
     )
-    admin = reader.string(table, "ops.admin_target", default="console")
-    if admin != "console" and not re.fullmatch(r"(discord|slack):[A-Za-z0-9]+", admin):
-        raise reader.fail("ops.admin_target", admin, '"console", "discord:<id>" or "slack:<id>"')
+    admin = reader.string(table, "ops.admin_target", default=default.admin_target)
+    if not _is_target(admin):
+        raise reader.fail("ops.admin_target", admin, _TARGET_FORMS)
     return OpsSettings(
         health_host=host,
         health_port=port,
         log_format=log_format,
-        stale_after_days=reader.integer(table, "ops.stale_after_days", 14, minimum=1),
-        failing_after=reader.integer(table, "ops.failing_after", 5, minimum=1),
+        stale_after_days=reader.integer(
+            table, "ops.stale_after_days", default.stale_after_days, minimum=1
+        ),
+        failing_after=reader.integer(table, "ops.failing_after", default.failing_after, minimum=1),
         admin_target=admin,
     )
 
@@ -250,13 +255,13 @@ def _subscription(reader: _Reader, table: Mapping[str, Any], key: str) -> Subscr
     allowed |= {"live_alerts", "alert_threshold", "alerts_per_hour", "top_stories", "per_company"}
     reader.no_unknown_keys(table, key, allowed)
     target = reader.string(table, f"{key}.target", default="console")
-    if target != "console" and not re.fullmatch(r"(discord|slack):[A-Za-z0-9]+", target):
-        raise reader.fail(
-            f"{key}.target", target, '"console", "discord:<channel id>" or "slack:<channel id>"'
-        )
+    if not _is_target(target):
+        raise reader.fail(f"{key}.target", target, _TARGET_FORMS)
     try:
         schedule = parse_schedule(reader.string(table, f"{key}.schedule", default="daily 08:00"))
-        timezone = check_timezone(reader.string(table, f"{key}.timezone", default="UTC"))
+        timezone = check_timezone(
+            reader.string(table, f"{key}.timezone", default=SUB_DEFAULTS.timezone)
+        )
     except ScheduleError as exc:
         raise ConfigError(f"{reader.path}: {key}: {exc}.") from None
     empty = reader.string(table, f"{key}.empty", default="note")
@@ -268,14 +273,29 @@ def _subscription(reader: _Reader, table: Mapping[str, Any], key: str) -> Subscr
         timezone=timezone,
         companies=reader.strings(table, f"{key}.companies"),
         languages=reader.strings(table, f"{key}.languages"),
-        min_relevance=_unit(reader, table, f"{key}.min_relevance", 0.5),
+        min_relevance=_unit(reader, table, f"{key}.min_relevance", SUB_DEFAULTS.min_relevance),
         empty_note=empty == "note",
-        live_alerts=reader.boolean(table, f"{key}.live_alerts", default=False),
-        alert_threshold=_unit(reader, table, f"{key}.alert_threshold", 0.85),
-        alerts_per_hour=reader.integer(table, f"{key}.alerts_per_hour", 3, minimum=1),
+        live_alerts=reader.boolean(table, f"{key}.live_alerts", default=SUB_DEFAULTS.live_alerts),
+        alert_threshold=_unit(
+            reader, table, f"{key}.alert_threshold", SUB_DEFAULTS.alert_threshold
+        ),
+        alerts_per_hour=reader.integer(
+            table, f"{key}.alerts_per_hour", SUB_DEFAULTS.alerts_per_hour, minimum=1
+        ),
         top_stories=_optional_int(reader, table, f"{key}.top_stories", minimum=0),
         per_company=_optional_int(reader, table, f"{key}.per_company", minimum=1),
     )
+
+
+_TARGET_FORMS = '"console", "discord:<channel id>" (digits) or "slack:<channel id>"'
+
+
+def _is_target(text: str) -> bool:
+    try:
+        Target.parse(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _optional_int(
@@ -297,12 +317,15 @@ def _digest(reader: _Reader, table: Mapping[str, Any]) -> DigestSettings:
     for company, value in priority.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise reader.fail(f"digest.company_priority.{company}", value, "a number")
+    default = DigestSettings()
     return DigestSettings(
-        top_stories=reader.integer(table, "digest.top_stories", 5, minimum=0),
-        per_company=reader.integer(table, "digest.per_company", 5, minimum=1),
+        top_stories=reader.integer(table, "digest.top_stories", default.top_stories, minimum=0),
+        per_company=reader.integer(table, "digest.per_company", default.per_company, minimum=1),
         company_priority={k: float(v) for k, v in priority.items()},
-        lookback_hours=reader.integer(table, "digest.lookback_hours", 24, minimum=1),
-        trend_chart=reader.boolean(table, "digest.trend_chart", True),
+        lookback_hours=reader.integer(
+            table, "digest.lookback_hours", default.lookback_hours, minimum=1
+        ),
+        trend_chart=reader.boolean(table, "digest.trend_chart", default.trend_chart),
     )
 
 
@@ -315,11 +338,11 @@ def _unit(reader: _Reader, table: Mapping[str, Any], key: str, default: float) -
 
 def _threshold(reader: _Reader, table: Mapping[str, Any]) -> float:
     reader.no_unknown_keys(table, "classify", {"threshold", "enabled"})
-    value = table.get("threshold", 0.5)
+    value = table.get("threshold", _THRESHOLD)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ConfigError(
             f"{reader.path}: classify.threshold = {value!r} is not valid; "
-            "expected a number from 0 to 1 (0.5 by default)."
+            f"expected a number from 0 to 1 ({_THRESHOLD} by default)."
         )
     return float(value)
 
@@ -432,8 +455,12 @@ def _feed(reader: _Reader, table: Mapping[str, Any], key: str) -> FeedConfig:
         url=url,
         name=reader.string(table, f"{key}.name", default=parts.hostname),
         language=reader.optional_string(table, f"{key}.language"),
-        interval=reader.integer(table, f"{key}.interval", default=1800, minimum=MIN_INTERVAL),
-        allow_private_address=reader.boolean(table, f"{key}.allow_private_address", default=False),
+        interval=reader.integer(
+            table, f"{key}.interval", default=FEED_DEFAULTS.interval, minimum=MIN_INTERVAL
+        ),
+        allow_private_address=reader.boolean(
+            table, f"{key}.allow_private_address", default=FEED_DEFAULTS.allow_private_address
+        ),
     )
 
 

@@ -17,7 +17,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "bot"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("bot.models", "bot.text"),
+    ("bot.models", "bot.text", "bot.tomlfile"),
     ("bot.settings",),
     ("bot.ops",),
     ("bot.store",),
@@ -42,6 +42,7 @@ PLACED: dict[str, str] = {
 # Each outside library and the only modules (or folders, ending in "/") that may import it.
 IMPORTERS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("feedparser",): ("ingest/parse/feedparser.py",),
+    ("tomllib",): ("tomlfile.py",),
     ("prometheus_client",): ("ops/metrics.py",),
     ("matplotlib",): ("trends/chart.py",),
     ("discord",): ("platforms/discord/",),

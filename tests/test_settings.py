@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.models import Target
 from bot.settings import DEFAULT_CONFIG, ConfigError, load_settings, to_async_url
 
 
@@ -158,3 +159,33 @@ def test_a_bad_cap_names_the_key(tmp_path: Path) -> None:
     path = write(tmp_path, '[[subscriptions]]\ntarget = "slack:C1"\nper_company = 0\n')
     with pytest.raises(ConfigError, match=r"per_company.*whole number >= 1"):
         load_settings(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("console", Target("console")),
+        ("discord:1234567890", Target("discord", "1234567890")),
+        ("slack:C0123ABCD", Target("slack", "C0123ABCD")),
+    ],
+)
+def test_a_target_is_read_once_and_written_back_the_same(text: str, expected: Target) -> None:
+    assert Target.parse(text) == expected
+    assert str(expected) == text
+
+
+@pytest.mark.parametrize(
+    "text", ["", "discord:", "discord:general", "slack:#general", "teams:1", "slack:C1 2", "١٢٣"]
+)
+def test_a_malformed_target_says_what_a_target_looks_like(text: str) -> None:
+    with pytest.raises(ValueError, match=r"expected \"console\", \"discord:<channel id>\""):
+        Target.parse(text)
+
+
+def test_a_discord_target_with_a_channel_name_asks_for_the_id(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[subscriptions]]\ntarget = "discord:general"\nschedule = "daily 08:00"\n',
+    )
+    with pytest.raises(ConfigError, match=r"subscriptions\[0\]\.target.*\(digits\)"):
+        load_settings(path)

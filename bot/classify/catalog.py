@@ -20,12 +20,13 @@ Errors
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from bot.tomlfile import TomlFileError, read_toml
 
 # Shipped inside the package (so an installed wheel has it); config/companies.toml in the
 # checkout links to this file.
@@ -123,12 +124,10 @@ def load_catalog(path: Path | None = None, extra: Path | None = None) -> Catalog
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: catalog file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{path}: not valid TOML: {exc}") from None
+        return read_toml(path)
+    except TomlFileError as exc:
+        what = "catalog file not found" if exc.fault == "missing" else exc.detail
+        raise CatalogError(f"{path}: {what}") from None
 
 
 def merge_catalog(base: Catalog, data: Mapping[str, Any], source: str) -> Catalog:

@@ -14,12 +14,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bot.classify.catalog import Catalog
 from bot.commands.messages import Command, Reply, error_reply
 from bot.commands.resolve import CompanyIndex, build_index
+from bot.models import Clock
 from bot.settings import Settings
 from bot.text import one_line, truncate
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # `help` lists the commands without loading the store, HTTP o
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 Kind = Literal["str", "int", "float", "company", "url", "choice"]
 T = TypeVar("T")
 

@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from bot.digest.build import build_digest, rank_stories
 from bot.digest.schedules import is_weekly, last_fire, period_start
 from bot.digest.stories import stories_of
-from bot.models import Attachment, Digest, DigestArticle, DigestSection, Subscription
+from bot.models import Attachment, Clock, Digest, DigestArticle, DigestSection, Subscription
 from bot.platforms.journal import DeadTarget, PartJournal
 from bot.settings import DigestSettings
 from bot.store import digests, outbox
@@ -41,7 +41,6 @@ from bot.trends.present import MAX_TREND_COMPANIES, top_companies, trend_chart
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 CATCH_UP_WINDOW = timedelta(days=8)  # a weekly digest missed while down is still sent
 WEEKLY_CHART_DAYS = 28
 QUEUE_TRIES = 3  # another process queued an article first: compose again
@@ -91,7 +90,8 @@ class DeliveryOutcome:
 
 
 def platform_of(target: str) -> str:
-    return target.split(":", 1)[0]
+    """The platform part of a stored target (one written by an older version still has one)."""
+    return target.partition(":")[0]
 
 
 def delivery_nonce(subscription_id: int, period_end: datetime, key: str = "") -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from bot.digest.stories import cluster_stories
 from bot.ingest.challenge import challenge_of
 from bot.ingest.jobs import ParseJob, Parser
-from bot.models import FeedState, FetchResult, PollOutcome
+from bot.models import Clock, FeedState, FetchResult, PollOutcome
 from bot.store.failures import StoreFailure
 from bot.store.ingest import Item
 from bot.store.repo import FeedUpdate, PollWrite, Store
@@ -28,7 +28,6 @@ if TYPE_CHECKING:  # the HTTP client is loaded by whoever builds a Fetcher (App,
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 KNOWN_GUID_WINDOW = timedelta(days=30)  # guids seen since then are skipped before classifying
 STORY_WINDOW = timedelta(hours=48)  # stories are regrouped over articles first seen this recently
 _NONE: frozenset[str] = frozenset()

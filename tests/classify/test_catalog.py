@@ -189,3 +189,14 @@ def test_catalog_values_are_frozen() -> None:
         company.name = "x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         company.names["en"] = ("x",)  # type: ignore[index]
+
+
+def test_a_user_catalog_is_read_like_the_config_file(tmp_path: Path) -> None:
+    """One TOML reader: a byte-order mark is accepted and a non-UTF-8 byte is named by line."""
+    with_bom = tmp_path / "bom.toml"
+    with_bom.write_bytes(b'\xef\xbb\xbf[companies.nvidia]\nnames.it = ["Nvidia Corp."]\n')
+    assert "Nvidia Corp." in load_catalog(extra=with_bom).company("nvidia").names["it"]
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes(b'[companies.nvidia]\n\nnames.it = ["Nvidi\xe0"]\n')
+    with pytest.raises(CatalogError, match=r"latin1\.toml: line 3 is not UTF-8 \(byte 0xe0\)"):
+        load_catalog(extra=latin1)

@@ -21,7 +21,7 @@ from typing import Any
 import discord
 from discord.http import HTTPClient, MultipartParameters, Route, handle_message_parameters
 
-from bot.models import Attachment, Digest, Subscription
+from bot.models import Attachment, Digest, Subscription, Target
 from bot.platforms.discord.render import (
     MAX_FILE_DESCRIPTION,
     attachment_name,
@@ -56,10 +56,13 @@ class _RoutedHTTPClient(HTTPClient):
 
 def channel_id(target: str) -> int:
     """The channel of a "discord:<channel id>" target."""
-    platform, _, channel = target.partition(":")
-    if platform != "discord" or not channel.isdigit():
+    try:
+        parsed = Target.parse(target)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.platform != "discord":
         raise ValueError(f"not a Discord channel target: {target!r}")
-    return int(channel)
+    return int(parsed.channel)
 
 
 def part_nonce(nonce: str, index: int) -> str:

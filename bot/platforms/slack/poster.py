@@ -30,7 +30,7 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.models import Attachment, Digest, Subscription
+from bot.models import Attachment, Digest, Subscription, Target
 from bot.platforms.journal import (
     ACCEPTED,
     CHART,
@@ -57,10 +57,13 @@ HISTORY_SLACK = timedelta(minutes=5)  # the clocks of Slack and the bot may diff
 
 def channel_of(target: str) -> str:
     """The channel of a "slack:<channel id>" target."""
-    platform, _, channel = target.partition(":")
-    if platform != "slack" or not channel or not channel.isalnum():
+    try:
+        parsed = Target.parse(target)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.platform != "slack":
         raise ValueError(f"not a Slack channel target: {target!r}")
-    return channel
+    return parsed.channel
 
 
 def api_base_url(api_url: str | None) -> str:
