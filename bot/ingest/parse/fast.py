@@ -442,38 +442,43 @@ def _rss(root: Any, dates: DateParser) -> ParsedFeed:
     version = _RSS_VERSIONS.get(root.get("version") or "")
     if version is None or len(root) != 1 or root[0].tag != "channel":
         raise _Decline
-    channel = root[0]
-    title, link, language = "", None, _language(root)
+    fields: dict[str, str | None] = {"title": "", "link": None, "language": _language(root)}
     entries = []
-    for child in channel:
-        tag = child.tag
-        if tag == "item":
+    for child in root[0]:
+        if child.tag == "item":
             entries.append(_rss_item(child, dates))
-        elif tag == "title":
-            title = title or _leaf(child)
-        elif tag == "link":
-            if child.attrib:
-                raise _Decline
-            link = _UNHANDLED_REF.sub(r"&\1", _uri(_leaf(child)))
-        elif tag in ("language", _DC + "language"):
-            language = _leaf(child)
-        elif tag == _A + "link":
-            link = _atom_link(child, link)
-        elif tag == "image":
-            _check_image(child)
-        elif tag in _RSS_CHANNEL_IGNORED or (isinstance(tag, str) and tag.startswith("{")):
-            _check_channel_subtree(child)
-        elif not _is_harmless(child):
-            raise _Decline
         else:
-            _check_subtree(child)
+            _rss_channel_field(child, fields)
     return ParsedFeed(
         format=version,
-        title=title,
-        link=_optional(link or ""),
-        language=_optional(language or ""),
+        title=fields["title"] or "",
+        link=_optional(fields["link"] or ""),
+        language=_optional(fields["language"] or ""),
         entries=tuple(entries),
     )
+
+
+def _rss_channel_field(child: Any, fields: dict[str, str | None]) -> None:
+    """Read one channel child other than an item into `fields` (title, link, language)."""
+    tag = child.tag
+    if tag == "title":
+        fields["title"] = fields["title"] or _leaf(child)
+    elif tag == "link":
+        if child.attrib:
+            raise _Decline
+        fields["link"] = _UNHANDLED_REF.sub(r"&\1", _uri(_leaf(child)))
+    elif tag in ("language", _DC + "language"):
+        fields["language"] = _leaf(child)
+    elif tag == _A + "link":
+        fields["link"] = _atom_link(child, fields["link"])
+    elif tag == "image":
+        _check_image(child)
+    elif tag in _RSS_CHANNEL_IGNORED or (isinstance(tag, str) and tag.startswith("{")):
+        _check_channel_subtree(child)
+    elif not _is_harmless(child):
+        raise _Decline
+    else:
+        _check_subtree(child)
 
 
 def _check_channel_subtree(element: Any) -> None:
@@ -492,38 +497,7 @@ def _check_image(image: Any) -> None:
 
 
 def _rss_item(item: Any, dates: DateParser) -> RawEntry:
-    values: dict[str, str] = {}
-    counts: dict[str, int] = {}
-    guid_is_link = False
-    for child in item:
-        tag = child.tag
-        if tag in _RSS_ITEM_FIELDS:
-            _single(counts, "author" if tag == "author" else tag)
-            if tag == "guid":
-                guid_is_link = _permalink(child)
-            elif child.attrib:
-                raise _Decline
-            values[tag] = _leaf(child)
-        elif tag == "source":
-            _single(counts, tag)
-            values["publisher"], values["publisher_url"] = _rss_source(child)
-        elif tag == _CONTENT_ENCODED:
-            _single(counts, tag)
-            if child.attrib:
-                raise _Decline
-            values["content"] = _leaf(child)
-        elif tag in _DC_ITEM:
-            key = _DC_ITEM[tag]
-            _single(counts, key)
-            values[key] = _leaf(child)
-        elif tag in _ATOM_IN_RSS:
-            key = _ATOM_IN_RSS[tag]
-            _single(counts, "pubDate" if key == "published" else key)
-            values[key] = _leaf(child)
-        elif tag in _RSS_ITEM_IGNORED or tag in _DC_IGNORED or _is_harmless(child):
-            _check_subtree(child)
-        else:
-            raise _Decline
+    values, guid_is_link = _rss_item_values(item)
     if not values.get("title") and any(True for _ in item.iter(*_MEDIA_TITLES)):
         raise _Decline
     guid = values.get("guid")
@@ -536,6 +510,60 @@ def _rss_item(item: Any, dates: DateParser) -> RawEntry:
     author = values.get("author")
     if author and "@" in author:
         raise _Decline  # feedparser splits e-mail addresses out of names its own way
+    return _raw_entry(values, guid, link, author, dates)
+
+
+def _rss_item_values(item: Any) -> tuple[dict[str, str], bool]:
+    """The item's fields by name, and whether its guid is a permalink."""
+    values: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    guid_is_link = False
+    for child in item:
+        tag = child.tag
+        if tag in _RSS_ITEM_FIELDS:
+            _single(counts, "author" if tag == "author" else tag)
+            if tag == "guid":
+                guid_is_link = _permalink(child)
+            elif child.attrib:
+                raise _Decline
+            values[tag] = _leaf(child)
+        elif not _rss_extension(child, tag, values, counts):
+            if not (tag in _RSS_ITEM_IGNORED or tag in _DC_IGNORED or _is_harmless(child)):
+                raise _Decline
+            _check_subtree(child)
+    return values, guid_is_link
+
+
+def _rss_extension(child: Any, tag: Any, values: dict[str, str], counts: dict[str, int]) -> bool:
+    """Read an item child from another vocabulary (source, content, Dublin Core, Atom)."""
+    if tag == "source":
+        _single(counts, tag)
+        values["publisher"], values["publisher_url"] = _rss_source(child)
+    elif tag == _CONTENT_ENCODED:
+        _single(counts, tag)
+        if child.attrib:
+            raise _Decline
+        values["content"] = _leaf(child)
+    elif tag in _DC_ITEM:
+        key = _DC_ITEM[tag]
+        _single(counts, key)
+        values[key] = _leaf(child)
+    elif tag in _ATOM_IN_RSS:
+        key = _ATOM_IN_RSS[tag]
+        _single(counts, "pubDate" if key == "published" else key)
+        values[key] = _leaf(child)
+    else:
+        return False
+    return True
+
+
+def _raw_entry(
+    values: dict[str, str],
+    guid: str | None,
+    link: str | None,
+    author: str | None,
+    dates: DateParser,
+) -> RawEntry:
     return RawEntry(
         guid=_optional(guid or ""),
         link=_optional(link or ""),
@@ -644,40 +672,7 @@ def _atom_author(element: Any) -> str | None:
 
 
 def _atom_entry(entry: Any, dates: DateParser) -> RawEntry:
-    values: dict[str, str] = {}
-    counts: dict[str, int] = {}
-    author: str | None = None
-    link: str | None = None
-    for child in entry:
-        tag = child.tag
-        if tag == _A + "link":
-            link = _atom_link(child, link)
-        elif tag in _ATOM_ENTRY_FIELDS:
-            _single(counts, "author" if tag == _A + "author" else tag)
-            if tag == _A + "author":
-                author = _atom_author(child)
-            elif tag in (_A + "title", _A + "summary", _A + "content"):
-                values[tag] = _text_construct(child)
-            elif child.attrib:
-                raise _Decline
-            else:
-                values[tag] = _leaf(child)
-        elif tag in _DC_ITEM:
-            key = _DC_ITEM[tag]
-            if key == "author":
-                _single(counts, key)
-                author = _optional(_leaf(child))
-                if author and "@" in author:
-                    raise _Decline
-            else:
-                _single(counts, key)
-                values[key] = _leaf(child)
-        elif tag in _ATOM_ENTRY_IGNORED:
-            _check_atom_children(child)
-        elif tag in _DC_IGNORED or _is_harmless(child):
-            _check_subtree(child)
-        else:
-            raise _Decline
+    values, author, link = _atom_entry_parts(entry)
     guid = values.get(_A + "id")
     if guid is not None:
         guid = _uri(guid)
@@ -698,3 +693,52 @@ def _atom_entry(entry: Any, dates: DateParser) -> RawEntry:
         published=dates(values.get(_A + "published", "")),
         updated=dates(updated),
     )
+
+
+def _atom_entry_parts(entry: Any) -> tuple[dict[str, str], str | None, str | None]:
+    """The entry's fields by name, its author and its link."""
+    values: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    author: str | None = None
+    link: str | None = None
+    for child in entry:
+        tag = child.tag
+        if tag == _A + "link":
+            link = _atom_link(child, link)
+        elif tag in _ATOM_ENTRY_FIELDS:
+            _single(counts, "author" if tag == _A + "author" else tag)
+            author = _atom_field(child, tag, values) or author
+        elif tag in _DC_ITEM:
+            author = _dc_field(child, _DC_ITEM[tag], values, counts) or author
+        elif tag in _ATOM_ENTRY_IGNORED:
+            _check_atom_children(child)
+        elif tag in _DC_IGNORED or _is_harmless(child):
+            _check_subtree(child)
+        else:
+            raise _Decline
+    return values, author, link
+
+
+def _atom_field(child: Any, tag: str, values: dict[str, str]) -> str | None:
+    """Store an Atom field in `values`; an author is returned instead."""
+    if tag == _A + "author":
+        return _atom_author(child)
+    if tag in (_A + "title", _A + "summary", _A + "content"):
+        values[tag] = _text_construct(child)
+    elif child.attrib:
+        raise _Decline
+    else:
+        values[tag] = _leaf(child)
+    return None
+
+
+def _dc_field(child: Any, key: str, values: dict[str, str], counts: dict[str, int]) -> str | None:
+    """Store a Dublin Core field in `values`; dc:creator is returned as the author instead."""
+    _single(counts, key)
+    if key != "author":
+        values[key] = _leaf(child)
+        return None
+    author = _optional(_leaf(child))
+    if author and "@" in author:
+        raise _Decline
+    return author
