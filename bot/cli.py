@@ -839,20 +839,20 @@ async def cmd_reclassify(args: argparse.Namespace) -> int:
 
 
 async def cmd_why(args: argparse.Namespace) -> int:
-    from bot.ingest.normalise import canonical_url
+    from bot.app import company_names
+    from bot.commands.articles import article_reference, no_article, why_lines
     from bot.platforms.console import ingest_report as console
 
-    store = await _open_store(_settings(args))
+    settings = _settings(args)
+    store = await _open_store(settings)
     try:
-        reference = args.article.strip()
-        if not reference.isdigit():
-            reference = canonical_url(reference)
-        found = await store.find_article(reference)
+        found = await store.find_article(article_reference(args.article))
     finally:
         await store.close()
     if found is None:
-        return _fail(f"no stored article {args.article!r}; give an id or a link as stored.", 2)
-    print(console.why_text(found))
+        return _fail(" ".join(no_article(args.article)), 2)
+    names = company_names(settings)
+    print(console.why_text(found, why_lines(found, names)))
     return EXIT_OK
 
 

@@ -208,10 +208,27 @@ def test_why_and_reclassify_use_the_stored_evidence(
     assert main(["--config", str(config), "why", "https://n.example/1?utm_source=x"]) == 0
     out = capsys.readouterr().out
     assert "Nvidia H20" in out
-    assert "companies: nvidia" in out
+    assert "Companies: Nvidia" in out
     assert main(["--config", str(config), "reclassify"]) == 0
     assert "reclassified 2 articles" in capsys.readouterr().out
     assert main(["--config", str(config), "why", "999"]) == 2
+    assert "No stored article '999'. Give an article id (#123" in capsys.readouterr().err
+
+
+def test_why_reads_a_reference_as_chat_does_and_answers_the_same(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`chipwire why #1` and `/chipnews why #1`: one reading of the id, the same lines."""
+    main(["--config", str(config), "poll", "--once"])
+    capsys.readouterr()
+    assert main(["--config", str(config), "why", "#1"]) == 0
+    cli = capsys.readouterr().out
+    assert main(["--config", str(config), "ask", "why #1"]) == 0
+    chat = capsys.readouterr().out
+    verdict = next(line.strip() for line in cli.splitlines() if "Verdict:" in line)
+    assert verdict.startswith("Verdict: ")
+    assert verdict in chat
+    assert next(line.strip() for line in cli.splitlines() if "Companies:" in line) in chat
 
 
 def test_feed_names_and_errors_are_shown_verbatim_not_as_markup(

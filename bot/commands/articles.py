@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
 
@@ -183,29 +183,43 @@ async def _search(ctx: Context, command: Command) -> Reply:
     Param("article", "Article id (#123) or link", required=True),
 )
 async def _why(ctx: Context, command: Command) -> Reply:
-    reference = command.args[0].strip().removeprefix("#")
-    if not reference.isdigit():
-        reference = canonical_url(reference)
-    article = await ctx.store.find_article(reference)
+    article = await ctx.store.find_article(article_reference(command.args[0]))
     if article is None:
-        raise CommandError(
-            f"No stored article '{truncate(one_line(command.args[0]), 80)}'.",
-            "Give an article id (#123, as 'latest' and 'search' show) or its link.",
-        )
+        raise CommandError(*no_article(command.args[0]))
+    lines = why_lines(article, ctx.company_names)
+    card = article_card(ctx, article, mentions=True)
+    return Reply(title=f"Why #{article.id}", lines=lines, cards=(card,))
+
+
+# `why` in chat and `chipwire why` on the command line: one reading of the reference, one answer.
+
+
+def article_reference(text: str) -> str:
+    """What `Store.find_article` looks up: an id ("#123" or "123") or the canonical link."""
+    reference = text.strip().removeprefix("#")
+    return reference if reference.isdigit() else canonical_url(reference)
+
+
+def no_article(text: str) -> tuple[str, str]:
+    return (
+        f"No stored article '{truncate(one_line(text), 80)}'.",
+        "Give an article id (#123, as 'latest' and 'search' show) or its link.",
+    )
+
+
+def why_lines(article: StoredArticle, company_names: Mapping[str, str]) -> tuple[str, ...]:
+    """The stored verdict, the companies it is about and names in passing, and every rule."""
     if article.relevant is None:
-        verdict = "not classified yet"
+        verdict = "not classified yet (an admin can run 'chipwire reclassify')"
     else:
         kind = "AI-chip news" if article.relevant else "not AI-chip news"
         verdict = f"{kind} (score {article.score or 0.0:.2f})"
-    about = companies_text(article.companies, ctx.company_names) or "none"
-    passing = companies_text(article.mentioned, ctx.company_names) or "none"
-    lines = (
+    about = companies_text(article.companies, company_names) or "none"
+    passing = companies_text(article.mentioned, company_names) or "none"
+    rules = tuple(f"• {r}" for r in article.why) or ("No rule fired.",)
+    return (
         f"Verdict: {verdict}",
         f"Companies: {about}",
         f"Mentioned in passing: {passing}",
-        *(f"• {r}" for r in article.why),
+        *rules,
     )
-    if not article.why:
-        lines += ("No rule fired.",)
-    card = article_card(ctx, article, mentions=True)
-    return Reply(title=f"Why #{article.id}", lines=lines, cards=(card,))

@@ -127,22 +127,14 @@ def feed_json(summary: FeedSummary, flags: Sequence[str] = ()) -> dict[str, Any]
     }
 
 
-def why_text(article: StoredArticle) -> str:
-    """`chipwire why`: the stored verdict and every rule that fired."""
-    if article.relevant is None:
-        verdict = "not classified yet (run 'chipwire reclassify')"
-    else:
-        verdict = f"{'AI-chip news' if article.relevant else 'not AI-chip news'} (score {article.score:.2f})"
+def why_text(article: StoredArticle, why: Sequence[str]) -> str:
+    """`chipwire why`: the article, then the lines chat's `why` answers with."""
     lines = [
         f"#{article.id} {article.title}",
         f"  {article.url}",
         f"  {article.source}, {article.published_at:%Y-%m-%d %H:%M} UTC, language {article.language or '?'}",
-        f"  verdict: {verdict}",
-        f"  companies: {', '.join(article.companies) or 'none'}",
-        f"  mentioned in passing: {', '.join(article.mentioned) or 'none'}",
     ]
-    lines += [f"  - {rule}" for rule in article.why]
-    return "\n".join(lines)
+    return "\n".join([*lines, *(f"  {line}" for line in why)])
 
 
 def _where(feed: FeedState) -> str:
