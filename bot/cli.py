@@ -574,20 +574,13 @@ async def _feeds_export(app: App, args: argparse.Namespace) -> int:
 
 
 async def _feeds_remove(app: App, args: argparse.Namespace) -> int:
-    from bot.commands.feeds import owned_by_file
+    from bot.commands.feeds import remove_feed
+    from bot.commands.table import CommandError
 
-    feed = await app.store.get_feed(args.id)
-    if feed is None:
-        return _fail(f"no feed with id {args.id}; 'chipwire feeds list' shows the ids.", 2)
-    if owned_by_file(feed, app.settings):
-        return _fail(
-            f"feed {feed.id} <{feed.url}> belongs to {app.settings.config_path}: delete its "
-            "[[feeds]] entry there, then run 'chipwire sync' (or restart the bot).",
-            EXIT_CONFIG,
-        )
-    removed = await app.store.remove_feed(args.id)
-    if removed is None:
-        return _fail(f"no feed with id {args.id}; 'chipwire feeds list' shows the ids.", 2)
+    try:
+        removed = await remove_feed(app.store, app.settings, args.id, str(app.settings.config_path))
+    except CommandError as exc:
+        return _fail(" ".join((exc.message, *exc.hints)), EXIT_CONFIG)
     print(f"removed feed {removed.id}: {removed.name} <{removed.url}> (its articles stay stored)")
     return EXIT_OK
 

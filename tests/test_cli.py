@@ -99,7 +99,7 @@ def test_feeds_add_and_remove(config: Path, capsys: pytest.CaptureFixture[str]) 
     assert "already stored" in capsys.readouterr().err
     assert main(["--config", str(config), "feeds", "remove", "3"]) == 0
     assert main(["--config", str(config), "feeds", "remove", "3"]) == 2
-    assert "no feed with id 3" in capsys.readouterr().err
+    assert "No feed #3. 'feeds list' shows the ids." in capsys.readouterr().err
 
 
 def test_feeds_add_refuses_a_non_http_url(config: Path, capsys: pytest.CaptureFixture[str]) -> None:

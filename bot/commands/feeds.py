@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.commands.messages import Command, Reply
@@ -20,6 +21,9 @@ from bot.models import FeedConfig, FeedState, ParsedFeed
 from bot.settings import Settings
 from bot.store.errors import StoreError
 from bot.text import one_line, truncate
+
+if TYPE_CHECKING:
+    from bot.store.repo import Store
 
 MAX_FEED_LINES = 40
 
@@ -147,22 +151,30 @@ async def _feeds_add(ctx: Context, url: str, feed: ParsedFeed) -> Reply:
 
 async def _feeds_remove(ctx: Context, text: str) -> Reply:
     feed_id = bounded_int(text.removeprefix("#"), "feed id", 1, 2**31 - 1)
-    feed = await ctx.store.get_feed(feed_id)
-    if feed is None:
-        raise CommandError(f"No feed #{feed_id}.", "'feeds list' shows the ids.")
-    if owned_by_file(feed, ctx.settings):
-        raise CommandError(
-            f"Feed #{feed.id} belongs to the config file {ctx.settings.config_path.name}.",
-            "An operator removes its [[feeds]] entry there; the bot follows at its next start.",
-        )
-    removed = await ctx.store.remove_feed(feed_id)
-    if removed is None:
-        raise CommandError(f"No feed #{feed_id}.", "'feeds list' shows the ids.")
+    removed = await remove_feed(ctx.store, ctx.settings, feed_id, ctx.settings.config_path.name)
     return Reply(
         title=f"Removed feed #{removed.id}: {removed.name}",
         lines=("Its articles stay stored.",),
         ephemeral=True,
     )
+
+
+async def remove_feed(
+    store: Store, settings: Settings, feed_id: int, config_name: str
+) -> FeedState:
+    """`feeds remove` in chat and `chipwire feeds remove`: one rule and one message. A feed the
+    config file names is removed there; `config_name` is how the file is shown (chat: its name)."""
+    feed = await store.get_feed(feed_id)
+    if feed is not None and owned_by_file(feed, settings):
+        raise CommandError(
+            f"Feed #{feed.id} <{feed.url}> belongs to the config file {config_name}.",
+            "An operator deletes its [[feeds]] entry there and runs 'chipwire sync' "
+            "(or restarts the bot).",
+        )
+    removed = None if feed is None else await store.remove_feed(feed_id)
+    if removed is None:
+        raise CommandError(f"No feed #{feed_id}.", "'feeds list' shows the ids.")
+    return removed
 
 
 def owned_by_file(feed: FeedState, settings: Settings) -> bool:
