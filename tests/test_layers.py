@@ -9,6 +9,7 @@ Outside `bot/store/` nothing touches a database engine: the Store's methods are 
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,11 +69,18 @@ def rank(module: str) -> int | None:
 
 
 def imports(path: Path) -> Iterator[tuple[str, int]]:
+    yield from _imports(path, path.stat().st_mtime_ns)
+
+
+@functools.cache  # each test reads the whole tree; a file changed since is read again
+def _imports(path: Path, _mtime: int) -> tuple[tuple[str, int], ...]:
+    found: list[tuple[str, int]] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
-            yield from ((alias.name, node.lineno) for alias in node.names)
+            found.extend((alias.name, node.lineno) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.module, node.lineno
+            found.append((node.module, node.lineno))
+    return tuple(found)
 
 
 def wrong_imports(package: Path = PACKAGE) -> list[str]:
