@@ -15,6 +15,7 @@ Clock = Callable[[], datetime]
 
 
 Platform = Literal["console", "discord", "slack"]
+Refusal = Literal["private", "redirected", "metadata"]
 _CHANNEL_RULES: dict[str, tuple[str, str]] = {  # platform -> (what a channel id is, example)
     "discord": ("digits", "discord:1234567890"),
     "slack": ("letters and digits", "slack:C0123ABCD"),
@@ -105,6 +106,9 @@ class FetchResult:
     permanent_url: str | None = None  # set when a 301/308 moved the feed
     retry_after: float | None = None  # seconds, from a 429/503 Retry-After
     error: str | None = None  # human-readable, set on every failure
+    # Set when the fetcher refused an address: "private" on the feed's own host (the feed can opt
+    # in), "redirected" when a redirect led to one (no opt-in covers it), "metadata" (never).
+    refused: Refusal | None = None
 
     @property
     def not_modified(self) -> bool:

@@ -109,7 +109,7 @@ async def _probe(ctx: Context, url: str) -> ParsedFeed:
     result = await ctx.fetcher.fetch(url)
     if not result.ok or result.body is None:
         error = result.error or f"HTTP {result.status}"
-        if error.startswith("refused"):
+        if result.refused is not None:
             raise CommandError(
                 f"Refused: {error.removeprefix('refused: ')}.",
                 "Chat can only add feeds on public addresses; an operator can allow a "

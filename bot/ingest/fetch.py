@@ -26,9 +26,10 @@ from bot.ingest.urlsafety import (
     IPAddress,
     check_url_scheme,
     forbidden_reason,
+    is_metadata,
     parse_ip,
 )
-from bot.models import FetchResult
+from bot.models import FetchResult, Refusal
 
 try:
     _VERSION = importlib.metadata.version("chipwire")
@@ -64,8 +65,9 @@ class FetchLimits:
 class ForbiddenAddressError(OSError):
     """A host resolved to an address the fetcher must not contact."""
 
-    def __init__(self, host: str, address: str, reason: str) -> None:
+    def __init__(self, host: str, address: str, reason: str, *, metadata: bool) -> None:
         super().__init__(f"refused: host {host} resolves to {address} ({reason})")
+        self.metadata = metadata
 
 
 class _GuardedResolver(AbstractResolver):
@@ -85,9 +87,11 @@ class _GuardedResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
         for result in results:
-            reason = _refusal(parse_ip(result["host"]), allow_private=self._allow_private)
+            ip = parse_ip(result["host"])
+            reason = _refusal(ip, allow_private=self._allow_private)
             if reason is not None:
-                raise ForbiddenAddressError(host, result["host"], reason)
+                metadata = ip is not None and is_metadata(ip)
+                raise ForbiddenAddressError(host, result["host"], reason, metadata=metadata)
         return results
 
     async def close(self) -> None:
@@ -132,6 +136,12 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+def _refusal_kind(metadata: bool, chain: _Chain) -> Refusal:
+    if metadata:
+        return "metadata"
+    return "private" if chain.on_feed_host(chain.url) else "redirected"
+
+
 class _Chain:
     """Where a redirect chain has got to; only lives for one `fetch` call."""
 
@@ -143,10 +153,12 @@ class _Chain:
         self.permanent_url: URL | None = None
         self.still_permanent = True
 
+    def on_feed_host(self, url: URL) -> bool:
+        return (url.host or "").lower() == self.feed_host and url.port == self.feed_port
+
     def private_allowed_for(self, url: URL) -> bool:
         """The opt-in covers the feed's own host and port, not the host's other services."""
-        same = (url.host or "").lower() == self.feed_host and url.port == self.feed_port
-        return self.allow_private and same
+        return self.allow_private and self.on_feed_host(url)
 
     def follow(self, status: int, target: URL) -> None:
         if self.still_permanent and status in _PERMANENT:
@@ -265,24 +277,28 @@ class Fetcher:
         for _ in range(self.limits.max_redirects + 1):
             refusal = self._precheck(chain.url, chain)
             if refusal is not None:
-                return FetchResult(url=str(chain.url), status=None, error=refusal)
+                return refusal
             outcome = await self._hop(chain, headers)
             if isinstance(outcome, FetchResult):
                 return outcome
         error = f"too many redirects (more than {self.limits.max_redirects})"
         return FetchResult(url=str(chain.url), status=None, error=error)
 
-    def _precheck(self, url: URL, chain: _Chain) -> str | None:
+    def _precheck(self, url: URL, chain: _Chain) -> FetchResult | None:
         """Scheme, host, and IP literals (which aiohttp connects to without any lookup)."""
         problem = check_url_scheme(str(url))
         if problem is not None:
-            return problem
+            return FetchResult(url=str(url), status=None, error=problem)
         host = url.host or ""
         ip = parse_ip(host)
         if ip is None:
             return None
         reason = _refusal(ip, allow_private=chain.private_allowed_for(url))
-        return None if reason is None else f"refused: host {host} is {reason}"
+        if reason is None:
+            return None
+        error = f"refused: host {host} is {reason}"
+        refused = _refusal_kind(is_metadata(ip), chain)
+        return FetchResult(url=str(url), status=None, error=error, refused=refused)
 
     async def _hop(self, chain: _Chain, headers: dict[str, str]) -> FetchResult | None:
         """One request. Returns the final result, or None after moving `chain` on."""
@@ -295,7 +311,14 @@ class Fetcher:
                     return self._redirect(chain, resp.status, resp.headers)
                 return await self._answer(chain, resp)
         except aiohttp.ClientError as exc:
-            return FetchResult(url=str(chain.url), status=None, error=self._describe(exc))
+            forbidden = getattr(exc, "os_error", None)
+            refused = (
+                _refusal_kind(forbidden.metadata, chain)
+                if isinstance(forbidden, ForbiddenAddressError)
+                else None
+            )
+            error = self._describe(exc)
+            return FetchResult(url=str(chain.url), status=None, error=error, refused=refused)
 
     def _redirect(
         self, chain: _Chain, status: int, headers: CIMultiDictProxy[str]

@@ -75,10 +75,10 @@ def jitter(feed_id: int, polled_at: datetime) -> float:
     return 1 - JITTER + 2 * JITTER * spread
 
 
-def with_advice(error: str, feed: FeedState) -> str:
-    """Say what to do about a refusal the user can lift (never a metadata address)."""
-    private = error.startswith("refused: host") and "metadata" not in error
-    if private and "redirect" not in error and not feed.allow_private_address:
+def with_advice(error: str, fetched: FetchResult, feed: FeedState) -> str:
+    """Say what to do about a refusal the user can lift: a private address on the feed's own
+    host (never a metadata address, nor one a redirect led to)."""
+    if fetched.refused == "private" and not feed.allow_private_address:
         return (
             f"{error}; if you host this feed yourself, set allow_private_address = true "
             "for it (or feeds add --allow-private-address)"
@@ -181,7 +181,7 @@ async def _poll(ctx: PollContext, feed: FeedState, known: KnownGuids) -> _Pendin
     if fetched.not_modified:
         return _success(ctx, feed, fetched, now, body_hash=None, skipped=True)
     if not fetched.ok or fetched.body is None:
-        return _failure(ctx, feed, fetched, now, with_advice(refusal_text(fetched), feed))
+        return _failure(ctx, feed, fetched, now, with_advice(refusal_text(fetched), fetched, feed))
     # With nothing to compare against (a first poll), the parse worker computes the hash.
     digest = body_digest(fetched.body) if feed.body_hash else None
     if digest is not None and digest == feed.body_hash:

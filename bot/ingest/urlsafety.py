@@ -78,6 +78,12 @@ def _own_reason(ip: IPAddress) -> str | None:
     return next((label for hit, label in checks if hit), None)
 
 
+def is_metadata(ip: IPAddress) -> bool:
+    """A cloud metadata service (directly or as IPv4 inside IPv6): never a feed's address."""
+    inner = embedded_ipv4(ip)
+    return (inner if inner is not None else ip) in METADATA_ADDRESSES
+
+
 def is_forbidden_address(ip: IPAddress) -> bool:
     """True for loopback, private, link-local, multicast, reserved, unspecified, shared,
     cloud-metadata and non-global addresses, including their IPv4-mapped IPv6 forms."""

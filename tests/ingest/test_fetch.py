@@ -478,6 +478,7 @@ async def test_loopback_refused_without_opt_in(fetcher: Fetcher, site: Site) -> 
     assert result.status is None
     assert result.error is not None
     assert result.error.startswith("refused: host 127.0.0.1")
+    assert result.refused == "private"  # the feed's own host: an opt-in would lift it
     assert site.hits == []
 
 
@@ -490,6 +491,7 @@ async def test_redirect_to_localhost_refused_without_connecting(
     assert result.status is None
     assert result.error is not None
     assert result.error.startswith("refused: host localhost resolves to")
+    assert result.refused == "redirected"  # the opt-in covers the feed's host, not this one
     assert result.url == site.url("/feed", host="localhost")
     assert site.hits == ["127.0.0.1 /to-localhost"]
 
@@ -498,6 +500,7 @@ async def test_redirect_to_other_private_ip_refused(fetcher: Fetcher, site: Site
     result = await get(fetcher, site, "/to-private")
     assert result.status is None
     assert result.error == "refused: host 10.0.0.1 is private"
+    assert result.refused == "redirected"
     assert result.url == "http://10.0.0.1/feed"
 
 
@@ -507,6 +510,7 @@ async def test_redirect_to_other_private_name_refused(fetcher: Fetcher, site: Si
     )
     assert result.error is not None
     assert result.error.startswith("refused: host other.test resolves to 127.0.0.1")
+    assert result.refused == "redirected"
     assert site.hits == ["feeds.test /to-other-name"]
 
 
@@ -522,11 +526,13 @@ async def test_redirect_to_metadata_refused(fetcher: Fetcher, site: Site) -> Non
     result = await get(fetcher, site, "/to-metadata")
     assert result.error is not None
     assert result.error.startswith("refused: host 169.254.169.254")
+    assert result.refused == "metadata"
 
 
 async def test_metadata_literal_refused_even_with_opt_in(fetcher: Fetcher) -> None:
     result = await fetcher.fetch("http://169.254.169.254/latest/", allow_private_address=True)
     assert result.error == "refused: host 169.254.169.254 is link-local/metadata"
+    assert result.refused == "metadata"
 
 
 async def test_redirect_to_file_scheme_refused(fetcher: Fetcher, site: Site) -> None:
@@ -534,6 +540,7 @@ async def test_redirect_to_file_scheme_refused(fetcher: Fetcher, site: Site) -> 
     assert result.status is None
     assert result.error is not None
     assert "scheme 'file'" in result.error
+    assert result.refused is None  # not an address refusal: nothing to opt in to
 
 
 async def test_name_resolving_to_private_address_refused_without_opt_in(
@@ -541,6 +548,7 @@ async def test_name_resolving_to_private_address_refused_without_opt_in(
 ) -> None:
     result = await fetcher.fetch(site.url("/feed", "feeds.test"))
     assert result.error == "refused: host feeds.test resolves to 127.0.0.1 (loopback)"
+    assert result.refused == "private"
     assert site.hits == []
 
 
@@ -559,6 +567,7 @@ async def test_name_resolving_to_metadata_refused(fetcher: Fetcher, opt_in: bool
     assert result.error == (
         "refused: host metadata.test resolves to 169.254.169.254 (link-local/metadata)"
     )
+    assert result.refused == "metadata"
 
 
 async def test_permission_does_not_leak_between_concurrent_fetches(
