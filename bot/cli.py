@@ -415,7 +415,7 @@ async def cmd_poll(args: argparse.Namespace) -> int:
 
     async def work(app: App) -> int:
         for line in (await app.sync_config()).report():
-            print(line)
+            console.emit(sys.stdout, line)
         # paused feeds stay out; the parse pool starts with the first body to parse
         feeds = [f for f in await app.store.list_feeds() if not f.paused]
         await console.poll_with_report(app.poll_context(), feeds, sys.stdout)

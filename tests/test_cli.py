@@ -307,3 +307,38 @@ def test_every_subcommand_help_has_a_description_defaults_and_an_example() -> No
         assert page.split("\n\n")[1].strip(), name  # a description after the usage
     assert "(default: 1800)" in run_cli("feeds", "add", "--help").stdout
     assert "(default: 24h)" in pages["digest"] or "default 24h" in pages["digest"]
+
+
+def test_poll_piped_into_a_reader_that_leaves_still_polls_every_feed(
+    tmp_path: Path, base_url: str
+) -> None:
+    """`chipwire poll --once | head`: the lines go nowhere once the reader left, the poll goes on
+    (it used to wait for ever: the reporter's broken pipe stopped the writer the polls wait on)."""
+    config = tmp_path / "c.toml"
+    feeds = "".join(
+        f'[[feeds]]\nurl = "{base_url}/feed.xml?n={n}"\nallow_private_address = true\n'
+        for n in range(12)
+    )
+    config.write_text(f'[chipwire]\ndata_dir = "data"\nparse_workers = 0\n{feeds}')
+    reader = subprocess.Popen(["true"], stdin=subprocess.PIPE)  # leaves without reading
+    assert reader.stdin is not None
+    reader.wait(timeout=10)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "poll", "--once"],
+        stdout=reader.stdin,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+    )
+    reader.stdin.close()
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0
+    listed = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "feeds", "list", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    polled = [feed for feed in json.loads(listed.stdout) if feed["last_polled_at"]]
+    assert len(polled) == 12

@@ -105,17 +105,23 @@ async def poll_feeds(
     gate = asyncio.Semaphore(ctx.max_in_flight)
     outcomes: list[PollOutcome] = []
     known = KnownGuids(ctx.store, [f.id for f in feeds if f.first_polled], ctx.clock())
-    writer = asyncio.create_task(_write_loop(ctx, queue, outcomes, on_outcome))
 
     async def one(feed: FeedState) -> None:
         async with gate:
             await queue.put(await _poll_safely(ctx, feed, known))
 
-    try:
+    async def produce() -> None:
         await asyncio.gather(*(one(feed) for feed in feeds))
-    finally:
         await queue.put(None)
-        await writer
+
+    # One task group: should the writer fail (the store, or a reporter that raised), the polls
+    # waiting to hand it their results are cancelled instead of waiting for ever.
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(_write_loop(ctx, queue, outcomes, on_outcome))
+            group.create_task(produce())
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
     if any(outcome.new_articles or outcome.new_sources for outcome in outcomes):
         await assign_stories(ctx.store, ctx.clock())
     return outcomes

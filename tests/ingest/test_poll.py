@@ -1,5 +1,6 @@
 """poll_feeds end to end: a real loopback server, the real fetcher, parser and store."""
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -202,3 +203,23 @@ async def test_a_refused_private_host_says_how_to_allow_it(ctx: PollContext) -> 
     [outcome] = await poll_all(ctx)
     assert outcome.error is not None
     assert "allow_private_address = true" in outcome.error
+
+
+async def test_a_reporter_that_fails_stops_the_poll_instead_of_hanging_it(
+    ctx: PollContext, server: FeedServer
+) -> None:
+    """More feeds than the writer's queue holds, and a reporter that raises at the first one:
+    the waiting polls are cancelled and the error comes back (it once waited for ever)."""
+    from dataclasses import replace
+
+    small = replace(ctx, max_in_flight=2)
+    for n in range(8):
+        server.serve(f"/f{n}", rss((f"{n}", f"https://n.example/{n}", f"Story {n}")))
+        await add(ctx, server.url(f"/f{n}"))
+
+    def reporter(outcome: object) -> None:
+        raise BrokenPipeError("the reader left")
+
+    feeds = await ctx.store.list_feeds()
+    with pytest.raises(BrokenPipeError, match="the reader left"):
+        await asyncio.wait_for(poll_feeds(small, feeds, reporter), timeout=60)  # a hang guard

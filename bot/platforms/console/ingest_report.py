@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -56,14 +57,31 @@ async def poll_with_report(
     else:
 
         def line(outcome: PollOutcome) -> None:
-            print(outcome_line(outcome, names.get(outcome.feed_id, "?")), file=out, flush=True)
+            emit(out, outcome_line(outcome, names.get(outcome.feed_id, "?")))
 
         outcomes = await poll_feeds(context, feeds, line)
-    print(summary_line(outcomes, (context.clock() - started).total_seconds()), file=out, flush=True)
+    emit(out, summary_line(outcomes, (context.clock() - started).total_seconds()))
     note = history_note(feeds, outcomes)
     if note:
-        print(note, file=out, flush=True)
+        emit(out, note)
     return outcomes
+
+
+def emit(out: TextIO, text: str) -> None:
+    """Print a line; when the reader has left (`chipwire poll --once | head`) the poll goes on
+    and its lines go nowhere: what it fetched is stored, not lost with the output."""
+    try:
+        print(text, file=out, flush=True)
+    except BrokenPipeError:
+        _discard_output(out)
+
+
+def _discard_output(out: TextIO) -> None:
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError):  # not a file: nothing was buffered for a pipe
+        return
+    os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
 
 
 def history_note(feeds: Sequence[FeedState], outcomes: Sequence[PollOutcome]) -> str | None:
