@@ -141,7 +141,8 @@ def test_a_text_file_is_one_article_its_first_line_the_title(tmp_path: Path) -> 
     (tmp_path / "a.txt").write_text(f"The title\n\n{lead}\n{_para('more')}\n", encoding="utf-8")
     corpus = Corpus(tmp_path)
     entry = corpus.entry("a.txt", TEXT_KEY)
-    assert entry.title == "The title" and entry.summary.startswith("lead lead")
+    assert entry.title == "The title"
+    assert entry.summary.startswith("lead lead")
     assert "more" not in entry.summary  # the summary is cut as ingest cuts it
     assert corpus.passage("a.txt", TEXT_KEY, 0) == _para("more")
 
@@ -155,7 +156,8 @@ def test_labels_name_their_corpus_folder_and_passage(tmp_path: Path) -> None:
     labels = tmp_path / "labels.jsonl"
     labels.write_text(json.dumps(record) + "\n", encoding="utf-8")
     (item,) = load_real(labels, tmp_path)
-    assert item.title == "" and item.summary == _para("third")
+    assert item.title == ""
+    assert item.summary == _para("third")
 
 
 def test_the_part_of_a_new_item_is_fixed_by_its_reference() -> None:
