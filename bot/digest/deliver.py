@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.digest.build import build_digest, rank_stories
@@ -78,15 +78,21 @@ class DeliveryContext:
     max_backoff: timedelta = timedelta(minutes=5)  # a failed digest is retried within minutes
 
 
+# What became of one delivery: accepted by the platform; claimed before (never twice); nothing to
+# send; failed (retried with backoff); its channel is gone; waiting in the outbox for a retry.
+DeliveryStatus = Literal["sent", "already-sent", "empty", "failed", "dead", "queued"]
+DeliveryKind = Literal["digest", "alert"]
+
+
 @dataclass(frozen=True)
 class DeliveryOutcome:
     subscription_id: int
     period_end: datetime
-    status: str  # sent | already-sent | empty | failed | dead | queued
+    status: DeliveryStatus
     stories: int = 0
     error: str | None = None
     platform: str = "console"
-    kind: str = "digest"  # digest | alert
+    kind: DeliveryKind = "digest"
 
 
 def platform_of(target: str) -> str:
@@ -207,7 +213,7 @@ async def compose_period(
 
 async def queue_digest(
     ctx: DeliveryContext, subscription: Subscription, period_end: datetime
-) -> tuple[str, int | None, int]:
+) -> tuple[DeliveryStatus, int | None, int]:
     """("queued", outbox id, stories), ("empty", None, 0) or ("already-sent", None, 0)."""
     for attempt in range(QUEUE_TRIES):
         if await ctx.store.read(outbox.period_claimed, subscription.id, period_end):
@@ -426,11 +432,12 @@ async def _deliver_one(ctx: DeliveryContext, post: QueuedPost) -> DeliveryOutcom
     return _outcome(post, "sent")
 
 
-def _outcome(post: QueuedPost, status: str, error: str | None = None) -> DeliveryOutcome:
+def _outcome(post: QueuedPost, status: DeliveryStatus, error: str | None = None) -> DeliveryOutcome:
     stories = 1 if post.kind == "alert" else len(post.article_ids)
     platform = platform_of(post.target)
+    kind: DeliveryKind = "alert" if post.kind == "alert" else "digest"
     return DeliveryOutcome(
-        post.subscription_id, post.period_end, status, stories, error, platform, post.kind
+        post.subscription_id, post.period_end, status, stories, error, platform, kind
     )
 
 

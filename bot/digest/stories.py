@@ -248,7 +248,8 @@ def title_features(title: str) -> TitleFeatures:
 
 def _first(text: str, tokens: set[str]) -> str:
     """The title's first token as the token set holds it (a CJK run's first pair)."""
-    for word in _TOKEN.findall(text):
+    words: list[str] = _TOKEN.findall(text)
+    for word in words:
         token = word[:2] if _CJK_CHAR.match(word) else word
         if token in tokens:
             return token
