@@ -8,14 +8,12 @@ from datetime import tzinfo
 
 from bot.commands.messages import Card, Reply
 from bot.models import Digest, DigestSection, Story
+from bot.platforms.layout import Markup, story_parts
 from bot.text import (
-    companies_text,
     left_out_text,
     local_time,
     one_line,
     period_text,
-    sources_text,
-    summary_line,
     truncate,
     zone,
 )
@@ -52,17 +50,38 @@ def _section_lines(
     return lines
 
 
+def markup(where: tzinfo) -> Markup:
+    """Plain text: nothing to escape, the title never linked (the link gets its own line),
+    times in the subscription's zone, and only the title cut (a terminal has room)."""
+    return Markup(
+        text=_plain,
+        label=_plain,
+        url=_plain,
+        linked_title=lambda label, _url: label,
+        bold_title=_plain,
+        time=lambda moment: local_time(moment, where),
+        untitled=UNTITLED,
+        title_limit=TITLE_CHARS,
+        meta_limit=_NO_LIMIT,
+        companies_limit=_NO_LIMIT,
+        summary_limit=_NO_LIMIT,
+        url_limit=_NO_LIMIT,
+    )
+
+
+_NO_LIMIT = 1_000_000
+
+
+def _plain(text: str) -> str:
+    return text
+
+
 def story_lines(story: Story, where: tzinfo, company_names: Mapping[str, str]) -> list[str]:
     """A bullet with the title, then indented meta, summary and link lines."""
-    title = truncate(one_line(story.title), TITLE_CHARS) or UNTITLED
-    meta = [sources_text(story.sources), local_time(story.published_at, where)]
-    companies = companies_text(story.companies, company_names)
-    if companies:
-        meta.append(f"about {companies}")
-    lines = [f"• {title}", "  " + " · ".join(meta)]
-    summary = summary_line(story.summary)
-    if summary:
-        lines.append(f"  {summary}")
+    parts = story_parts(story, company_names, markup(where))
+    lines = [f"• {parts.title}", "  " + " · ".join(parts.meta)]
+    if parts.summary:
+        lines.append(f"  {parts.summary}")
     link = _link(story)
     if link:
         lines.append(f"  {link}")

@@ -14,14 +14,11 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.models import Attachment, Digest, Story
+from bot.platforms.layout import Markup, story_parts
 from bot.text import (
-    companies_text,
     fit,
     left_out_text,
-    linkable,
     one_line,
-    sources_text,
-    summary_line,
     text_len,
     zone,
 )
@@ -115,24 +112,28 @@ def period_stamps(start: datetime, end: datetime) -> str:
     return f"{timestamp(start)} – {timestamp(end)}"
 
 
+MARKUP = Markup(
+    text=escape_markdown,
+    label=escape_label,
+    url=link_url,
+    linked_title=lambda label, url: f"**[{label}]({url})**",
+    bold_title=lambda title: f"**{title}**",
+    time=timestamp,
+    untitled=UNTITLED,
+    title_limit=STORY_TITLE,
+    meta_limit=STORY_META,
+    companies_limit=STORY_COMPANIES,
+    summary_limit=STORY_SUMMARY,
+    url_limit=MAX_URL,
+)
+
+
 def story_block(story: Story, where: tzinfo, company_names: Mapping[str, str]) -> str:
-    """`**[Title](url)** — 3 sources: A, B, C · time · about X` then the one-line summary."""
-    url = link_url(story.url) if linkable(story.url) else ""
-    if url and text_len(url) <= MAX_URL:
-        title = fit(one_line(story.title), STORY_TITLE, escape_label) or UNTITLED
-        head = f"**[{title}]({url})**"
-    else:
-        head = f"**{fit(one_line(story.title), STORY_TITLE, escape_markdown) or UNTITLED}**"
-    meta = [
-        fit(sources_text(story.sources), STORY_META, escape_markdown),
-        timestamp(story.published_at),
-    ]
-    companies = companies_text(story.companies, company_names)
-    if companies:
-        meta.append(fit(f"about {companies}", STORY_COMPANIES, escape_markdown))
-    summary = fit(summary_line(story.summary), STORY_SUMMARY, escape_markdown)
-    block = f"{head} — {' · '.join(meta)}"
-    return f"{block}\n{summary}" if summary else block
+    """`**[Title](url)** — 3 sources: A, B, C · time · about X` then the one-line summary.
+    (`where` is unused: Discord shows each reader the time in their own zone.)"""
+    parts = story_parts(story, company_names, MARKUP)
+    block = f"{parts.title} — {' · '.join(parts.meta)}"
+    return f"{block}\n{parts.summary}" if parts.summary else block
 
 
 @dataclass

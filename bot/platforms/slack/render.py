@@ -12,15 +12,12 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.models import Digest, Story
+from bot.platforms.layout import Markup, story_parts
 from bot.text import (
-    companies_text,
     fit,
     left_out_text,
-    linkable,
     local_time,
     one_line,
-    sources_text,
-    summary_line,
     text_len,
     zone,
 )
@@ -93,25 +90,30 @@ def period_stamps(start: datetime, end: datetime, zone_name: str) -> str:
     )
 
 
+def markup(where: tzinfo) -> Markup:
+    """Slack's dialect; a time's fallback text is in the subscription's zone `where`."""
+    return Markup(
+        text=escape_mrkdwn,
+        label=escape_label,
+        url=link_url,
+        linked_title=lambda label, url: f"*<{url}|{label}>*",
+        bold_title=lambda title: f"*{title}*",
+        time=lambda moment: timestamp(moment, local_time(moment, where)),
+        untitled="(untitled)",
+        title_limit=STORY_TITLE,
+        meta_limit=STORY_META,
+        companies_limit=STORY_COMPANIES,
+        summary_limit=STORY_SUMMARY,
+        url_limit=MAX_URL,
+    )
+
+
 def story_text(story: Story, where: tzinfo, company_names: Mapping[str, str]) -> str:
     """`*<url|Title>*`, a meta line (sources · time · companies), then the one-line summary."""
-    url = link_url(story.url) if linkable(story.url) else ""
-    if url and text_len(url) <= MAX_URL:
-        title = fit(one_line(story.title), STORY_TITLE, escape_label) or "(untitled)"
-        head = f"*<{url}|{title}>*"
-    else:
-        head = f"*{fit(one_line(story.title), STORY_TITLE, escape_mrkdwn) or '(untitled)'}*"
-    meta = [
-        fit(sources_text(story.sources), STORY_META, escape_mrkdwn),
-        timestamp(story.published_at, local_time(story.published_at, where)),
-    ]
-    companies = companies_text(story.companies, company_names)
-    if companies:
-        meta.append(fit(f"about {companies}", STORY_COMPANIES, escape_mrkdwn))
-    lines = [head, " · ".join(meta)]
-    summary = fit(summary_line(story.summary), STORY_SUMMARY, escape_mrkdwn)
-    if summary:
-        lines.append(summary)
+    parts = story_parts(story, company_names, markup(where))
+    lines = [parts.title, " · ".join(parts.meta)]
+    if parts.summary:
+        lines.append(parts.summary)
     return "\n".join(lines)
 
 
