@@ -108,7 +108,8 @@ def aware(value: Any) -> datetime | None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    moment: datetime = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return moment
 
 
 @lru_cache(maxsize=4096)

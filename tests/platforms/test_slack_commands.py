@@ -43,11 +43,15 @@ from bot.platforms.slack.commands import (
     PRIVATE_CHART_NOTE,
     UPLOAD_FAILED_NOTE,
     build_app,
-    fallback_text,
     http_handler,
+)
+from bot.platforms.slack.render import (
+    MAX_BLOCKS,
+    MAX_HEADER_TEXT,
+    MAX_SECTION_TEXT,
+    fallback_text,
     reply_blocks,
 )
-from bot.platforms.slack.render import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from bot.store.repo import Store
 from bot.text import local_time, text_len
 from tests.commands.test_commands import HUAWEI, NOW, ago, settings_for, stored

@@ -70,14 +70,16 @@ def test_a_renamed_column_fills_its_field() -> None:
     subscription = from_row(Subscription, row, columns={"disabled": "disabled_reason"})
     assert subscription.disabled == "channel gone"
     assert subscription.languages == ("en",)
-    assert subscription.empty_note is True and subscription.live_alerts is False
+    assert subscription.empty_note is True
+    assert subscription.live_alerts is False
     assert subscription.per_company == 2
 
 
 def test_feed_flags_stored_as_integers_are_bools() -> None:
     row = {"id": 1, "url": "https://a.example/feed", "name": "A", "language": None}
     feed = from_row(FeedState, row | {"interval": 900, "allow_private_address": 1, "paused": 0})
-    assert feed.allow_private_address is True and feed.paused is False
+    assert feed.allow_private_address is True
+    assert feed.paused is False
     assert feed.first_polled is False  # not in the row: the default
 
 

@@ -42,10 +42,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.messages import (
     Attachment,
-    Card,
     Command,
-    Moment,
-    Phrase,
     Reply,
     error_reply,
     parse_command_line,
@@ -53,31 +50,15 @@ from bot.commands.messages import (
 from bot.commands.table import Context, dispatch, spec_named
 from bot.platforms.slack.poster import MAX_ALT_TEXT, api_base_url
 from bot.platforms.slack.render import (
-    MAX_BLOCKS,
-    MAX_HEADER_TEXT,
-    MAX_MESSAGE_CHARS,
-    MAX_SECTION_TEXT,
-    MAX_URL,
-    escape_label,
-    escape_mrkdwn,
-    escape_plain,
-    link_url,
-    timestamp,
+    fallback_text,
+    reply_blocks,
 )
-from bot.text import fit, linkable, one_line, text_len, truncate
+from bot.text import one_line, truncate
 
 log = logging.getLogger(__name__)
 
 SLASH_COMMAND = "/chipnews"
 EVENTS_PATH = "/slack/events"
-ERROR_MARK = "⚠ "
-CARD_TITLE = 300
-CARD_BODY = 1000
-CARD_FIELDS = 2000
-FALLBACK_TEXT = 150
-# Slack truncates a message's text beyond 40,000 characters; the fallback text has its own room.
-MAX_REPLY_CHARS = MAX_MESSAGE_CHARS - 2 * FALLBACK_TEXT
-CUT_NOTE = "More not shown; narrow the command to see the rest."
 FAILED = "Something went wrong; try again or ask an admin."
 BOT_NAME = "ChipWire"
 NOT_IN_CHANNEL = "not_in_channel"
@@ -346,102 +327,3 @@ async def _tell_asker(
 ) -> None:
     """A private note; the response_url works even where the bot is not a member."""
     await send_answer(Answer(note, None, True, replace_original=False), body, respond, client)
-
-
-# Block Kit -----------------------------------------------------------------------------------
-
-
-def fallback_text(reply: Reply) -> str:
-    """The message's `text` (notifications, old clients): the title, escaped."""
-    mark = ERROR_MARK if reply.error else ""
-    return mark + (fit(one_line(reply.title), FALLBACK_TEXT, escape_mrkdwn) or "ChipWire")
-
-
-def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
-    """A header with the title, the lines packed into sections, then a section (and a context
-    with its fields) per card; within Slack's limits, all feed and user text made inert."""
-    mark = ERROR_MARK if reply.error else ""
-    title = fit(one_line(reply.title), MAX_HEADER_TEXT - len(mark), escape_plain) or "ChipWire"
-    body: list[dict[str, Any]] = [_section(text) for text in _pack_lines(reply.lines)]
-    for card in reply.cards:
-        body += _card_blocks(card)
-    blocks = [_header(mark + title)]
-    used = text_len(title)
-    for index, block in enumerate(body):
-        size = _block_chars(block)
-        last = index == len(body) - 1
-        room = MAX_BLOCKS - len(blocks) - (0 if last else 1)
-        if room < 1 or used + size > MAX_REPLY_CHARS:
-            blocks.append(_context(CUT_NOTE))
-            break
-        blocks.append(block)
-        used += size
-    return blocks
-
-
-def _block_chars(block: dict[str, Any]) -> int:
-    if block["type"] == "context":
-        return sum(text_len(element["text"]) for element in block["elements"])
-    return text_len(block["text"]["text"])
-
-
-def inline_mrkdwn(text: str, limit: int) -> str:
-    """The text made inert for mrkdwn, its moments as Slack dates (each reader's own time);
-    within limit, else the text cut with the moments as their fallback text."""
-    parts = text.parts if isinstance(text, Phrase) else (text,)
-    rendered = "".join(_mrkdwn_part(part) for part in parts).strip()
-    if text_len(rendered) <= limit:
-        return rendered
-    return fit(one_line(text), limit, escape_mrkdwn)
-
-
-def _mrkdwn_part(part: str) -> str:
-    if isinstance(part, Moment):
-        return timestamp(part.at, part)
-    # escaping puts the text on one line: keep the spaces that join it to its neighbours
-    lead = " " if part[:1].isspace() else ""
-    trail = " " if part[-1:].isspace() and part.strip() else ""
-    return lead + escape_mrkdwn(part) + trail
-
-
-def _pack_lines(lines: tuple[str, ...]) -> list[str]:
-    texts: list[str] = []
-    for line in lines:
-        escaped = inline_mrkdwn(line, MAX_SECTION_TEXT)
-        if not escaped:
-            continue
-        if texts and text_len(texts[-1]) + 1 + text_len(escaped) <= MAX_SECTION_TEXT:
-            texts[-1] += "\n" + escaped
-        else:
-            texts.append(escaped)
-    return texts
-
-
-def _card_blocks(card: Card) -> list[dict[str, Any]]:
-    url = link_url(card.url) if card.url and linkable(card.url) else ""
-    if url and text_len(url) <= MAX_URL:
-        head = f"*<{url}|{fit(one_line(card.title), CARD_TITLE, escape_label) or '(untitled)'}>*"
-    else:
-        head = f"*{fit(one_line(card.title), CARD_TITLE, escape_mrkdwn) or '(untitled)'}*"
-    body = fit(one_line(card.body), CARD_BODY, escape_mrkdwn)
-    blocks = [_section(f"{head}\n{body}" if body else head)]
-    fields = [(one_line(name), value) for name, value in card.fields if one_line(value)]
-    if fields:
-        parts: list[str] = []
-        for index, (name, value) in enumerate(fields):
-            parts += [f"{' · ' if index else ''}{name}: ", value]
-        blocks.append(_context(inline_mrkdwn(Phrase(*parts), CARD_FIELDS)))
-    return blocks
-
-
-def _header(text: str) -> dict[str, Any]:
-    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
-
-
-def _section(text: str) -> dict[str, Any]:
-    # verbatim: Slack must not auto-link or auto-mention anything we did not mark up ourselves.
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text, "verbatim": True}]}

@@ -1,4 +1,5 @@
-"""A digest as Slack Block Kit message payloads (plain dicts; no Slack SDK is imported here).
+"""Digests and command replies as Slack Block Kit payloads (plain dicts; no Slack SDK is
+imported here).
 
 A long digest becomes several ordered messages, each within Slack's limits; every story is one
 section block, so a link or a formatting construct is never cut.
@@ -11,11 +12,13 @@ from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
+from bot.commands.messages import Card, Moment, Phrase, Reply
 from bot.models import Digest, Story
 from bot.platforms.layout import Markup, story_parts
 from bot.text import (
     fit,
     left_out_text,
+    linkable,
     local_time,
     one_line,
     text_len,
@@ -190,3 +193,98 @@ def render_slack(digest: Digest, company_names: Mapping[str, str]) -> list[dict[
             }
         )
     return payloads
+
+
+# replies ------------------------------------------------------------------------------------
+
+ERROR_MARK = "⚠ "
+CARD_TITLE = 300
+CARD_BODY = 1000
+CARD_FIELDS = 2000
+FALLBACK_TEXT = 150
+# Slack truncates a message's text beyond 40,000 characters; the fallback text has its own room.
+MAX_REPLY_CHARS = MAX_MESSAGE_CHARS - 2 * FALLBACK_TEXT
+CUT_NOTE = "More not shown; narrow the command to see the rest."
+
+
+def fallback_text(reply: Reply) -> str:
+    """The message's `text` (notifications, old clients): the title, escaped."""
+    mark = ERROR_MARK if reply.error else ""
+    return mark + (fit(one_line(reply.title), FALLBACK_TEXT, escape_mrkdwn) or "ChipWire")
+
+
+def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
+    """A header with the title, the lines packed into sections, then a section (and a context
+    with its fields) per card; within Slack's limits, all feed and user text made inert."""
+    mark = ERROR_MARK if reply.error else ""
+    title = fit(one_line(reply.title), MAX_HEADER_TEXT - len(mark), escape_plain) or "ChipWire"
+    body: list[dict[str, Any]] = [_section(text) for text in _pack_lines(reply.lines)]
+    for card in reply.cards:
+        body += _card_blocks(card)
+    blocks = [_header(mark + title)]
+    used = text_len(title)
+    for index, block in enumerate(body):
+        size = _block_chars(block)
+        last = index == len(body) - 1
+        room = MAX_BLOCKS - len(blocks) - (0 if last else 1)
+        if room < 1 or used + size > MAX_REPLY_CHARS:
+            blocks.append(_context(CUT_NOTE))
+            break
+        blocks.append(block)
+        used += size
+    return blocks
+
+
+def _block_chars(block: dict[str, Any]) -> int:
+    if block["type"] == "context":
+        return sum(text_len(element["text"]) for element in block["elements"])
+    return text_len(block["text"]["text"])
+
+
+def inline_mrkdwn(text: str, limit: int) -> str:
+    """The text made inert for mrkdwn, its moments as Slack dates (each reader's own time);
+    within limit, else the text cut with the moments as their fallback text."""
+    parts = text.parts if isinstance(text, Phrase) else (text,)
+    rendered = "".join(_mrkdwn_part(part) for part in parts).strip()
+    if text_len(rendered) <= limit:
+        return rendered
+    return fit(one_line(text), limit, escape_mrkdwn)
+
+
+def _mrkdwn_part(part: str) -> str:
+    if isinstance(part, Moment):
+        return timestamp(part.at, part)
+    # escaping puts the text on one line: keep the spaces that join it to its neighbours
+    lead = " " if part[:1].isspace() else ""
+    trail = " " if part[-1:].isspace() and part.strip() else ""
+    return lead + escape_mrkdwn(part) + trail
+
+
+def _pack_lines(lines: tuple[str, ...]) -> list[str]:
+    texts: list[str] = []
+    for line in lines:
+        escaped = inline_mrkdwn(line, MAX_SECTION_TEXT)
+        if not escaped:
+            continue
+        if texts and text_len(texts[-1]) + 1 + text_len(escaped) <= MAX_SECTION_TEXT:
+            texts[-1] += "\n" + escaped
+        else:
+            texts.append(escaped)
+    return texts
+
+
+def _card_blocks(card: Card) -> list[dict[str, Any]]:
+    url = link_url(card.url) if card.url and linkable(card.url) else ""
+    if url and text_len(url) <= MAX_URL:
+        head = f"*<{url}|{fit(one_line(card.title), CARD_TITLE, escape_label) or '(untitled)'}>*"
+    else:
+        head = f"*{fit(one_line(card.title), CARD_TITLE, escape_mrkdwn) or '(untitled)'}*"
+    body = fit(one_line(card.body), CARD_BODY, escape_mrkdwn)
+    blocks = [_section(f"{head}\n{body}" if body else head)]
+    fields = [(one_line(name), value) for name, value in card.fields if one_line(value)]
+    if fields:
+        parts: list[str] = []
+        for index, (name, value) in enumerate(fields):
+            parts += [f"{' · ' if index else ''}{name}: ", value]
+        blocks.append(_context(inline_mrkdwn(Phrase(*parts), CARD_FIELDS)))
+    return blocks
