@@ -877,8 +877,8 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 async def cmd_digest(args: argparse.Namespace) -> int:
+    from bot.commands.subscriptions import preview_subscription
     from bot.digest.deliver import compose_digest
-    from bot.models import Subscription
     from bot.settings import ConfigError
 
     try:
@@ -895,8 +895,8 @@ async def cmd_digest(args: argparse.Namespace) -> int:
         if args.subscription is not None and args.subscription not in subscriptions:
             known = ", ".join(map(str, subscriptions)) or "none yet"
             return _fail(f"no subscription {args.subscription} (known: {known}).", EXIT_CONFIG)
-        subscription = subscriptions.get(args.subscription) or Subscription(
-            target="preview", schedule="0 8 * * *", min_relevance=app.settings.relevance_threshold
+        subscription = subscriptions.get(args.subscription) or preview_subscription(
+            "preview", app.settings
         )
         now = app.clock()
         ctx = app.delivery_context({})

@@ -22,6 +22,7 @@ from bot.commands.table import (
 )
 from bot.digest.schedules import ScheduleError, check_timezone, next_fire, parse_schedule
 from bot.models import Digest, Story, Subscription, SubscriptionConfig
+from bot.settings import Settings
 from bot.text import (
     companies_text,
     linkable,
@@ -205,13 +206,7 @@ async def _digest(ctx: Context, command: Command) -> Reply:
 
     owned = await read(ctx, queries.subscriptions_of, command.channel)
     subscription = (
-        owned[0].subscription
-        if owned
-        else Subscription(
-            target=command.channel,
-            schedule=parse_schedule(DEFAULT_SCHEDULE),
-            min_relevance=ctx.settings.relevance_threshold,
-        )
+        owned[0].subscription if owned else preview_subscription(command.channel, ctx.settings)
     )
     delivery = DeliveryContext(
         store=ctx.store,
@@ -222,6 +217,17 @@ async def _digest(ctx: Context, command: Command) -> Reply:
     )
     digest, _ = await compose_period(delivery, subscription, ctx.clock())
     return _digest_reply(ctx, digest)
+
+
+def preview_subscription(target: str, settings: Settings) -> Subscription:
+    """What a digest preview uses where no subscription exists (chat's `digest` in an
+    unsubscribed channel, `chipwire digest` without --subscription): the default schedule, every
+    company and language, the configured relevance threshold."""
+    return Subscription(
+        target=target,
+        schedule=parse_schedule(DEFAULT_SCHEDULE),
+        min_relevance=settings.relevance_threshold,
+    )
 
 
 def _digest_reply(ctx: Context, digest: Digest) -> Reply:
