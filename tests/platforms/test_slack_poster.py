@@ -415,10 +415,13 @@ async def test_a_digest_slack_took_part_of_is_pending_not_failed_and_ends_sent(
     fake.fail("chat.postMessage", "fatal_error", after=1)
     period = utc(2026, 11, 28, 7)
     first = await deliver_digest(ctx, sub, period)
-    assert first.status == "failed" and len(fake.messages) == 1
+    assert first.status == "failed"
+    assert len(fake.messages) == 1
     assert await store.digest_state(sub.id, period) == "pending"  # readers saw its first part
     clock.now += ctx.first_backoff
     [sent] = await deliver_pending(ctx)
-    assert sent.status == "sent" and await store.digest_state(sub.id, period) == "sent"
+    assert sent.status == "sent"
+    assert await store.digest_state(sub.id, period) == "sent"
     parts = [m.body["metadata"]["event_payload"]["part"] for m in fake.messages]
-    assert parts == [str(k) for k in range(len(parts))] and len(parts) > 1  # none twice
+    assert parts == [str(k) for k in range(len(parts))]
+    assert len(parts) > 1
