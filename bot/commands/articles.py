@@ -7,19 +7,9 @@ from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
 
 from bot.classify.catalog import Company
+from bot.commands.binding import CommandError, Param
 from bot.commands.messages import Card, Command, Moment, Reply
-from bot.commands.table import (
-    COMPANY_HELP,
-    MAX_CARDS,
-    CommandError,
-    Context,
-    Param,
-    UsageError,
-    bounded_int,
-    command,
-    known_company,
-    read,
-)
+from bot.commands.table import COMPANY_HELP, MAX_CARDS, Context, command, read
 from bot.ingest.normalise import canonical_url
 from bot.text import companies_text, linkable, local_time, one_line, summary_line, truncate
 
@@ -60,17 +50,18 @@ def cards(
     "latest",
     "The newest AI-chip stories, for one company if given",
     Param("company", COMPANY_HELP, kind="company"),
-    Param("count", f"How many stories (1-{MAX_COUNT}, default {DEFAULT_COUNT})", kind="int"),
+    Param(
+        "count",
+        f"How many stories (1-{MAX_COUNT}, default {DEFAULT_COUNT})",
+        kind="int",
+        low=1,
+        high=MAX_COUNT,
+        default=DEFAULT_COUNT,
+    ),
 )
-async def _latest(ctx: Context, command: Command) -> Reply:
+async def _latest(ctx: Context, command: Command, *, company: str | None, count: int) -> Reply:
     from bot.store import queries
 
-    counts = [arg for arg in command.args if arg.isdigit()]
-    words = [arg for arg in command.args if not arg.isdigit()]
-    if len(counts) > 1:
-        raise UsageError("give one count.")
-    count = bounded_int(counts[0], "count", 1, MAX_COUNT) if counts else DEFAULT_COUNT
-    company = known_company(ctx, " ".join(words)) if words else None
     found = await read(
         ctx,
         queries.latest_articles,
@@ -90,12 +81,12 @@ TOP_SOURCES_WINDOW = timedelta(days=30)
 @command(
     "company",
     "A company card: who it is, latest stories, mentions this week vs last, top sources",
-    Param("name", COMPANY_HELP, required=True, kind="company", many=True),
+    Param("name", COMPANY_HELP, required=True, kind="company"),
 )
-async def _company_card(ctx: Context, command: Command) -> Reply:
+async def _company_card(ctx: Context, command: Command, *, name: str) -> Reply:
     from bot.store import queries
 
-    company = ctx.catalog.company(known_company(ctx, " ".join(command.args)))
+    company = ctx.catalog.company(name)
     now = ctx.clock()
     this_week, last_week = await read(ctx, queries.weekly_mentions, company.id, now)
     # the last month: a card must answer in milliseconds on a store of millions of articles
@@ -148,33 +139,34 @@ def _sources_line(sources: Sequence[tuple[str, int]]) -> str:
 @command(
     "search",
     "Full-text search over stored articles",
-    Param("query", "Words to find; quote a phrase", required=True, many=True),
+    Param("query", "Words to find; quote a phrase", required=True, kind="phrase"),
     Param("company", "Only articles about this company", kind="company"),
-    Param("days", "Only the last N days", kind="int"),
+    Param("days", f"Only the last N days (1-{MAX_DAYS})", kind="int", low=1, high=MAX_DAYS),
 )
-async def _search(ctx: Context, command: Command) -> Reply:
-    words = list(command.args)
-    days = None
-    if len(words) > 1 and words[-1].isdigit():
-        days = bounded_int(words.pop(), "days", 1, MAX_DAYS)
-    company = ctx.resolve_company(words[-1]) if len(words) > 1 else None
-    if company is not None:
-        words.pop()
-    text = " ".join(words).strip()
-    if not text:
-        raise UsageError("give some words to search for.")
+async def _search(
+    ctx: Context, command: Command, *, query: str, company: str | None, days: int | None
+) -> Reply:
     since = ctx.clock() - timedelta(days=days) if days is not None else None
     # one more than is shown tells whether to say there are more
-    found = await ctx.store.search(text, MAX_CARDS + 1, company=company, since=since)
-    shown = truncate(one_line(text), 80)
+    found = await ctx.store.search(query, MAX_CARDS + 1, company=company, since=since)
+    shown = truncate(one_line(query), 80)
+    within = _search_filters(ctx, company, days)
     if not found:
         return Reply(
-            title=f"No stored article matches '{shown}'.",
+            title=f"No stored article matches '{shown}'{within}.",
             lines=("Try fewer or other words, another language, or more days.",),
         )
     more = ("Newest first; there are more. Narrow it with a company or days.",)
     lines = more if len(found) > MAX_CARDS else ()
-    return Reply(title=f"Search: {shown}", lines=lines, cards=cards(ctx, found, mentions=True))
+    title = f"Search: {shown}{within}"
+    return Reply(title=title, lines=lines, cards=cards(ctx, found, mentions=True))
+
+
+def _search_filters(ctx: Context, company: str | None, days: int | None) -> str:
+    """What narrowed the search, for its heading: a word read as a company filter is shown."""
+    about = f" about {ctx.company_names.get(company, company)}" if company else ""
+    recent = f" in the last {days} day{'s' if days != 1 else ''}" if days is not None else ""
+    return about + recent
 
 
 @command(
@@ -182,13 +174,13 @@ async def _search(ctx: Context, command: Command) -> Reply:
     "Why an article was classified as it was",
     Param("article", "Article id (#123) or link", required=True),
 )
-async def _why(ctx: Context, command: Command) -> Reply:
-    article = await ctx.store.find_article(article_reference(command.args[0]))
-    if article is None:
-        raise CommandError(*no_article(command.args[0]))
-    lines = why_lines(article, ctx.company_names)
-    card = article_card(ctx, article, mentions=True)
-    return Reply(title=f"Why #{article.id}", lines=lines, cards=(card,))
+async def _why(ctx: Context, command: Command, *, article: str) -> Reply:
+    found = await ctx.store.find_article(article_reference(article))
+    if found is None:
+        raise CommandError(*no_article(article))
+    lines = why_lines(found, ctx.company_names)
+    card = article_card(ctx, found, mentions=True)
+    return Reply(title=f"Why #{found.id}", lines=lines, cards=(card,))
 
 
 # `why` in chat and `chipwire why` on the command line: one reading of the reference, one answer.

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC
 
+from bot.commands.binding import Param, UsageError
 from bot.commands.messages import Command, Reply
-from bot.commands.table import (
-    COMPANY_HELP,
-    Context,
-    Param,
-    UsageError,
-    bounded_int,
-    command,
-    known_company,
-    names,
-)
+from bot.commands.table import COMPANY_HELP, Context, command, names
 from bot.trends import present as trends
 from bot.trends.series import TrendData
 
@@ -31,18 +22,17 @@ from bot.trends.series import TrendData
         "days",
         f"Window in days (1-{trends.MAX_CHART_DAYS}, default {trends.DEFAULT_TREND_DAYS})",
         kind="int",
+        low=1,
+        high=trends.MAX_CHART_DAYS,
+        default=trends.DEFAULT_TREND_DAYS,
     ),
 )
-async def _trend_chart(ctx: Context, command: Command) -> Reply:
-    words = list(command.args)
-    days = trends.DEFAULT_TREND_DAYS
-    if len(words) > 1 and words[-1].isdigit():
-        days = bounded_int(words.pop(), "days", 1, trends.MAX_CHART_DAYS)
+async def _trend_chart(
+    ctx: Context, command: Command, *, companies: tuple[str, ...], days: int
+) -> Reply:
     order = {company: index for index, company in enumerate(ctx.catalog.ids)}
     # catalog order: the same companies give the same chart (and cache entry) however asked
-    companies = sorted(_companies(ctx, words), key=lambda c: order.get(c, len(order)))
-    if not companies:
-        raise UsageError("name at least one company, e.g. trend nvidia huawei 30.")
+    companies = tuple(sorted(companies, key=lambda c: order.get(c, len(order))))
     if len(companies) > trends.MAX_TREND_COMPANIES:
         raise UsageError(f"compare at most {trends.MAX_TREND_COMPANIES} companies at once.")
     data = await _trend_data(ctx, companies, days)
@@ -62,12 +52,12 @@ async def _trend_chart(ctx: Context, command: Command) -> Reply:
         "days",
         f"Window in days (1-{trends.MAX_CHART_DAYS}, default {trends.DEFAULT_SHARE_DAYS})",
         kind="int",
+        low=1,
+        high=trends.MAX_CHART_DAYS,
+        default=trends.DEFAULT_SHARE_DAYS,
     ),
 )
-async def _share(ctx: Context, command: Command) -> Reply:
-    days = trends.DEFAULT_SHARE_DAYS
-    if command.args:
-        days = bounded_int(command.args[0], "days", 1, trends.MAX_CHART_DAYS)
+async def _share(ctx: Context, command: Command, *, days: int) -> Reply:
     data = await _trend_data(ctx, ctx.catalog.ids, days)
     if not any(s.total for s in data.series):
         return Reply(title=f"No relevant stories in the last {days} days.")
@@ -88,20 +78,3 @@ async def _trend_data(ctx: Context, companies: Sequence[str], days: int) -> Tren
         today=ctx.clock().astimezone(UTC).date(),
         min_score=ctx.settings.relevance_threshold,
     )
-
-
-def _companies(ctx: Context, args: Sequence[str]) -> list[str]:
-    """Company ids from words and quoted names; a name may span words ("ant group")."""
-    words = [w for arg in args for w in re.split(r"[,\s]+", arg) if w]
-    found: list[str] = []
-    index = 0
-    while index < len(words):
-        for span in (3, 2, 1):
-            company = ctx.resolve_company(" ".join(words[index : index + span]))
-            if company is not None and index + span <= len(words):
-                break
-        else:
-            company, span = known_company(ctx, words[index]), 1  # raises with suggestions
-        found.append(company)
-        index += span
-    return list(dict.fromkeys(found))

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import shlex
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from bot.commands.binding import CommandError, Param, UsageError
 from bot.commands.messages import Command, Reply
-from bot.commands.table import (
-    CommandError,
-    Context,
-    Param,
-    UsageError,
-    bounded_int,
-    command,
-)
+from bot.commands.table import Context, bounded_int, command
 from bot.ingest.urlsafety import check_url_scheme
 from bot.models import FeedConfig, FeedState, ParsedFeed
 from bot.settings import Settings
@@ -42,18 +35,16 @@ MAX_FEED_LINES = 40
         "target",
         "Feed URL (add, test), or feed id (remove, pause, resume; edit: ID interval=S name=N)",
         many=True,
+        default=(),
     ),
     admin=True,
 )
-async def _feeds(ctx: Context, command: Command) -> Reply:
-    action, rest = command.args[0].lower(), command.args[1:]
+async def _feeds(ctx: Context, command: Command, *, action: str, target: tuple[str, ...]) -> Reply:
+    words = list(target)
     if action == "list":
-        if rest:
+        if words:
             raise UsageError("'feeds list' takes nothing more.")
         return await _feeds_list(ctx)
-    words = list(rest)
-    if action == "edit" and len(words) == 1:  # a slash command's one text field: split it here
-        words = _split(words[0])
     if action == "edit" and words:
         return await _feeds_edit(ctx, words[0], words[1:])
     if len(words) != 1:
@@ -62,8 +53,8 @@ async def _feeds(ctx: Context, command: Command) -> Reply:
     if action in ("pause", "resume"):
         return await _feeds_pause(ctx, words[0], action == "pause")
     if action == "remove":
-        return await _feeds_remove(ctx, rest[0])
-    url = rest[0].strip()
+        return await _feeds_remove(ctx, words[0])
+    url = words[0].strip()
     feed = await _probe(ctx, url)
     if action == "test":
         return Reply(
@@ -180,13 +171,6 @@ async def remove_feed(
 def owned_by_file(feed: FeedState, settings: Settings) -> bool:
     """A config feed the file still names: only the file may remove or edit it."""
     return feed.origin == "config" and any(f.url == feed.url for f in settings.feeds)
-
-
-def _split(text: str) -> list[str]:
-    try:
-        return shlex.split(text)
-    except ValueError:
-        raise UsageError("cannot read that: a quote is not closed.") from None
 
 
 async def _feed_by_id(ctx: Context, text: str) -> FeedState:

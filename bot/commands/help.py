@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from bot.commands.binding import Param
 from bot.commands.messages import Command, Reply
-from bot.commands.table import Context, Param, command, commands, spec_named, unknown
+from bot.commands.table import Context, command, commands, spec_named, unknown
 
 
 @command("help", "What each command does", Param("command", "A command to explain"))
-async def _help(ctx: Context, command: Command) -> Reply:
-    return help_reply(command.args)
+async def _help(ctx: Context, invocation: Command, /, *, command: str | None) -> Reply:
+    return help_reply(command)
 
 
-def help_reply(args: Sequence[str]) -> Reply:
+def help_reply(name: str | None) -> Reply:
     """`help [command]`; reads no store and no config, so `chipwire ask help` needs neither."""
-    if args:
-        spec = spec_named(args[0])
+    if name:
+        spec = spec_named(name)
         if spec is None:
-            return unknown(args[0])
+            return unknown(name)
         lines = [f"usage: {spec.usage()}", *(f"{p.name}: {p.help}" for p in spec.params)]
         if spec.admin:
             lines.append("Only admins can use it.")

@@ -7,7 +7,8 @@ renders it (the console with `bot/platforms/console/render.py`). Nothing here do
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.models import Attachment
@@ -21,6 +22,7 @@ __all__ = [
     "Reply",
     "error_reply",
     "parse_command_line",
+    "split_words",
 ]
 
 
@@ -50,11 +52,15 @@ class Phrase(str):
 
 @dataclass(frozen=True)
 class Command:
+    """One invocation: the words typed (Slack, the console) or Discord's typed `options`
+    (by parameter name, values as Discord sent them); the table binds either to the handler."""
+
     name: str
     args: tuple[str, ...]
     channel: str  # a subscription target: "console", "discord:<id>", "slack:<id>"
     user: str
     is_admin: bool
+    options: Mapping[str, object] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -86,8 +92,9 @@ def error_reply(message: str, *lines: str) -> Reply:
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
 
 
-def _words(text: str) -> list[str]:
-    """Words and "quoted phrases"; an apostrophe is a letter (Nvidia's, l'export), not a quote."""
+def split_words(text: str) -> list[str]:
+    """Words and "quoted phrases"; an apostrophe is a letter (Nvidia's, l'export), not a quote.
+    ValueError for a quote left open."""
     lexer = shlex.shlex(text.translate(_QUOTES), posix=True)
     lexer.whitespace_split = True
     lexer.quotes = '"'
@@ -106,7 +113,7 @@ def join_words(words: list[str] | tuple[str, ...]) -> str:
 def parse_command_line(text: str) -> tuple[str, tuple[str, ...]]:
     """'search "Ascend 910C" huawei 7' → ('search', ('Ascend 910C', 'huawei', '7'))."""
     try:
-        words = _words(text)
+        words = split_words(text)
     except ValueError as exc:
         raise ValueError(
             f'cannot read that command ({exc}); close every quote, e.g. search "Ascend 910C"'

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from bot.commands.binding import CommandError, Param
 from bot.commands.messages import Card, Command, Moment, Phrase, Reply
-from bot.commands.table import (
-    MAX_CARDS,
-    CommandError,
-    Context,
-    Param,
-    UsageError,
-    command,
-    known_company,
-    read,
-    write,
-)
-from bot.digest.schedules import ScheduleError, check_timezone, next_fire, parse_schedule
+from bot.commands.table import MAX_CARDS, Context, command, read, write
+from bot.digest.schedules import next_fire, parse_schedule
 from bot.models import Digest, Story, Subscription, SubscriptionConfig
 from bot.settings import Settings
 from bot.text import (
@@ -30,7 +19,6 @@ from bot.text import (
     period_text,
     sources_text,
     summary_line,
-    truncate,
     zone,
 )
 
@@ -70,13 +58,27 @@ def _describe(ctx: Context, sub: Subscription, origin: str = "chat") -> str:
 @command(
     "subscribe",
     "Post digests in this channel (or change them)",
-    Param("companies", "Companies to follow; 'all' for every one", kind="company", many=True),
-    Param("schedule", "daily 08:00, weekdays 18:00, weekly mon 09:00 or cron"),
-    Param("timezone", "IANA time zone such as Europe/Rome (default UTC)"),
-    Param("min-relevance", "Least relevance from 0 to 1", kind="float"),
+    Param(
+        "companies",
+        "Companies to follow; 'all' for every one",
+        kind="company",
+        many=True,
+        every=True,
+    ),
+    Param("schedule", "daily 08:00, weekdays 18:00, weekly mon 09:00 or cron", kind="schedule"),
+    Param("timezone", "IANA time zone such as Europe/Rome (default UTC)", kind="timezone"),
+    Param("min-relevance", "Least relevance from 0 to 1", kind="float", low=0.0, high=1.0),
     admin=True,
 )
-async def _subscribe(ctx: Context, command: Command) -> Reply:
+async def _subscribe(
+    ctx: Context,
+    command: Command,
+    *,
+    companies: tuple[str, ...] | None,
+    schedule: str | None,
+    timezone: str | None,
+    min_relevance: float | None,
+) -> Reply:
     from bot.store import queries
 
     owned = await read(ctx, queries.subscriptions_of, command.channel)
@@ -94,7 +96,14 @@ async def _subscribe(ctx: Context, command: Command) -> Reply:
             min_relevance=ctx.settings.relevance_threshold,
         )
     )
-    config = replace(base, **_subscribe_changes(ctx, command.args))
+    given: dict[str, Any] = {
+        "companies": companies,
+        "schedule": schedule,
+        "timezone": timezone,
+        "min_relevance": min_relevance,
+    }
+    # what is not given is kept: `subscribe "weekly mon 09:00"` changes the schedule only
+    config = replace(base, **{key: value for key, value in given.items() if value is not None})
     try:
         saved = await write(ctx, queries.save_chat_subscription, config, ctx.clock())
     except queries.ConfigOwnedError as exc:
@@ -102,73 +111,6 @@ async def _subscribe(ctx: Context, command: Command) -> Reply:
     await _subscriptions_changed(ctx)
     title = "Subscription updated" if owned else "Subscribed this channel"
     return Reply(title=title, lines=(_describe(ctx, saved),))
-
-
-_SCHEDULE_WORDS = {"daily": 2, "weekdays": 2, "weekly": 3}  # words a schedule takes
-
-
-def _subscribe_changes(ctx: Context, args: Sequence[str]) -> dict[str, Any]:
-    """Companies, a schedule, a time zone and a minimum relevance, in any order."""
-    changes: dict[str, Any] = {}
-    companies: list[str] = []
-    words: list[str] = []
-    for arg in args:
-        phrase = arg.split()
-        if len(phrase) > 1:  # quoted: a schedule or a company name with a space
-            if phrase[0].lower() in _SCHEDULE_WORDS or len(phrase) == 5:
-                changes["schedule"] = _schedule(arg)
-            else:
-                companies.append(known_company(ctx, arg))
-        else:
-            words += [w for w in re.split(r"[,\s]+", arg) if w]
-    index = 0
-    while index < len(words):
-        index = _read_word(ctx, words, index, changes, companies)
-    if companies:
-        changes["companies"] = tuple(dict.fromkeys(companies))
-    return changes
-
-
-def _read_word(
-    ctx: Context, words: list[str], index: int, changes: dict[str, Any], companies: list[str]
-) -> int:
-    """Read the subscribe word at `index` into `changes`/`companies`; return the next index."""
-    word = words[index]
-    span = _SCHEDULE_WORDS.get(word.lower())
-    if span is not None:
-        changes["schedule"] = _schedule(" ".join(words[index : index + span]))
-        return index + span
-    if re.fullmatch(r"\d*\.\d+|[01]", word):
-        value = float(word)
-        if not 0.0 <= value <= 1.0:
-            raise UsageError(f"min-relevance must be from 0 to 1, not {word}.")
-        changes["min_relevance"] = value
-    elif "/" in word or word.upper() in ("UTC", "GMT"):
-        changes["timezone"] = _timezone(word)
-    elif word.lower() in ("all", "everything"):
-        changes["companies"] = ()
-    else:
-        company = ctx.resolve_company(word)
-        if company is None:
-            raise UsageError(
-                f"'{truncate(word, 40)}' is not a company, schedule, time zone or relevance."
-            )
-        companies.append(company)
-    return index + 1
-
-
-def _schedule(text: str) -> str:
-    try:
-        return parse_schedule(text)
-    except ScheduleError as exc:
-        raise UsageError(f"{exc}.") from None
-
-
-def _timezone(text: str) -> str:
-    try:
-        return check_timezone(text)
-    except ScheduleError as exc:
-        raise UsageError(f"{exc}.") from None
 
 
 @command("unsubscribe", "Stop this channel's digests", admin=True)

@@ -3,20 +3,24 @@
 Each command is declared once, beside its handler, with `@command` (articles.py, charts.py,
 subscriptions.py, feeds.py, help.py); `commands()` lists them in menu order in the terms Discord's
 slash commands need, and the adapters register from it and hand each invocation to `dispatch` as
-a `Command`. `dispatch` never raises: unknown commands, bad arguments, missing permission and any
-failure inside a handler all come back as a short private `Reply` saying what to do.
+a `Command`. `dispatch` binds the command's words or Discord options to the handler's typed
+keyword arguments (`binding.py`) and never raises: unknown commands, bad arguments, missing
+permission and any failure inside a handler all come back as a short private `Reply` saying
+what to do.
 """
 
 from __future__ import annotations
 
 import difflib
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.classify.catalog import Catalog
+from bot.commands.binding import CommandError, Param, UsageError, bind
 from bot.commands.messages import Command, Reply, error_reply
 from bot.commands.resolve import CompanyIndex, build_index
 from bot.models import Clock
@@ -30,35 +34,11 @@ if TYPE_CHECKING:  # `help` lists the commands without loading the store, HTTP o
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["str", "int", "float", "company", "url", "choice"]
 T = TypeVar("T")
 
 MAX_CARDS = 10  # Discord's embeds per message
 COMPANY_HELP = "Company name, alias or ticker: Nvidia, 华为, NVDA"
 GENERIC_ERROR = "Something went wrong; try again or ask an admin."
-
-
-class CommandError(Exception):
-    """A problem the user can fix: `message` says what happened, `hints` what to do."""
-
-    def __init__(self, message: str, *hints: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hints = hints
-
-
-class UsageError(CommandError):
-    """Arguments the command cannot read; the reply adds the command's usage line."""
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    help: str
-    required: bool = False
-    kind: Kind = "str"
-    choices: tuple[str, ...] = ()
-    many: bool = False  # takes the rest of the words (a phrase, several companies)
 
 
 @dataclass(frozen=True)
@@ -108,7 +88,8 @@ def make_context(
     )
 
 
-Handler = Callable[[Context, Command], Awaitable[Reply]]
+# `handler(ctx, command, **arguments)`: one keyword argument per declared Param, already bound.
+Handler = Callable[..., Awaitable[Reply]]
 H = TypeVar("H", bound=Handler)
 
 
@@ -155,12 +136,21 @@ def command(name: str, help: str, *params: Param, admin: bool = False) -> Callab
     """Declare a command beside its handler: `@command("latest", "...", Param(...))`."""
 
     def register(handler: H) -> H:
+        _check_keywords(name, handler, params)
         if name in _REGISTERED or name not in MENU:
             raise ValueError(f"command {name!r} is declared twice or missing from MENU")
         _REGISTERED[name] = CommandSpec(name, help, params, admin, handler)
         return handler
 
     return register
+
+
+def _check_keywords(name: str, handler: Handler, params: Sequence[Param]) -> None:
+    """The handler takes exactly the declared arguments, keyword-only: a typo fails at import."""
+    signature = inspect.signature(handler).parameters.values()
+    keywords = [p.name for p in signature if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    if keywords != [p.identifier for p in params]:
+        raise TypeError(f"command {name!r}: handler keywords {keywords} are not its Params")
 
 
 def commands() -> tuple[CommandSpec, ...]:
@@ -195,8 +185,8 @@ async def _dispatch(ctx: Context, command: Command) -> Reply:
             f"Only admins can use '{spec.name}'.", "Ask an admin of this channel to run it."
         )
     try:
-        _check_arity(spec, command.args)
-        return await spec.handler(ctx, command)
+        arguments = bind(ctx.companies, spec.name, spec.params, command)
+        return await spec.handler(ctx, command, **arguments)
     except UsageError as exc:
         return error_reply(exc.message, *exc.hints, f"usage: {spec.usage()}")
     except CommandError as exc:
@@ -216,17 +206,6 @@ def unknown(name: str) -> Reply:
     )
 
 
-def _check_arity(spec: CommandSpec, args: Sequence[str]) -> None:
-    required = [p for p in spec.params if p.required]
-    if len(args) < len(required):
-        raise UsageError(f"'{spec.name}' needs {required[len(args)].name}.")
-    if not any(p.many for p in spec.params) and len(args) > len(spec.params):
-        raise UsageError(f"'{spec.name}' takes at most {len(spec.params)} argument(s).")
-    for param, arg in zip(spec.params, args, strict=False):
-        if param.choices and arg.lower() not in param.choices:
-            raise UsageError(f"'{arg}' is not one of {', '.join(param.choices)}.")
-
-
 async def read(ctx: Context, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await ctx.store.read(query, *args, **kwargs)
 
@@ -236,19 +215,6 @@ async def write(ctx: Context, change: Callable[..., T], *args: Any) -> T:
 
 
 # argument helpers ----------------------------------------------------------------------------
-
-
-def known_company(ctx: Context, text: str) -> str:
-    company_id = ctx.resolve_company(text)
-    if company_id is not None:
-        return company_id
-    hints = ctx.companies.close_matches(text, limit=5)
-    hint = (
-        "Did you mean " + ", ".join(name for _, name in hints) + "?"
-        if hints
-        else "Try a name, alias or ticker such as Nvidia, 华为 or NVDA."
-    )
-    raise CommandError(f"I don't know a company called '{truncate(one_line(text), 60)}'.", hint)
 
 
 def bounded_int(text: str, what: str, low: int, high: int) -> int:

@@ -315,7 +315,7 @@ async def test_unknown_command_and_bad_arguments_are_private_usage_errors(ctx: C
     assert_private_error(
         await run(ctx, "lates"), "Unknown command 'lates'", "Did you mean 'latest'"
     )
-    assert_private_error(await run(ctx, "company"), "needs name", "usage: company <name…>")
+    assert_private_error(await run(ctx, "company"), "needs name", "usage: company <name>")
     assert_private_error(await run(ctx, "latest 99"), "from 1 to 20", "usage: latest")
     assert_private_error(await run(ctx, "feeds frob"), "not one of list, add", "usage: feeds")
     assert_private_error(await run(ctx, "why 1 2"), "at most 1", "usage: why <article>")

@@ -26,7 +26,7 @@ def standalone_reply(text: str) -> Reply | None:
         return None
     if name.lower() != "help" or len(args) > 1:
         return None  # a usage error is the table's to word
-    return help_reply(args)
+    return help_reply(args[0] if args else None)
 
 
 async def ask_reply(

@@ -11,10 +11,11 @@ permission be set only on a top-level command, so the table splits in two groups
 
 Each command's callback is built from its `CommandSpec` with discord.py's own decorators
 (`describe`, `rename`, `choices`, `autocomplete`) on a generated signature, so discord.py
-validates and serialises the options itself. Options become the command's words in table order
-(omitted optional ones skipped), which is what the shared handlers read; a `company` option that
-takes several names (`subscribe companies:`) is split like a chat line, so quote a name with a
-space: `"Intel Foundry" nvidia`.
+validates and serialises the options itself; a ranged int or float is an `app_commands.Range`,
+registered with min_value/max_value. The typed option values go to the table's binder as they
+are (`Command.options`), never back through words: `company:2330` is TSMC's ticker, not a count.
+A `company` option that takes several names (`subscribe companies:`) is read like a chat line,
+so quote a name with a space: `"Intel Foundry" nvidia`.
 
 A reply's chart goes in the same follow-up as a file, shown inside the first embed; one larger
 than the interaction's upload limit is left out and the reply says so.
@@ -25,16 +26,16 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-import shlex
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import discord
 from discord import app_commands
 
+from bot.commands.binding import Param
 from bot.commands.messages import Card, Command, Reply, error_reply
-from bot.commands.table import GENERIC_ERROR, CommandSpec, Context, Param, commands, dispatch
+from bot.commands.table import GENERIC_ERROR, CommandSpec, Context, commands, dispatch
 from bot.platforms.discord.poster import _RoutedHTTPClient, chart_file
 from bot.platforms.discord.render import (
     CHART_TOO_LARGE,
@@ -88,68 +89,21 @@ def option_name(name: str) -> str:
     return cleaned
 
 
-def _identifier(name: str) -> str:
-    return re.sub(r"\W", "_", name)
-
-
 def _help(text: str) -> str:
     return truncate(one_line(text), MAX_HELP) or "…"
 
 
 def _annotation(param: Param) -> Any:
-    base: Any
+    """The option's type; a declared range becomes Discord's min_value/max_value."""
+    base: Any = str
     if param.kind == "int":
-        base = app_commands.Range[int, 1, None]
+        low = int(param.low) if param.low is not None else None
+        high = int(param.high) if param.high is not None else None
+        base = app_commands.Range[int, low, high] if (low, high) != (None, None) else int
     elif param.kind == "float":
-        base = float
-    else:
-        base = str
+        ranged = (param.low, param.high) != (None, None)
+        base = app_commands.Range[float, param.low, param.high] if ranged else float
     return base if param.required else base | None
-
-
-def _number_text(value: float) -> str:
-    """A float as the handlers read it: 1.0 → "1", 0.25 → "0.25"."""
-    if value.is_integer():
-        return str(int(value))
-    return f"{value:.6f}".rstrip("0")
-
-
-def command_words(
-    spec: CommandSpec,
-    options: dict[str, Any],
-    resolve: Callable[[str], str | None] | None = None,
-) -> tuple[str, ...]:
-    """The command's words, in table order, from Discord's option values (keyed by identifier).
-
-    A single company option is one company whatever it looks like: with `resolve`, a name or
-    ticker the catalog knows becomes its id, so `company:2330` (TSMC's ticker) is not a count.
-    """
-    words: list[str] = []
-    for param in spec.params:
-        value = options.get(_identifier(param.name))
-        if value is None:
-            continue
-        if isinstance(value, float):
-            words.append(_number_text(value))
-        elif isinstance(value, int):
-            words.append(str(value))
-        elif param.many and param.kind == "company":
-            words += _split(str(value))
-        elif param.kind == "company" and resolve is not None:
-            text = str(value).strip()
-            words.append(resolve(text) or text)
-        else:
-            text = str(value).strip()
-            if text:
-                words.append(text)
-    return tuple(words)
-
-
-def _split(text: str) -> list[str]:
-    try:
-        return shlex.split(text)
-    except ValueError:  # an unclosed quote: plain words
-        return text.split()
 
 
 # autocomplete --------------------------------------------------------------------------------
@@ -211,9 +165,9 @@ async def run_command(
     interaction: discord.Interaction,
     context_factory: ContextFactory,
     spec: CommandSpec,
-    args: tuple[str, ...],
+    options: Mapping[str, object],
 ) -> Reply:
-    """Defer, dispatch, follow up. Returns the reply sent."""
+    """Defer, dispatch, follow up. Returns the reply sent. `options` by parameter name."""
     admin = is_admin(interaction)
     private = spec.name in PRIVATE or (spec.admin and not admin)
     await interaction.response.defer(ephemeral=private, thinking=True)
@@ -222,10 +176,11 @@ async def run_command(
     else:
         command = Command(
             name=spec.name,
-            args=args,
+            args=(),
             channel=f"discord:{interaction.channel_id}",
             user=str(interaction.user.id),
             is_admin=admin,
+            options=options,
         )
         try:
             reply = await dispatch(context_factory(), command)
@@ -265,8 +220,8 @@ def _callback(spec: CommandSpec, context_factory: ContextFactory) -> Any:
     """A coroutine with one keyword parameter per table parameter, decorated for discord.py."""
 
     async def callback(interaction: discord.Interaction, **options: Any) -> None:
-        words = command_words(spec, options, context_factory().resolve_company)
-        await run_command(interaction, context_factory, spec, words)
+        given = {param.name: options.get(param.identifier) for param in spec.params}
+        await run_command(interaction, context_factory, spec, given)
 
     parameters = [
         inspect.Parameter(
@@ -278,7 +233,7 @@ def _callback(spec: CommandSpec, context_factory: ContextFactory) -> Any:
     choices: dict[str, list[app_commands.Choice[str]]] = {}
     completers: dict[str, Any] = {}
     for param in spec.params:
-        ident = _identifier(param.name)
+        ident = param.identifier
         parameters.append(
             inspect.Parameter(
                 ident,
@@ -297,7 +252,7 @@ def _callback(spec: CommandSpec, context_factory: ContextFactory) -> Any:
         elif param.kind == "company":
             completers[ident] = _autocompleter(context_factory, param.many)
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    callback.__qualname__ = callback.__name__ = f"chipnews_{_identifier(spec.name)}"
+    callback.__qualname__ = callback.__name__ = "chipnews_" + re.sub(r"\W", "_", spec.name)
     decorated: Any = callback
     if described:
         decorated = app_commands.describe(**described)(decorated)
