@@ -216,7 +216,8 @@ async def test_an_apostrophe_is_part_of_the_word(ctx: Context, text: str, found:
 
 async def test_a_typographic_quote_groups_a_company_name(ctx: Context) -> None:
     reply = await run(ctx, "company “ant group”")
-    assert reply.title == "Ant Group" and not reply.error
+    assert reply.title == "Ant Group"
+    assert not reply.error
     assert titles(reply) == [
         "Ant Group trains on domestic chips",
         "Ant Group export of AI services",

@@ -310,9 +310,10 @@ def test_ranged_options_declare_min_and_max_values() -> None:
         for param in spec.params:
             opt = options[param.name]
             if param.kind in ("int", "float") and param.low is not None:
-                assert opt["min_value"] == param.low and opt["max_value"] == param.high
+                assert (opt["min_value"], opt["max_value"]) == (param.low, param.high)
             else:
-                assert "min_value" not in opt and "max_value" not in opt
+                assert "min_value" not in opt
+                assert "max_value" not in opt
     latest = {opt["name"]: opt for opt in subs["latest"]["options"]}
     assert (latest["count"]["min_value"], latest["count"]["max_value"]) == (1, 20)
     subscribe = {opt["name"]: opt for opt in subs["subscribe"]["options"]}
