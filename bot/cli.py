@@ -574,8 +574,8 @@ async def _feeds_export(app: App, args: argparse.Namespace) -> int:
 
 
 async def _feeds_remove(app: App, args: argparse.Namespace) -> int:
-    from bot.commands.feeds import remove_feed
     from bot.commands.binding import CommandError
+    from bot.commands.feeds import remove_feed
 
     try:
         removed = await remove_feed(app.store, app.settings, args.id, str(app.settings.config_path))
