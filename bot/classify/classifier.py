@@ -384,7 +384,7 @@ class Classifier:
         for e, hit in weak:
             weak_forms.setdefault(e.owner, set()).add(hit.form.lower())
         paired = {owner for owner, forms in weak_forms.items() if len(forms) > 1}
-        paired |= self._proper_nouns(text, weak)
+        paired |= self._proper_nouns(text, weak, strong)
         for e, hit in weak:
             if e.owner in strong and e.kind == WEAK_PRODUCT:
                 has_product = True  # "Google … TPU": the company vouches for its product
@@ -469,20 +469,25 @@ class Classifier:
             return "+beside another of its names"  # "Meta … Llama"
         return verdict
 
-    def _proper_nouns(self, text: str, weak: list[tuple[_Entry, Hit]]) -> set[str]:
+    def _proper_nouns(
+        self, text: str, weak: list[tuple[_Entry, Hit]], strong: set[str]
+    ) -> set[str]:
         """Owners whose weak names stand twice or more where a plain word would be lower case,
         and nowhere in another sense: "the order to Apple … more support for Apple"."""
-        title_end = text.index("\n")
-        counts: dict[str, int] = {}
-        refused: set[str] = set()
+        by_owner: dict[str, list[Hit]] = {}
         for e, hit in weak:
-            if e.kind == WEAK_PRODUCT:
+            if e.kind != WEAK_PRODUCT and e.owner not in strong:
+                by_owner.setdefault(e.owner, []).append(hit)
+        title_end = text.index("\n")
+        found = set()
+        for owner, hits in by_owner.items():
+            if len(hits) < 2:
                 continue
-            if other_sense(text, hit, title_end, self._is_form) is not None:
-                refused.add(e.owner)
-            elif mid_sentence(text, hit, title_end):
-                counts[e.owner] = counts.get(e.owner, 0) + 1
-        return {owner for owner, n in counts.items() if n >= 2 and owner not in refused}
+            if any(other_sense(text, h, title_end, self._is_form) is not None for h in hits):
+                continue
+            if sum(mid_sentence(text, h, title_end) for h in hits) >= 2:
+                found.add(owner)
+        return found
 
     def _is_form(self, word: str) -> bool:
         return bool(self._lookup(word.lower()))
