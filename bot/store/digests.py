@@ -23,7 +23,7 @@ from sqlalchemy.engine import Row
 
 from bot.models import DigestArticle, Subscription, SubscriptionConfig
 from bot.store import dialect
-from bot.store.rows import from_row
+from bot.store.rows import from_row, mapper
 from bot.store.schema import alerts, article_sources, articles, deliveries, digest_runs, feeds
 from bot.store.schema import subscriptions as subs
 
@@ -68,6 +68,7 @@ _DIGEST_COLUMNS = (
     "story_key",
     "publisher_url",
 )
+_DIGEST_NAMES = {"story": "story_key"}
 
 
 def candidates(
@@ -109,8 +110,7 @@ def candidates(
     if languages:
         query = query.where(articles.c.language.in_(list(languages)))
     rows = conn.execute(query).all()  # one fetch: row-by-row costs a round trip each
-    names = _source_names(conn, [row.id for row in rows])
-    return [_digest_article(row, names.get(row.id, ())) for row in rows]
+    return _digest_articles(conn, rows)
 
 
 def articles_by_id(conn: Connection, article_ids: Sequence[int]) -> list[DigestArticle]:
@@ -121,8 +121,7 @@ def articles_by_id(conn: Connection, article_ids: Sequence[int]) -> list[DigestA
     rows = conn.execute(
         select(*columns).where(articles.c.id.in_(_id_list(conn, list(article_ids))))
     ).all()
-    names = _source_names(conn, [row.id for row in rows])
-    return [_digest_article(row, names.get(row.id, ())) for row in rows]
+    return _digest_articles(conn, rows)
 
 
 def _source_names(conn: Connection, article_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -147,14 +146,20 @@ def _id_list(conn: Connection, ids: list[int]) -> Any:
     return dialect.id_list(conn.dialect.name, ids)
 
 
-def _digest_article(row: Row[Any], source_names: tuple[str, ...]) -> DigestArticle:
-    return from_row(
-        DigestArticle,
-        row,
-        columns={"story": "story_key"},
-        sources=tuple(dict.fromkeys((row.source, *source_names))),
-        score=row.score or 0.0,
+def _digest_articles(conn: Connection, rows: Sequence[Row[Any]]) -> list[DigestArticle]:
+    """`rows` hold _DIGEST_COLUMNS; each article with the publishers of every feed carrying it."""
+    names = _source_names(conn, [row.id for row in rows])
+    to_article = mapper(
+        DigestArticle, _DIGEST_COLUMNS, columns=_DIGEST_NAMES, given=("sources", "score")
     )
+    return [
+        to_article(
+            row,
+            sources=tuple(dict.fromkeys((row.source, *names.get(row.id, ())))),
+            score=row.score or 0.0,
+        )
+        for row in rows
+    ]
 
 
 def story_window(conn: Connection, since: datetime) -> list[DigestArticle]:
@@ -166,8 +171,7 @@ def story_window(conn: Connection, since: datetime) -> list[DigestArticle]:
         articles.c.relevant.is_(True),
     )
     rows = conn.execute(query).all()
-    names = _source_names(conn, [row.id for row in rows])
-    return [_digest_article(row, names.get(row.id, ())) for row in rows]
+    return _digest_articles(conn, rows)
 
 
 def set_story_keys(conn: Connection, keys: Sequence[tuple[int, str]]) -> None:

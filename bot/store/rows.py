@@ -4,19 +4,19 @@
 `columns` names for it), decoded by the field's declared type: a `bool` from SQLite's 0 and 1, a
 tuple from the JSON text the store keeps (an array gives its items, an object its (key, value)
 pairs, no text gives ()). A field the row lacks keeps its default; `values` given by the caller
-win. Each class's plan is worked out once, and each distinct JSON text decoded once: the same few
-company lists recur across thousands of rows.
+win. Which cell fills which field is worked out once per class and row shape, and each distinct
+JSON text decoded once: the same few company lists recur across thousands of rows.
 """
 
 from __future__ import annotations
 
 import json
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from bot.models import MENTIONED, FeedState
 
@@ -69,37 +69,65 @@ def from_row(
     cls: type[T], row: Any, *, columns: Mapping[str, str] | None = None, **values: Any
 ) -> T:
     """`cls` built from a Core row (or a row mapping)."""
-    mapping = getattr(row, "_mapping", row)
-    renamed = columns or {}
-    for name, decode in _plan(cls):
-        column = renamed.get(name, name)
-        if name not in values and column in mapping:
-            values[name] = decode(mapping[column])
-    return cls(**values)
+    if isinstance(row, Mapping):
+        keys, cells = tuple(row), tuple(row.values())
+    else:
+        keys, cells = row._fields, row
+    return mapper(cls, keys, columns=columns, given=tuple(values))(cells, **values)
 
 
-_PLANS: dict[type[Any], tuple[tuple[str, Decode], ...]] = {}
+Plan = tuple[tuple[str, int, Decode | None], ...]
 
 
-def _plan(cls: type[Any]) -> tuple[tuple[str, Decode], ...]:
-    """Each field's name and decoder, worked out on first use."""
-    plan = _PLANS.get(cls)
-    if plan is None:
+@dataclass(frozen=True)
+class RowMapper(Generic[T]):
+    """Builds `cls` from rows of one shape; `plan` says, for each field the row fills, its
+    cell and decoder (None: the cell as it is)."""
+
+    cls: type[T]
+    plan: Plan
+
+    def __call__(self, cells: Sequence[Any], **values: Any) -> T:
+        for name, index, decode in self.plan:
+            cell = cells[index]
+            values[name] = cell if decode is None else decode(cell)
+        return self.cls(**values)
+
+
+_MAPPERS: dict[tuple[Any, ...], RowMapper[Any]] = {}
+
+
+def mapper(
+    cls: type[T],
+    keys: Sequence[str],
+    *,
+    columns: Mapping[str, str] | None = None,
+    given: Sequence[str] = (),
+) -> RowMapper[T]:
+    """The mapper from rows with these column `keys` to `cls`, the `given` fields left to the
+    caller; worked out once per shape. Take one per result when mapping thousands of rows."""
+    renamed = tuple(columns.items()) if columns else ()
+    key = (cls, tuple(keys), renamed, tuple(given))
+    found = _MAPPERS.get(key)
+    if found is None:
         hints = typing.get_type_hints(cls)
-        plan = _PLANS[cls] = tuple((f.name, _decoder(hints[f.name])) for f in fields(cls))
-    return plan
+        position = {column: index for index, column in enumerate(keys)}
+        column_of = dict(renamed)
+        plan = tuple(
+            (f.name, position[column_of.get(f.name, f.name)], _decoder(hints[f.name]))
+            for f in fields(typing.cast(Any, cls))
+            if f.name not in given and column_of.get(f.name, f.name) in position
+        )
+        found = _MAPPERS[key] = RowMapper(cls, plan)
+    return found
 
 
-def _decoder(hint: Any) -> Decode:
+def _decoder(hint: Any) -> Decode | None:
     if hint is bool:
         return bool
     if typing.get_origin(hint) is tuple:
         return json_tuple
-    return _same
-
-
-def _same(value: Any) -> Any:
-    return value
+    return None
 
 
 def aware(value: Any) -> datetime | None:
