@@ -1,8 +1,8 @@
 """Discord and Slack stand-ins on 127.0.0.1 for whole-process tests (`chipwire run` as a child).
 
 Both create the message before they answer, as the platforms do, and record every attempt. The
-Discord one enforces nonces (`enforce_nonce`: a nonce seen in that channel returns the existing
-message); Slack is the one Slack stand-in (tests/support/fake_slack.py) under `/slack`, which keeps
+Discord one is the one Discord stand-in (tests/support/fake_discord.py), which enforces nonces
+(`enforce_nonce`: a nonce seen in that channel returns the existing message); Slack is the one Slack stand-in (tests/support/fake_slack.py) under `/slack`, which keeps
 message metadata and answers `conversations.history` with it when `include_all_metadata` is set.
 Either can hold an answer back (the message already made), which is where a crash leaves a post in
 doubt. The server runs on its own thread and event loop, so a test can drive subprocesses while it
@@ -12,7 +12,6 @@ answers.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import threading
 from collections.abc import Iterator
@@ -22,10 +21,11 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.fake_discord import MAX_REQUEST, FakeDiscord
 from tests.support.fake_slack import BOT_SCOPES, FakeSlack
 
 SLACK_BOT_TOKEN = "xoxb-crash-test"
-BOT_USER = {"id": "42", "username": "chipwire", "discriminator": "0", "avatar": None, "bot": True}
+DISCORD_TOKEN = "MTIz.crash-test.token"
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Message:
 class ChatStandIns:
     base_url: str = ""
     discord_messages: list[Message] = field(default_factory=list)
-    discord_attempts: int = 0
+    discord: FakeDiscord = field(default_factory=lambda: FakeDiscord(tokens={DISCORD_TOKEN}))
     slack: FakeSlack = field(
         default_factory=lambda: FakeSlack(tokens={SLACK_BOT_TOKEN: BOT_SCOPES})
     )
@@ -47,11 +47,11 @@ class ChatStandIns:
     hold_seconds: float = 2.0
     holding: int = 0  # answers being held right now
     seed: int = 0
-    _nonces: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _random: random.Random = field(default_factory=random.Random)
 
     def __post_init__(self) -> None:
         self.slack.hold = self._hold
+        self.discord.created = self._discord_created
 
     @property
     def messages(self) -> list[Message]:
@@ -61,7 +61,7 @@ class ChatStandIns:
 
     @property
     def attempts(self) -> int:
-        return self.discord_attempts + self.slack.attempts
+        return len(self.discord.attempts) + self.slack.attempts
 
     @property
     def discord_api(self) -> str:
@@ -79,61 +79,15 @@ class ChatStandIns:
             finally:
                 self.holding -= 1
 
-    # Discord ---------------------------------------------------------------------------------
-
-    async def discord_me(self, request: web.Request) -> web.Response:
-        return web.json_response(BOT_USER)
-
-    async def discord_create(self, request: web.Request) -> web.Response:
-        channel = request.match_info["channel"]
-        body = await _discord_body(request)
-        self.discord_attempts += 1
-        nonce = body.get("nonce")
-        if body.get("enforce_nonce") and (channel, nonce) in self._nonces:
-            return web.json_response(self._nonces[(channel, nonce)])
-        message = {
-            "id": str(10_000 + len(self.messages)),
-            "channel_id": channel,
-            "content": body.get("content", ""),
-            "author": BOT_USER,
-            "embeds": body.get("embeds", []),
-            "attachments": [],
-            "mentions": [],
-            "mention_roles": [],
-            "mention_everyone": False,
-            "pinned": False,
-            "tts": False,
-            "timestamp": "2026-12-03T07:00:00.000000+00:00",
-            "edited_timestamp": None,
-            "type": 0,
-            "flags": 0,
-            "nonce": nonce,
-        }
+    async def _discord_created(self, channel: str, body: dict[str, Any]) -> None:
         self.discord_messages.append(Message("discord", channel, body))
-        if nonce is not None:
-            self._nonces[(channel, nonce)] = message
         await self._hold()
-        return web.json_response(message)
-
-    async def discord_unknown(self, request: web.Request) -> web.Response:
-        return web.json_response({"message": "404: Not Found", "code": 0}, status=404)
 
     def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/api/v10/users/@me", self.discord_me)
-        app.router.add_post("/api/v10/channels/{channel}/messages", self.discord_create)
-        app.router.add_route("*", "/api/v10/{tail:.*}", self.discord_unknown)
+        app = web.Application(client_max_size=MAX_REQUEST)
+        self.discord.routes(app)
         self.slack.add_routes(app, "/slack")
         return app
-
-
-async def _discord_body(request: web.Request) -> dict[str, Any]:
-    if request.content_type == "multipart/form-data":
-        async for part in await request.multipart():
-            if getattr(part, "name", None) == "payload_json":
-                return dict(json.loads(await part.text()))  # type: ignore[union-attr]
-        return {}
-    return dict(await request.json())
 
 
 @contextmanager

@@ -38,7 +38,7 @@ from bot.models import FeedConfig, SubscriptionConfig
 from bot.store import queries
 from bot.store.repo import Store
 from bot.store.schema import articles, outbox
-from tests.chatstandins import SLACK_BOT_TOKEN, ChatStandIns, chat_stand_ins
+from tests.chatstandins import DISCORD_TOKEN, SLACK_BOT_TOKEN, ChatStandIns, chat_stand_ins
 from tests.support import POSTGRES_ADMIN_URL, postgres_available, writing
 
 TARGETS = ("discord:111", "discord:222", "slack:C111", "slack:C222")
@@ -241,7 +241,7 @@ def run_crashes(
         )
         env = os.environ | {
             "CHIPWIRE_DATABASE_URL": url,
-            "DISCORD_TOKEN": "MTIz.crash-test.token",
+            "DISCORD_TOKEN": DISCORD_TOKEN,
             "DISCORD_API_URL": chat.discord_api,
             "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN,
             "SLACK_API_URL": chat.slack_api,

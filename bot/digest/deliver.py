@@ -29,7 +29,7 @@ from bot.digest.build import build_digest, rank_stories
 from bot.digest.schedules import is_weekly, last_fire, period_start
 from bot.digest.stories import stories_of
 from bot.models import Attachment, Clock, Digest, DigestArticle, DigestSection, Subscription
-from bot.platforms.journal import DeadTarget, PartJournal
+from bot.platforms.journal import DeadTarget, PartJournal, fit_nonce
 from bot.settings import DigestSettings
 from bot.store import digests, outbox
 from bot.store.errors import Conflict
@@ -102,11 +102,12 @@ def platform_of(target: str) -> str:
 
 def delivery_nonce(subscription_id: int, period_end: datetime, key: str = "") -> str:
     """Stable per delivery and unique among them within Discord's 25 characters: a digest is
-    "d<subscription>-<period>", an alert "a<subscription>-<hash of its story>"."""
+    "d<subscription>-<period>", an alert "a<subscription>-<hash of its story>"; one longer
+    than 25 characters becomes a hash of it (`fit_nonce`), never a cut."""
     if not key:
-        return f"d{subscription_id}-{int(period_end.timestamp())}"[:25]
+        return fit_nonce(f"d{subscription_id}-{int(period_end.timestamp())}")
     digest = hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
-    return f"a{subscription_id}-{digest}"[:25]
+    return fit_nonce(f"a{subscription_id}-{digest}")
 
 
 def wanted(article: DigestArticle, subscription: Subscription) -> bool:

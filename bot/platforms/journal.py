@@ -12,11 +12,23 @@ serves one-off posts (the feed-health note, tests) where there is nothing to res
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Protocol
 
 INTENDED, ACCEPTED = "intended", "accepted"
 CHART = "chart"
+MAX_NONCE = 25  # Discord refuses a longer nonce; the outbox's delivery_key column holds as much
+
+
+def fit_nonce(readable: str) -> str:
+    """`readable` when it fits in 25 characters, else a stable 24-character hash of it: a
+    nonce is never cut, so two long ones that share their first 25 characters stay distinct
+    (a cut would make Discord drop the second post as a repeat of the first). A hash is hex,
+    so it never equals a readable nonce, which always has a letter beyond f or a dash."""
+    if len(readable) <= MAX_NONCE:
+        return readable
+    return hashlib.blake2b(readable.encode(), digest_size=12).hexdigest()
 
 
 class PartJournal(Protocol):

@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.cli import build_parser, cmd_discord
 from tests.ops.test_run_health import free_port
-from tests.platforms import test_discord_commands as discord_fakes
-from tests.platforms.test_discord_commands import GUILD, FakeDiscord
-
-fake_discord = discord_fakes.fake  # the fake Discord API, as a fixture here too
+from tests.platforms.test_discord_commands import GUILD
+from tests.support.fake_discord import FakeDiscord
 
 TOKEN_NAMES = ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
 
@@ -169,12 +168,21 @@ def test_run_with_a_bad_secrets_file_stops_with_a_clear_message(tmp_path: Path) 
     assert "fine-token-value" not in result.stderr + result.stdout
 
 
+FILE_TOKEN = "MTIz.file-bot-token.secret"
+
+
+@pytest.fixture
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord(tokens={FILE_TOKEN}).serving() as server:
+        yield server
+
+
 async def test_discord_sync_reads_the_token_from_the_secrets_file(
     tmp_path: Path, fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[chipwire]\ndata_dir = "data"\n[chat]\nsecrets_file = "chat.env"\n')
-    (tmp_path / "chat.env").write_text("DISCORD_TOKEN=MTIz.file-bot-token.secret\n")
+    (tmp_path / "chat.env").write_text(f"DISCORD_TOKEN={FILE_TOKEN}\n")
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     monkeypatch.setenv("DISCORD_API_URL", fake_discord.base)
     args = build_parser().parse_args(["--config", str(config), "discord", "sync", "--guild", GUILD])

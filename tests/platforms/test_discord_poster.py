@@ -3,145 +3,55 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import discord
 import pytest
-from aiohttp import BodyPartReader, web
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.digest.deliver import DeliveryContext, deliver_digest, deliver_due, deliver_pending
+from bot.digest.deliver import (
+    DeliveryContext,
+    deliver_digest,
+    deliver_due,
+    deliver_pending,
+    delivery_nonce,
+)
 from bot.models import Digest, DigestSection, Subscription
-from bot.platforms.discord.poster import MAX_NONCE, DiscordPoster, channel_id, part_nonce
+from bot.platforms.discord.poster import DiscordPoster, channel_id, part_nonce
 from bot.platforms.discord.render import CHART_TOO_LARGE, MAX_FILE, render_discord
-from bot.platforms.journal import ACCEPTED, INTENDED, MemoryJournal, Refused
+from bot.platforms.journal import (
+    ACCEPTED,
+    INTENDED,
+    MAX_NONCE,
+    DeadTarget,
+    MemoryJournal,
+    Refused,
+)
 from bot.store import outbox
 from bot.store.repo import Store
 from tests.digest.test_deliver import NVIDIA, Clock, RecordingPoster, stored, subscribe, utc
 from tests.platforms import COMPANY_NAMES, PNG, chart, hostile_digest, make_story
+from tests.support.fake_discord import TOKEN, FakeDiscord
 
-TOKEN = "MTIz.fake-bot-token.secret"
 CHANNEL = "123"
 NONCE = "cw7-1764313200"
 
 
-@dataclass
-class FakeDiscord:
-    """Records message creations; answers like Discord, `enforce_nonce` included."""
-
-    api_base: str = ""
-    messages: list[dict[str, Any]] = field(default_factory=list)  # created, in order
-    attempts: list[dict[str, Any]] = field(default_factory=list)  # every POST body
-    failures: dict[int, int] = field(default_factory=dict)  # attempt number -> status
-    auth: set[str] = field(default_factory=set)
-    by_nonce: dict[str, dict[str, Any]] = field(default_factory=dict)
-    logins: int = 0
-    files: dict[int, list[tuple[str | None, bytes]]] = field(default_factory=dict)  # by attempt
-    gone: set[str] = field(default_factory=set)  # deleted channels
-
-    async def me(self, request: web.Request) -> web.Response:
-        self.logins += 1
-        self.auth.add(request.headers.get("Authorization", ""))
-        if request.headers.get("Authorization") != f"Bot {TOKEN}":
-            return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)
-        return web.json_response(
-            {"id": "42", "username": "chipwire", "discriminator": "0", "avatar": None, "bot": True}
-        )
-
-    async def create_message(self, request: web.Request) -> web.Response:
-        self.auth.add(request.headers.get("Authorization", ""))
-        if request.content_type == "multipart/form-data":
-            body = await self._multipart(request)
-        else:
-            body = await request.json()
-        self.attempts.append(body)
-        if request.match_info["channel"] in self.gone:
-            return web.json_response({"message": "Unknown Channel", "code": 10003}, status=404)
-        status = self.failures.pop(len(self.attempts) - 1, None)
-        if status is not None:
-            return web.json_response({"message": "boom", "code": 0}, status=status)
-        nonce = body.get("nonce")
-        if body.get("enforce_nonce") and nonce in self.by_nonce:
-            return web.json_response(self.by_nonce[nonce])
-        message = self._message(request.match_info["channel"], body)
-        self.messages.append(body)
-        if nonce is not None:
-            self.by_nonce[nonce] = message
-        return web.json_response(message)
-
-    async def _multipart(self, request: web.Request) -> dict[str, Any]:
-        """`payload_json` is the message; the other parts are its files, kept per attempt."""
-        body: dict[str, Any] = {}
-        files = self.files.setdefault(len(self.attempts), [])
-        async for part in await request.multipart():
-            assert isinstance(part, BodyPartReader)
-            if part.name == "payload_json":
-                body = json.loads(await part.text())
-            else:
-                files.append((part.filename, bytes(await part.read())))
-        return body
-
-    def _message(self, channel: str, body: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": str(1000 + len(self.messages)),
-            "channel_id": channel,
-            "content": body.get("content", ""),
-            "author": {"id": "42", "username": "chipwire", "discriminator": "0", "avatar": None},
-            "embeds": body.get("embeds", []),
-            "attachments": [],
-            "mentions": [],
-            "mention_roles": [],
-            "mention_everyone": False,
-            "pinned": False,
-            "tts": False,
-            "timestamp": "2026-11-28T07:00:00.000000+00:00",
-            "edited_timestamp": None,
-            "type": 0,
-            "flags": 0,
-            "nonce": body.get("nonce"),
-        }
-
-    def fail(self, status: int, *, times: int = 1, after: int = 0) -> None:
-        """Refuse `times` POSTs with `status`, starting `after` more have gone through."""
-        first = len(self.attempts) + after
-        self.failures.update({n: status for n in range(first, first + times)})
-
-    def nonces(self, bodies: list[dict[str, Any]] | None = None) -> list[str]:
-        return [b["nonce"] for b in (self.messages if bodies is None else bodies)]
-
-
-@asynccontextmanager
-async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
-    app = web.Application()
-    app.router.add_get("/api/v10/users/@me", fake.me)
-    app.router.add_post("/api/v10/channels/{channel}/messages", fake.create_message)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.api_base = f"http://127.0.0.1:{runner.addresses[0][1]}/api/v10"
-    try:
-        yield fake
-    finally:
-        await runner.cleanup()
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
-    async with fake_discord() as server:
+    async with FakeDiscord().serving() as server:
         yield server
 
 
 @pytest.fixture
 async def poster(fake: FakeDiscord) -> AsyncIterator[DiscordPoster]:
-    opened = DiscordPoster(TOKEN, COMPANY_NAMES, api_base=fake.api_base)
+    opened = DiscordPoster(TOKEN, COMPANY_NAMES, api_base=fake.base)
     yield opened
     await opened.close()
 
@@ -211,7 +121,7 @@ async def test_the_same_delivery_gets_the_same_nonces_after_a_restart(
 ) -> None:
     await poster.post(subscription(), long_digest(), NONCE)
     first = fake.nonces(fake.attempts)
-    restarted = DiscordPoster(TOKEN, COMPANY_NAMES, api_base=fake.api_base)
+    restarted = DiscordPoster(TOKEN, COMPANY_NAMES, api_base=fake.base)
     try:
         await restarted.post(subscription(), long_digest(), NONCE)
     finally:
@@ -230,9 +140,9 @@ async def test_a_retry_resumes_at_the_part_that_failed(
         await poster.post(subscription(), long_digest(), NONCE, journal)
     assert fake.nonces() == [f"{NONCE}p0"]
     assert journal.parts == {"0": ACCEPTED, "1": INTENDED}
-    fake.attempts.clear()
+    tried = len(fake.attempts)
     await poster.post(subscription(), long_digest(), NONCE, journal)
-    assert fake.nonces(fake.attempts) == [f"{NONCE}p{k}" for k in range(1, parts)]
+    assert fake.nonces(fake.attempts[tried:]) == [f"{NONCE}p{k}" for k in range(1, parts)]
     assert fake.nonces() == [f"{NONCE}p{k}" for k in range(parts)]
 
 
@@ -257,7 +167,7 @@ async def test_the_token_is_sent_as_bot_auth_and_never_logged(
     fake: FakeDiscord, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    poster = DiscordPoster(TOKEN, COMPANY_NAMES, api_base=fake.api_base)
+    poster = DiscordPoster(TOKEN, COMPANY_NAMES, api_base=fake.base)
     try:
         await poster.post(subscription(), hostile_digest(), NONCE)
         fake.fail(400)
@@ -275,7 +185,7 @@ async def test_the_token_is_sent_as_bot_auth_and_never_logged(
 async def test_a_bad_token_fails_the_post_and_login_is_tried_again_next_time(
     fake: FakeDiscord,
 ) -> None:
-    poster = DiscordPoster("wrong", api_base=fake.api_base)
+    poster = DiscordPoster("wrong", api_base=fake.base)
     try:
         for _ in range(2):
             with pytest.raises(discord.LoginFailure):
@@ -286,10 +196,50 @@ async def test_a_bad_token_fails_the_post_and_login_is_tried_again_next_time(
     assert fake.attempts == []
 
 
+async def test_a_rate_limit_is_waited_out_by_discord_py_and_posts_once(
+    fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    fake.rate_limit(times=2)  # 429 with Retry-After twice, then Discord takes it
+    await poster.post(subscription(), hostile_digest(), NONCE)
+    assert fake.nonces(fake.attempts) == [f"{NONCE}p0"] * 3
+    assert fake.nonces() == [f"{NONCE}p0"]
+
+
+async def test_a_missing_permission_is_a_refusal_that_names_it(
+    fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    fake.forbidden.add(CHANNEL)  # the bot may see the channel but not post embeds in it
+    with pytest.raises(Refused) as refused:
+        await poster.post(subscription(), hostile_digest(), NONCE)
+    assert "403 50013 Missing Permissions" in str(refused.value)
+    assert fake.messages == []
+
+
+@pytest.mark.parametrize(("where", "code"), [("gone", "10003"), ("hidden", "50001")])
+async def test_a_channel_deleted_or_out_of_sight_is_a_dead_target(
+    fake: FakeDiscord, poster: DiscordPoster, where: str, code: str
+) -> None:
+    getattr(fake, where).add(CHANNEL)
+    with pytest.raises(DeadTarget) as dead:
+        await poster.post(subscription(), hostile_digest(), NONCE)
+    assert code in str(dead.value)
+
+
+async def test_a_chart_at_discords_default_upload_limit_is_accepted(
+    fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    """The limit assumed is Discord's (10 MiB for a bot in a server without boosts): a chart the
+    renderer lets through is one the stand-in, holding Discord's limit, accepts."""
+    largest = replace(hostile_digest(), chart=chart(data=b"\0" * MAX_FILE))
+    await poster.post(subscription(), largest, NONCE)
+    assert [len(data) for _, data in fake.attempt_files()[0]] == [MAX_FILE]
+    assert fake.upload_limit == MAX_FILE
+
+
 def test_targets_and_nonces() -> None:
     assert channel_id("discord:123") == 123
     for bad in ("discord:", "discord:#general", "slack:123", "123"):
-        with pytest.raises(ValueError, match="not a Discord channel target"):
+        with pytest.raises(ValueError):
             channel_id(bad)
     long = "cw123456-1764313200a99999"  # deliver.py's nonce is already 25 characters
     assert part_nonce("cw1-2", 3) == "cw1-2p3"
@@ -316,7 +266,9 @@ async def test_the_chart_is_a_file_on_the_last_part_with_its_nonce(
     parts = len(render_discord(digest, COMPANY_NAMES))
     await poster.post(subscription(), digest, NONCE)
     assert fake.nonces() == [f"{NONCE}p{k}" for k in range(parts)]
-    assert fake.files == {parts - 1: [(chart().filename, PNG)]}  # only the last part has a file
+    assert fake.attempt_files() == {
+        parts - 1: [(chart().filename, PNG)]
+    }  # only the last part has a file
     *earlier, last = fake.messages
     assert all("attachments" not in body for body in earlier)
     assert all("image" not in e for body in earlier for e in body["embeds"])
@@ -340,7 +292,7 @@ async def test_a_retry_of_the_chart_part_sends_the_file_again_and_nothing_else(
     tried = len(fake.attempts)
     await poster.post(subscription(), digest, NONCE, journal)
     assert fake.nonces(fake.attempts[tried:]) == [f"{NONCE}p{parts - 1}"]
-    assert fake.files[tried] == [(chart().filename, PNG)]
+    assert fake.attempt_files()[tried] == [(chart().filename, PNG)]
     assert fake.nonces() == [f"{NONCE}p{k}" for k in range(parts)]
 
 
@@ -352,7 +304,7 @@ async def test_an_empty_note_carries_the_chart_as_a_plain_file(
     [body] = fake.messages
     assert body["content"] == "Nothing new."
     assert body["embeds"] == []
-    assert fake.files == {0: [(chart().filename, PNG)]}
+    assert fake.attempt_files() == {0: [(chart().filename, PNG)]}
 
 
 async def test_a_chart_over_the_limit_is_not_sent_and_the_digest_says_so(
@@ -361,7 +313,7 @@ async def test_a_chart_over_the_limit_is_not_sent_and_the_digest_says_so(
     huge = replace(hostile_digest(), chart=chart(data=b"\0" * (MAX_FILE + 1)))
     await poster.post(subscription(), huge, NONCE)
     [body] = fake.messages
-    assert fake.files == {}
+    assert fake.attempt_files() == {}
     assert "attachments" not in body
     assert "image" not in body["embeds"][0]
     assert body["embeds"][0]["description"].endswith("\n" + CHART_TOO_LARGE)
@@ -460,3 +412,36 @@ async def test_a_deleted_channel_is_disabled_reported_and_never_tried_again(
     clock.now += timedelta(hours=1)
     assert await deliver_pending(ctx) == []
     assert len(fake.attempts) == tried
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ids=st.lists(st.integers(min_value=1, max_value=10**30), min_size=2, max_size=6, unique=True),
+    ends=st.lists(
+        st.integers(min_value=0, max_value=4_102_444_800), min_size=1, max_size=3, unique=True
+    ),
+    parts=st.integers(min_value=1, max_value=12),
+)
+def test_every_part_of_every_delivery_has_its_own_nonce_within_25_characters(
+    ids: list[int], ends: list[int], parts: int
+) -> None:
+    """Large subscription ids once made nonces that were cut to 25 characters and collided;
+    Discord then dropped the second post as a repeat."""
+    deliveries = [
+        delivery_nonce(sub, datetime.fromtimestamp(end, UTC), key)
+        for sub in ids
+        for end in ends
+        for key in ("", f"story-{end}")
+    ]
+    nonces = [part_nonce(nonce, index) for nonce in deliveries for index in range(parts)]
+    assert len(set(deliveries)) == len(deliveries)
+    assert len(set(nonces)) == len(nonces)
+    assert all(len(n) <= MAX_NONCE for n in deliveries + nonces)
+
+
+async def test_a_long_nonce_is_accepted_by_discords_form_check(
+    fake: FakeDiscord, poster: DiscordPoster
+) -> None:
+    nonce = delivery_nonce(10**20, datetime(2026, 11, 28, 7, tzinfo=UTC))
+    await poster.post(subscription(), long_digest(), nonce)
+    assert len(fake.messages) == len(fake.attempts) > 1

@@ -3,11 +3,11 @@
 The commands come from the one registry, `bot.commands.table.commands()`. Discord lets a default
 permission be set only on a top-level command, so the table splits in two groups:
 
-* `/chipnews <command>` for everyone;
-* `/chipnews-admin <command>` for the admin-only commands (subscribe, unsubscribe, feeds), with
-  Manage Guild as the default member permission and available in servers only. Server admins can
-  still grant it to others in Server Settings → Integrations, so the run-time check stays: the
-  command is admin when the caller has Manage Guild in the channel (`interaction.permissions`).
+* `/chipnews <command>` for everyone, in servers and the bot's DMs;
+* `/chipnews-admin <command>` for the admin-only commands (subscribe, unsubscribe, feeds), in
+  servers only, with Manage Server as the default member permission. Discord itself decides who
+  may use it, so what a server admin grants in Server Settings → Integrations holds; there is no
+  second check here.
 
 Each command's callback is built from its `CommandSpec` with discord.py's own decorators
 (`describe`, `rename`, `choices`, `autocomplete`) on a generated signature, so discord.py
@@ -17,12 +17,20 @@ are (`Command.options`), never back through words: `company:2330` is TSMC's tick
 A `company` option that takes several names (`subscribe companies:`) is read like a chat line,
 so quote a name with a space: `"Intel Foundry" nvidia`.
 
-A reply's chart goes in the same follow-up as a file, shown inside the first embed; one larger
-than the interaction's upload limit is left out and the reply says so.
+Answering: what is wrong before the command runs (no channel; `subscribe` where the bot lacks a
+permission a digest needs) is answered privately at once. A reply ready within `DEFER_AFTER` is
+the interaction's response, as private as the reply says; a slower one is deferred first
+(privately for the `PRIVATE` commands) and then edits the deferred response. Should Discord refuse
+the answer (a URL it calls malformed, an upload too large), its refusal is shown instead, and the
+tree's error handler answers whatever else failed: "thinking…" never stays.
+
+A reply's chart goes in the same answer as a file, shown inside the first embed; one larger than
+the interaction's upload limit is left out and the reply says so.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import re
@@ -67,6 +75,17 @@ ADMIN_PERMISSIONS = discord.Permissions(manage_guild=True)
 
 # Commands whose replies are always private: their "thinking…" placeholder is private too.
 PRIVATE = frozenset({"help", "subscriptions", "digest", "feeds"})
+# Discord wants an interaction answered within 3 s; a reply not ready by then is deferred first.
+DEFER_AFTER = 1.5
+SUBSCRIBE = "subscribe"
+# What a digest needs in its channel: (discord.py's name, the name in Discord's settings).
+POSTING_PERMISSIONS = (
+    ("view_channel", "View Channel"),
+    ("send_messages", "Send Messages"),
+    ("embed_links", "Embed Links"),
+    ("attach_files", "Attach Files"),
+)
+TOO_LARGE = 40005  # Request entity too large
 
 MAX_NAME = 32
 MAX_HELP = 100
@@ -156,9 +175,32 @@ def _autocompleter(
 # the callback --------------------------------------------------------------------------------
 
 
-def is_admin(interaction: discord.Interaction) -> bool:
-    """Manage Guild in this channel: the same permission the admin group asks for by default."""
-    return bool(interaction.guild_id) and interaction.permissions.manage_guild
+def is_admin(interaction: discord.Interaction, spec: CommandSpec) -> bool:
+    """An admin command reached us, so Discord let this member use it: Manage Server by default
+    (`default_permissions`), or whoever a server admin allowed in Server Settings → Integrations.
+    Checking a permission here again would refuse the members those overrides allow."""
+    return spec.admin and interaction.guild_id is not None
+
+
+def missing_permissions(granted: discord.Permissions) -> list[str]:
+    """The permissions a digest needs in its channel that the bot lacks there, by their names
+    in Discord's channel settings."""
+    return [label for name, label in POSTING_PERMISSIONS if not getattr(granted, name)]
+
+
+def refusal(interaction: discord.Interaction, spec: CommandSpec) -> Reply | None:
+    """What is wrong before the command runs (answered privately at once), else None."""
+    if interaction.channel_id is None:  # never "discord:None": it would be a subscription target
+        return error_reply("I cannot tell which channel this is.", "Run it from a channel.")
+    if spec.name == SUBSCRIBE:
+        missing = missing_permissions(interaction.app_permissions)
+        if missing:
+            return error_reply(
+                f"I cannot post digests here: I lack {', '.join(missing)} in this channel.",
+                "Allow them for ChipWire in the channel's settings (Permissions), then subscribe "
+                "again.",
+            )
+    return None
 
 
 async def run_command(
@@ -167,41 +209,103 @@ async def run_command(
     spec: CommandSpec,
     options: Mapping[str, object],
 ) -> Reply:
-    """Defer, dispatch, follow up. Returns the reply sent. `options` by parameter name."""
-    admin = is_admin(interaction)
-    private = spec.name in PRIVATE or (spec.admin and not admin)
-    await interaction.response.defer(ephemeral=private, thinking=True)
-    if interaction.channel_id is None:  # never "discord:None": it would be a subscription target
-        reply = error_reply("I cannot tell which channel this is.", "Run it from a channel.")
-    else:
-        command = Command(
-            name=spec.name,
-            args=(),
-            channel=f"discord:{interaction.channel_id}",
-            user=str(interaction.user.id),
-            is_admin=admin,
-            options=options,
-        )
-        try:
-            reply = await dispatch(context_factory(), command)
-        except Exception:  # dispatch never raises; the context factory might
-            log.exception("slash command %r failed", spec.name)
-            reply = error_reply(GENERIC_ERROR)
-    if reply.ephemeral and not private:
-        # The first follow-up after a public defer replaces the public "thinking…" message
-        # whatever its flags say; drop that message so the private reply is really private.
-        try:
-            await interaction.delete_original_response()
-        except discord.HTTPException:
-            log.warning("could not remove the placeholder before a private reply", exc_info=True)
-    reply = within_upload_limit(reply, upload_limit(interaction))
-    await interaction.followup.send(
-        embeds=reply_embeds(reply),
-        file=chart_file(reply.attachment) if reply.attachment else discord.utils.MISSING,
-        ephemeral=reply.ephemeral,
-        allowed_mentions=discord.AllowedMentions.none(),
+    """Answer the interaction; returns the reply meant to be shown. `options` by parameter name.
+
+    A reply ready within `DEFER_AFTER` is the interaction's response, private or public as the
+    reply says. A slower one is deferred first, private for the commands in `PRIVATE`, and then
+    edits the deferred response, so it keeps the privacy the defer chose.
+    """
+    reply = refusal(interaction, spec)
+    if reply is not None:
+        await answer(interaction, reply)
+        return reply
+    command = Command(
+        name=spec.name,
+        args=(),
+        channel=f"discord:{interaction.channel_id}",
+        user=str(interaction.user.id),
+        is_admin=is_admin(interaction, spec),
+        options=options,
     )
+    work = asyncio.ensure_future(_dispatch(context_factory, command))
+    try:
+        done, _ = await asyncio.wait({work}, timeout=DEFER_AFTER)
+        if not done:
+            await interaction.response.defer(ephemeral=spec.name in PRIVATE, thinking=True)
+        reply = await work
+    finally:
+        work.cancel()  # a failed defer leaves nobody to show the reply to
+    reply = within_upload_limit(reply, upload_limit(interaction))
+    await answer(interaction, reply)
     return reply
+
+
+async def _dispatch(context_factory: ContextFactory, command: Command) -> Reply:
+    try:
+        return await dispatch(context_factory(), command)
+    except Exception:  # dispatch never raises; the context factory might
+        log.exception("slash command %r failed", command.name)
+        return error_reply(GENERIC_ERROR)
+
+
+async def answer(interaction: discord.Interaction, reply: Reply) -> None:
+    """Show `reply`: the response, or an edit of the deferred one. Should Discord refuse it, its
+    refusal is shown instead, so "thinking…" never stays; a second refusal is logged."""
+    try:
+        await _show(interaction, reply)
+        return
+    except discord.HTTPException as exc:
+        log.warning(
+            "Discord refused a reply to %r: %s %s", _name(interaction), exc.status, exc.text
+        )
+        refused = refused_reply(exc)
+    try:
+        await _show(interaction, refused)
+    except discord.HTTPException as exc:
+        log.error("could not answer %r at all: %s %s", _name(interaction), exc.status, exc.text)
+
+
+def _name(interaction: discord.Interaction) -> str:
+    return interaction.command.qualified_name if interaction.command else "an interaction"
+
+
+async def _show(interaction: discord.Interaction, reply: Reply) -> None:
+    embeds = reply_embeds(reply)
+    files = [chart_file(reply.attachment)] if reply.attachment else []
+    mentions = discord.AllowedMentions.none()
+    if interaction.response.is_done():  # deferred: the answer is an edit of that response
+        await interaction.edit_original_response(
+            embeds=embeds, attachments=files, allowed_mentions=mentions
+        )
+        return
+    await interaction.response.send_message(
+        embeds=embeds, files=files, ephemeral=reply.ephemeral, allowed_mentions=mentions
+    )
+
+
+def refused_reply(exc: discord.HTTPException) -> Reply:
+    """Discord's refusal of a reply, said to the asker."""
+    if exc.status == 413 or exc.code == TOO_LARGE:
+        return error_reply(
+            "Discord refused this reply: its chart is larger than this server's upload limit.",
+            "Ask for fewer companies or a shorter period.",
+        )
+    detail = truncate(one_line(exc.text), MAX_HELP) if exc.text else f"HTTP {exc.status}"
+    return error_reply(
+        f"Discord refused this reply ({detail}).",
+        "This is ChipWire's fault, not yours; the log has the details.",
+    )
+
+
+async def on_tree_error(
+    interaction: discord.Interaction, error: app_commands.AppCommandError
+) -> None:
+    """The tree's one error handler: whatever failed, the interaction gets an answer."""
+    log.error("slash command %r failed", _name(interaction), exc_info=error)
+    try:
+        await answer(interaction, error_reply(GENERIC_ERROR))
+    except Exception:  # answering is best effort here; the failure is logged above
+        log.exception("could not tell the user that %r failed", _name(interaction))
 
 
 def upload_limit(interaction: discord.Interaction) -> int:
@@ -285,13 +389,20 @@ def build_tree(
     `context_factory` is called per interaction (and per autocomplete keystroke): pass one that
     returns a Context built once, e.g. `lambda: ctx` with `ctx = app.command_context()`.
     """
-    tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
-    public = app_commands.Group(name=GROUP, description=GROUP_HELP)
+    tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(
+        client, allowed_installs=app_commands.AppInstallationType(guild=True)
+    )
+    tree.error(on_tree_error)
+    public = app_commands.Group(
+        name=GROUP,
+        description=GROUP_HELP,
+        allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True),
+    )
     admin = app_commands.Group(
         name=ADMIN_GROUP,
         description=ADMIN_GROUP_HELP,
         default_permissions=ADMIN_PERMISSIONS,
-        guild_only=True,
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
     )
     for spec in commands() if specs is None else specs:
         (admin if spec.admin else public).add_command(slash_command(spec, context_factory))

@@ -12,7 +12,6 @@ so the same nonce covers it). A channel that is gone raises `DeadTarget`, anothe
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -28,10 +27,16 @@ from bot.platforms.discord.render import (
     chart_fits,
     render_discord,
 )
-from bot.platforms.journal import ACCEPTED, DeadTarget, MemoryJournal, PartJournal, Refused
+from bot.platforms.journal import (
+    ACCEPTED,
+    DeadTarget,
+    MemoryJournal,
+    PartJournal,
+    Refused,
+    fit_nonce,
+)
 from bot.text import one_line, truncate
 
-MAX_NONCE = 25  # Discord refuses longer nonces
 # Unknown Channel, Missing Access: the channel is deleted or the bot was removed from it
 DEAD_CHANNEL_CODES = frozenset({10003, 50001})
 
@@ -67,10 +72,7 @@ def channel_id(target: str) -> int:
 
 def part_nonce(nonce: str, index: int) -> str:
     """Part `index`'s nonce: readable when it fits Discord's 25 characters, else a stable hash."""
-    readable = f"{nonce}p{index}"
-    if len(readable) <= MAX_NONCE:
-        return readable
-    return hashlib.blake2b(readable.encode(), digest_size=12).hexdigest()
+    return fit_nonce(f"{nonce}p{index}")
 
 
 def chart_file(chart: Attachment) -> discord.File:

@@ -33,7 +33,7 @@ MAX_FIELD_NAME = 256
 MAX_FIELD_VALUE = 1024
 MAX_FOOTER = 2048
 MAX_CONTENT = 2000
-MAX_FILE = 25 * 1024 * 1024  # a bot's upload limit in a server without boosts
+MAX_FILE = 10 * 1024 * 1024  # a bot's upload limit in a server without boosts
 MAX_FILE_DESCRIPTION = 1024
 
 # Our own caps per story piece (after escaping). They bound one story's block well below an
