@@ -49,12 +49,16 @@ _in_flight: set[asyncio.Task[object]] = set()
 
 @dataclass
 class Liveness:
-    """What /healthz reports: the store answers and the scheduler runs."""
+    """What /healthz reports: the store answers, the scheduler runs, no platform stopped."""
 
     app: App
     scheduler: AsyncIOScheduler
     last_poll_at: datetime | None = None
     last_digest_at: datetime | None = None
+    platforms_down: dict[str, str] = field(default_factory=dict)  # platform -> why it stopped
+
+    def platform_stopped(self, name: str, reason: str) -> None:
+        self.platforms_down[name] = reason
 
     async def check(self) -> HealthReport:
         store = self.app.store
@@ -68,7 +72,8 @@ class Liveness:
         if store_ok and store.failure is not None:  # it answers, but the last write failed
             store_ok, detail = False, store.failure.reason
         running = self.scheduler.running
-        return HealthReport(store_ok, running, self.last_poll_at, self.last_digest_at, detail)
+        down = tuple(self.platforms_down.values())
+        return HealthReport(store_ok, running, self.last_poll_at, self.last_digest_at, detail, down)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from bot.jobs import (
 )
 from bot.ops.health import health_app, serve
 from bot.ops.metrics import Metrics
-from bot.platforms.base import Platform, Route
+from bot.platforms.base import Platform, PlatformDown, Route
 from bot.settings import safe_url
 
 __all__ = ["DigestJobs", "run_forever"]
@@ -60,7 +60,7 @@ async def run_forever(
     for line in (await app.sync_config()).report():  # the config file is the truth
         print(line, file=out, flush=True)
     feeds = await app.store.list_feeds()
-    serving = serve_platforms(bot.platforms)
+    serving = serve_platforms(bot.platforms, bot.running.liveness)
     listening = [p.listening for p in bot.platforms if p.listening]
     commands = f"; slash commands on {', '.join(listening)}" if listening else ""
     print(
@@ -90,12 +90,27 @@ async def run_forever(
         print("ChipWire stopped.", file=out, flush=True)
 
 
-def serve_platforms(platforms: Sequence[Platform]) -> list[asyncio.Task[None]]:
-    return [
-        asyncio.create_task(platform.serve(), name=platform.name)
-        for platform in platforms
-        if platform.listening
-    ]
+def serve_platforms(platforms: Sequence[Platform], liveness: Liveness) -> list[asyncio.Task[None]]:
+    """One task per platform that takes commands, watched: one that fails tells /healthz why."""
+    tasks = []
+    for platform in platforms:
+        if platform.listening:
+            task = asyncio.create_task(platform.serve(), name=platform.name)
+            task.add_done_callback(lambda done: _stopped(done, liveness))
+            tasks.append(task)
+    return tasks
+
+
+def _stopped(task: asyncio.Task[None], liveness: Liveness) -> None:
+    if task.cancelled() or task.exception() is None:  # shutdown, or closed on purpose
+        return
+    error = task.exception()
+    if isinstance(error, PlatformDown):
+        reason = str(error)
+    else:  # the type only: an SDK's message may carry a token or a URL
+        reason = f"{task.get_name()}: stopped serving commands ({type(error).__name__})"
+    log.error("chat platform stopped", extra={"platform": task.get_name(), "reason": reason})
+    liveness.platform_stopped(task.get_name(), reason)
 
 
 def platforms_line(bot: Bot) -> str:

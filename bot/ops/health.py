@@ -35,23 +35,24 @@ class HealthReport:
     last_poll_at: datetime | None
     last_digest_at: datetime | None
     detail: str = ""
+    # A chat platform that stopped serving commands (a refused login, a gateway task that died):
+    # the bot still posts digests, but nobody can use its commands, so it is not healthy.
+    platforms_down: tuple[str, ...] = ()
 
     @property
     def healthy(self) -> bool:
-        return self.store_ok and self.scheduler_running
+        return self.store_ok and self.scheduler_running and not self.platforms_down
 
     def reason(self) -> str:
-        if self.detail:
-            return self.detail
         problems = [
             text
             for failed, text in (
-                (not self.store_ok, "store unreachable"),
+                (not self.store_ok, self.detail or "store unreachable"),
                 (not self.scheduler_running, "scheduler not running"),
             )
             if failed
         ]
-        return "; ".join(problems)
+        return "; ".join([*problems, *self.platforms_down])
 
 
 def report_body(report: HealthReport) -> dict[str, Any]:
@@ -61,6 +62,7 @@ def report_body(report: HealthReport) -> dict[str, Any]:
         "scheduler": "running" if report.scheduler_running else "stopped",
         "last_poll_at": _iso(report.last_poll_at),
         "last_digest_at": _iso(report.last_digest_at),
+        "platforms": "ok" if not report.platforms_down else "down",
     }
     if not report.healthy:
         body["reason"] = report.reason()

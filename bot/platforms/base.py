@@ -18,6 +18,11 @@ from bot.digest.deliver import Poster
 Route = tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
 
 
+class PlatformDown(Exception):
+    """A platform can no longer serve commands; the message says why and what to do, and holds
+    no secret (it is shown on /healthz)."""
+
+
 class Platform(Protocol):
     @property
     def name(self) -> str:
@@ -36,7 +41,8 @@ class Platform(Protocol):
     def routes(self) -> Sequence[Route]: ...
 
     async def serve(self) -> None:
-        """Answer commands until cancelled or closed; returns at once when it takes none."""
+        """Answer commands until cancelled or closed; returns at once when it takes none.
+        Raises `PlatformDown` when it cannot serve any more (a refused token, say)."""
         ...
 
     async def close(self) -> None: ...

@@ -86,7 +86,20 @@ async def test_healthy_answers_200_with_every_field(client: ClientFactory) -> No
         "scheduler": "running",
         "last_poll_at": "2025-03-01T08:30:00+00:00",
         "last_digest_at": "2025-03-01T08:00:00+00:00",
+        "platforms": "ok",
     }
+
+
+async def test_a_platform_that_stopped_serving_commands_is_503_with_its_reason(
+    client: ClientFactory,
+) -> None:
+    down = "discord: Discord refused the bot token (401)"
+    report = HealthReport(True, True, POLLED, None, platforms_down=(down,))
+    response = await (await client(report, Metrics())).get("/healthz")
+    assert response.status == 503
+    body = await response.json()
+    assert (body["store"], body["scheduler"], body["platforms"]) == ("ok", "running", "down")
+    assert body["reason"] == down
 
 
 async def test_never_polled_yet_is_still_healthy_with_null_times(client: ClientFactory) -> None:
