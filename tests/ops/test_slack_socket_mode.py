@@ -80,7 +80,7 @@ async def test_socket_mode_acks_and_answers_without_reaching_slack_or_a_signing_
     app = await build_app(settings, parse_workers=0)
     async with app:
         bot = build_bot(app, out=out, environ=environ, slack_mode="socket")
-        serving = serve_platforms(bot.platforms)
+        serving = serve_platforms(bot.platforms, bot.running.liveness)
         try:
             assert [p.listening for p in bot.platforms if p.listening] == ["slack (socket mode)"]
             await asyncio.wait_for(answered(stand_in), timeout=20)
