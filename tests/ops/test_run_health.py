@@ -96,11 +96,13 @@ def test_a_refused_discord_token_makes_healthz_503_with_the_reason(tmp_path: Pat
             _, err = bot.communicate(timeout=15)
         assert chat.discord.logins >= 1
     assert status == 503, body
-    assert body["platforms"] == "down" and body["store"] == "ok"
+    assert body["platforms"] == "down"
+    assert body["store"] == "ok"
     assert body["reason"].startswith("discord: Discord refused the bot token (401)")
     assert "DISCORD_TOKEN" in body["reason"]
     assert bot.returncode == 0
-    assert WRONG_TOKEN not in err and "Traceback" not in err
+    assert WRONG_TOKEN not in err
+    assert "Traceback" not in err
 
 
 WRONG_TOKEN = "MTIz.not-the-bots.token"

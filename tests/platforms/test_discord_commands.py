@@ -13,7 +13,7 @@ import discord
 import pytest
 
 from bot.classify.catalog import load_catalog
-from bot.commands.messages import Card, Command, Reply
+from bot.commands.messages import Card, Command, Moment, Phrase, Reply
 from bot.commands.table import GENERIC_ERROR, Context, commands, make_context
 from bot.platforms.discord import commands as discord_commands
 from bot.platforms.discord.commands import (
@@ -21,6 +21,7 @@ from bot.platforms.discord.commands import (
     GROUP,
     PRIVATE,
     build_tree,
+    inline_markdown,
     reply_embeds,
     routed_client,
     sync_commands,
@@ -742,3 +743,33 @@ async def test_the_trend_command_attaches_its_real_chart(
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert data[12:16] == b"IHDR"
     assert struct.unpack(">II", data[16:24]) == (1200, 675)
+
+
+# times ---------------------------------------------------------------------------------------
+
+
+async def test_times_in_replies_are_discord_timestamps(
+    fake: FakeDiscord, client: discord.Client, ctx: Context
+) -> None:
+    """Discord shows `<t:unix:f>` to each reader in their own zone and locale."""
+    options = [{"name": "company", "type": 3, "value": "huawei"}]
+    await run(client, ctx, interaction_payload(GROUP, "latest", options))
+    answer = shown(fake)
+    assert answer.message is not None
+    published = {
+        embed["title"]: field["value"]
+        for embed in answer.message["embeds"][1:]
+        for field in embed.get("fields", [])
+        if field["name"] == "published"
+    }
+    assert published["Huawei Ascend 910C ships in volume"] == f"<t:{int(ago(1).timestamp())}:f>"
+    assert published["Huawei CloudMatrix 384 racks"] == f"<t:{int(ago(2).timestamp())}:f>"
+
+
+def test_a_line_with_a_moment_keeps_its_text_escaped_and_the_time_a_timestamp() -> None:
+    line = Phrase("#3 *nvidia*; next ", Moment(NOW, "Fri 20 Nov 12:00 UTC"), " (daily)")
+    (embed,) = reply_embeds(Reply(title="Subscriptions", lines=(line,)))
+    stamp = f"<t:{int(NOW.timestamp())}:f>"
+    assert embed.description == f"\\#3 \\*nvidia\\*; next {stamp} \\(daily\\)"
+    # Where the timestamp form does not fit, the text is cut as it reads elsewhere.
+    assert inline_markdown(line, 16) == "\\#3 \\*nvidia\\*…"

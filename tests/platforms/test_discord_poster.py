@@ -239,7 +239,7 @@ async def test_a_chart_at_discords_default_upload_limit_is_accepted(
 def test_targets_and_nonces() -> None:
     assert channel_id("discord:123") == 123
     for bad in ("discord:", "discord:#general", "slack:123", "123"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="not a Discord channel target"):
             channel_id(bad)
     long = "cw123456-1764313200a99999"  # deliver.py's nonce is already 25 characters
     assert part_nonce("cw1-2", 3) == "cw1-2p3"

@@ -42,7 +42,7 @@ import discord
 from discord import app_commands
 
 from bot.commands.binding import Param
-from bot.commands.messages import Card, Command, Reply, error_reply
+from bot.commands.messages import Card, Command, Moment, Phrase, Reply, error_reply
 from bot.commands.table import GENERIC_ERROR, CommandSpec, Context, commands, dispatch
 from bot.platforms.discord.poster import _RoutedHTTPClient, chart_file
 from bot.platforms.discord.render import (
@@ -60,6 +60,7 @@ from bot.platforms.discord.render import (
     escape_markdown,
     image_url,
     link_url,
+    timestamp,
 )
 from bot.text import fit, linkable, one_line, text_len, truncate
 
@@ -433,13 +434,33 @@ def _lines_text(lines: Sequence[str], limit: int) -> str:
         gap = 1 if kept else 0
         room = min(limit - used - gap - reserve, MAX_DESCRIPTION)
         text = one_line(line)
-        piece = fit(text, room, escape_markdown) if room > 0 else ""
+        piece = inline_markdown(line, room) if room > 0 else ""
         if text and not piece:
             kept.append(f"… {rest} more lines")
             break
         kept.append(piece)
         used += gap + text_len(piece)
     return "\n".join(kept)
+
+
+def inline_markdown(text: str, limit: int) -> str:
+    """Reply text escaped for Discord within `limit`, its moments as `<t:unix:f>` (each reader
+    sees their own zone and locale); when that does not fit, the text cut, moments as their
+    fallback text."""
+    parts = text.parts if isinstance(text, Phrase) else (text,)
+    rendered = "".join(_markdown_part(part) for part in parts).strip()
+    if text_len(rendered) <= limit:
+        return rendered
+    return fit(one_line(text), limit, escape_markdown)
+
+
+def _markdown_part(part: str) -> str:
+    if isinstance(part, Moment):
+        return timestamp(part.at)
+    # escaping puts the text on one line: keep the spaces that join it to its neighbours
+    lead = " " if part[:1].isspace() else ""
+    trail = " " if part[-1:].isspace() and part.strip() else ""
+    return lead + escape_markdown(part) + trail
 
 
 def card_embed(card: Card, colour: int = COLOUR) -> discord.Embed:
@@ -453,8 +474,7 @@ def card_embed(card: Card, colour: int = COLOUR) -> discord.Embed:
     for name, value in card.fields[:MAX_FIELDS]:
         embed.add_field(
             name=fit(one_line(name), min(MAX_FIELD_NAME, 64), escape_markdown) or "·",
-            value=fit(one_line(value), min(MAX_FIELD_VALUE, CARD_FIELD_VALUE), escape_markdown)
-            or "—",
+            value=inline_markdown(value, min(MAX_FIELD_VALUE, CARD_FIELD_VALUE)) or "—",
             inline=True,
         )
     return embed
