@@ -6,6 +6,7 @@ The chat commands' own questions about articles are in bot/store/queries.py.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -18,6 +19,19 @@ from bot.store.rows import ArticleText, StoredArticle, from_row
 from bot.store.schema import articles
 
 MAX_TERMS = 16
+# An elided article or preposition (French, Italian, Catalan) is part of the next word as written,
+# "l'export", "sull'export", "d'Intel", but a separate word to the index: searched for, "l'" would
+# ask for an "l" that "sull'export" does not hold. The word after it is what the user means.
+_ELISION = re.compile(
+    r"^(?:[cdjlmnst]|qu|un|all|dall|dell|nell|sull|coll|quell|quest|tutt)['’](?=\w)",
+    re.IGNORECASE,
+)
+
+
+def search_terms(text: str) -> list[str]:
+    """The words to find: split on spaces, elisions dropped, at most MAX_TERMS."""
+    terms = (_ELISION.sub("", term) for term in text.split())
+    return [term for term in terms if term.strip()][:MAX_TERMS]
 
 
 def texts_after(conn: Connection, last_id: int, size: int) -> list[ArticleText]:
@@ -73,7 +87,7 @@ def search(
 ) -> list[StoredArticle]:
     """Full-text search over title and summary, newest first; only articles naming
     `company` and published after `since` when given."""
-    terms = [term for term in text.split() if term.strip()][:MAX_TERMS]
+    terms = search_terms(text)
     if not terms:
         return []
     rows = dialect.newest_matches(conn, terms, limit=limit, company=company, since=since)
